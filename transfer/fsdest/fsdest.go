@@ -1,0 +1,537 @@
+// Package fsdest replicates into a mounted directory: an EFS or NFS mount in
+// production, any local directory in tests. It publishes each file with a
+// hidden temp file, fsync and rename, so a reader of the destination sees
+// either the previous version or the whole new one, and it batches the
+// directory fsyncs that make those renames durable.
+package fsdest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/efssync/efssync/transfer"
+)
+
+// TempPrefix starts the name of every temp file fsdest creates. Cleanup
+// removes files with this prefix; List never reports them.
+const TempPrefix = ".efssync-tmp-"
+
+// Options tune how files are published.
+type Options struct {
+	// Xattrs copies Meta.Xattrs onto published files.
+	Xattrs bool
+	// Chown applies Meta.UID/GID; it only works as root.
+	Chown bool
+	// Progressive writes files in place under their final name, for
+	// consumers that read growing files. Readers may see partial content.
+	Progressive bool
+	// NoSync skips fsync of files and directories. For benchmarks against
+	// tools that do not fsync; never the default.
+	NoSync bool
+}
+
+// Dest is a mounted-directory destination. It is safe for concurrent use.
+type Dest struct {
+	name string
+	root string
+	opts Options
+
+	mu    sync.Mutex
+	dirty map[string]struct{} // directories with renames not yet fsynced
+	known map[string]struct{} // directories known to exist
+}
+
+// New returns a destination rooted at root, which must exist: a missing
+// root usually means an unmounted file system, and creating it would fill the
+// mount point's parent instead.
+func New(name, root string, opts Options) (*Dest, error) {
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("destination %s: %w", root, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("destination %s: not a directory", root)
+	}
+	return &Dest{name: name, root: root, opts: opts,
+		dirty: map[string]struct{}{}, known: map[string]struct{}{".": {}}}, nil
+}
+
+// Name implements transfer.Destination.
+func (d *Dest) Name() string { return d.name }
+
+// Root is the directory files are published under.
+func (d *Dest) Root() string { return d.root }
+
+func (d *Dest) abs(rel string) (string, error) {
+	if rel == "" || rel == "." {
+		return d.root, nil
+	}
+	if strings.HasPrefix(rel, "/") || rel != path.Clean(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%s: invalid relative path %q", d.root, rel)
+	}
+	return filepath.Join(d.root, filepath.FromSlash(rel)), nil
+}
+
+// ensureDir makes sure the parent directory of rel exists, creating missing
+// ones with mode 0755. The agent normally creates directories first with the
+// source's modes through Mkdir; this is the fallback.
+func (d *Dest) ensureDir(dirRel string) error {
+	d.mu.Lock()
+	_, ok := d.known[dirRel]
+	d.mu.Unlock()
+	if ok {
+		return nil
+	}
+	p, err := d.abs(dirRel)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return fmt.Errorf("create directory %s: %w", p, classify(err))
+	}
+	d.markKnown(dirRel)
+	return nil
+}
+
+func (d *Dest) markKnown(dirRel string) {
+	d.mu.Lock()
+	for r := dirRel; ; r = path.Dir(r) {
+		if _, ok := d.known[r]; ok {
+			break
+		}
+		d.known[r] = struct{}{}
+		if r == "." || r == "/" {
+			break
+		}
+	}
+	d.mu.Unlock()
+}
+
+func (d *Dest) markDirty(dirAbs string) {
+	d.mu.Lock()
+	d.dirty[dirAbs] = struct{}{}
+	d.mu.Unlock()
+}
+
+func tempName() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return TempPrefix + hex.EncodeToString(b[:])
+}
+
+// Begin implements transfer.Destination. The file is created under a hidden
+// temp name in its target directory (or in place when Progressive).
+func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transfer.Checkpoint) (transfer.Upload, error) {
+	final, err := d.abs(rel)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.ensureDir(path.Dir(rel)); err != nil {
+		return nil, err
+	}
+	u := &upload{d: d, rel: rel, final: final}
+	if d.opts.Progressive {
+		u.tmp = final
+		u.f, err = os.OpenFile(final, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	} else {
+		u.tmp = filepath.Join(filepath.Dir(final), tempName())
+		u.f, err = os.OpenFile(u.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", u.tmp, classify(err))
+	}
+	return u, nil
+}
+
+type upload struct {
+	d          *Dest
+	rel        string
+	final, tmp string
+	f          *os.File
+}
+
+func (u *upload) Write(_ context.Context, off int64, p []byte) error {
+	if _, err := u.f.WriteAt(p, off); err != nil {
+		return fmt.Errorf("write %s: %w", u.final, classify(err))
+	}
+	return nil
+}
+
+func (u *upload) Checkpoint() *transfer.Checkpoint { return nil }
+
+// Commit applies the metadata through the open descriptor (one call each, no
+// re-stat), makes the data durable, and renames into place. The directory
+// fsync that makes the rename durable waits for Sync.
+func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
+	if err := u.finish(m); err != nil {
+		_ = u.f.Close()
+		if u.tmp != u.final {
+			_ = os.Remove(u.tmp)
+		}
+		u.f = nil
+		return err
+	}
+	u.f = nil
+	if u.tmp != u.final {
+		if err := os.Rename(u.tmp, u.final); err != nil {
+			_ = os.Remove(u.tmp)
+			return fmt.Errorf("publish %s: %w", u.final, classify(err))
+		}
+	}
+	u.d.markDirty(filepath.Dir(u.final))
+	return nil
+}
+
+func (u *upload) finish(m transfer.Meta) error {
+	fd := int(u.f.Fd())
+	if u.d.opts.Progressive {
+		if err := u.f.Truncate(m.Size); err != nil {
+			return fmt.Errorf("truncate %s: %w", u.final, classify(err))
+		}
+	}
+	if u.d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
+		if err := unix.Fchown(fd, m.UID, m.GID); err != nil {
+			return fmt.Errorf("chown %s: %w", u.final, classify(err))
+		}
+	}
+	if err := unix.Fchmod(fd, unixMode(m.Mode)); err != nil {
+		return fmt.Errorf("chmod %s: %w", u.final, classify(err))
+	}
+	if u.d.opts.Xattrs {
+		for k, v := range m.Xattrs {
+			if err := unix.Fsetxattr(fd, k, v, 0); err != nil {
+				return fmt.Errorf("set xattr %s on %s: %w", k, u.final, classify(err))
+			}
+		}
+	}
+	if !m.ModTime.IsZero() {
+		if err := futimens(fd, m.ModTime); err != nil {
+			return fmt.Errorf("set mtime of %s: %w", u.final, classify(err))
+		}
+	}
+	if !u.d.opts.NoSync {
+		if err := u.f.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", u.final, classify(err))
+		}
+	}
+	if err := u.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", u.final, classify(err))
+	}
+	return nil
+}
+
+func (u *upload) Abort(context.Context) error {
+	if u.f == nil {
+		return nil
+	}
+	_ = u.f.Close()
+	u.f = nil
+	if u.tmp == u.final {
+		return nil // progressive: the partial file stays until the retry overwrites it
+	}
+	if err := os.Remove(u.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove temp file %s: %w", u.tmp, err)
+	}
+	return nil
+}
+
+// futimens sets atime and mtime through the descriptor with nanosecond
+// precision, saving a path lookup on a network mount.
+func futimens(fd int, t time.Time) error {
+	ts := [2]unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
+	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func unixMode(m fs.FileMode) uint32 {
+	mode := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		mode |= unix.S_ISUID
+	}
+	if m&fs.ModeSetgid != 0 {
+		mode |= unix.S_ISGID
+	}
+	if m&fs.ModeSticky != 0 {
+		mode |= unix.S_ISVTX
+	}
+	return mode
+}
+
+// Stat implements transfer.Destination; it does not follow symlinks.
+func (d *Dest) Stat(_ context.Context, rel string) (transfer.Meta, error) {
+	p, err := d.abs(rel)
+	if err != nil {
+		return transfer.Meta{}, err
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return transfer.Meta{}, fmt.Errorf("stat %s: %w", p, classify(err))
+	}
+	return metaOf(fi), nil
+}
+
+func metaOf(fi fs.FileInfo) transfer.Meta {
+	m := transfer.Meta{Size: fi.Size(), Mode: fi.Mode(), ModTime: fi.ModTime(), UID: -1, GID: -1}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		m.UID, m.GID = int(st.Uid), int(st.Gid)
+	}
+	return m
+}
+
+// Remove implements transfer.Destination. Directories are removed only when
+// empty; the agent removes their contents first.
+func (d *Dest) Remove(_ context.Context, rel string) error {
+	p, err := d.abs(rel)
+	if err != nil {
+		return err
+	}
+	if p == d.root {
+		return fmt.Errorf("%s: refusing to remove the destination root", p)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", p, classify(err))
+	}
+	d.mu.Lock()
+	delete(d.known, rel)
+	d.mu.Unlock()
+	d.markDirty(filepath.Dir(p))
+	return nil
+}
+
+// Mkdir implements transfer.DirMaker: it creates rel (parents must exist or
+// are created 0755) or fixes the mode of an existing directory.
+func (d *Dest) Mkdir(_ context.Context, rel string, m transfer.Meta) error {
+	p, err := d.abs(rel)
+	if err != nil {
+		return err
+	}
+	if err := d.ensureDir(path.Dir(rel)); err != nil {
+		return err
+	}
+	mode := unixMode(m.Mode)
+	err = unix.Mkdir(p, mode)
+	switch {
+	case err == nil:
+		d.markDirty(filepath.Dir(p))
+		if mode&^0o777 != 0 || mode&0o022 != 0 { // umask or special bits
+			if err := os.Chmod(p, m.Mode&(fs.ModePerm|fs.ModeSetgid|fs.ModeSetuid|fs.ModeSticky)); err != nil {
+				return fmt.Errorf("chmod %s: %w", p, classify(err))
+			}
+		}
+	case errors.Is(err, unix.EEXIST):
+		fi, serr := os.Lstat(p)
+		if serr != nil {
+			return fmt.Errorf("mkdir %s: %w", p, classify(serr))
+		}
+		if !fi.IsDir() {
+			// A file or link where the source now has a directory: replace it.
+			if rerr := os.Remove(p); rerr != nil {
+				return fmt.Errorf("mkdir %s: replace non-directory: %w", p, classify(rerr))
+			}
+			return d.Mkdir(context.Background(), rel, m)
+		}
+		if fi.Mode().Perm() != m.Mode.Perm() {
+			if err := os.Chmod(p, m.Mode.Perm()); err != nil {
+				return fmt.Errorf("chmod %s: %w", p, classify(err))
+			}
+		}
+	default:
+		return fmt.Errorf("mkdir %s: %w", p, classify(err))
+	}
+	if d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
+		if err := os.Lchown(p, m.UID, m.GID); err != nil {
+			return fmt.Errorf("chown %s: %w", p, classify(err))
+		}
+	}
+	d.markKnown(rel)
+	return nil
+}
+
+// Symlink implements transfer.Symlinker: the link is created under a temp
+// name and renamed over rel, so an existing entry is replaced atomically.
+func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) error {
+	final, err := d.abs(rel)
+	if err != nil {
+		return err
+	}
+	if err := d.ensureDir(path.Dir(rel)); err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(final), tempName())
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("symlink %s: %w", final, classify(err))
+	}
+	if d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
+		if err := os.Lchown(tmp, m.UID, m.GID); err != nil {
+			_ = os.Remove(tmp)
+			return fmt.Errorf("chown %s: %w", final, classify(err))
+		}
+	}
+	if !m.ModTime.IsZero() {
+		ts := []unix.Timespec{unix.NsecToTimespec(m.ModTime.UnixNano()), unix.NsecToTimespec(m.ModTime.UnixNano())}
+		_ = unix.UtimesNanoAt(unix.AT_FDCWD, tmp, ts, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("publish symlink %s: %w", final, classify(err))
+	}
+	d.markDirty(filepath.Dir(final))
+	return nil
+}
+
+// Link implements transfer.Linker: rel becomes a hard link to the already
+// published existing, replacing whatever rel was.
+func (d *Dest) Link(_ context.Context, existing, rel string) error {
+	src, err := d.abs(existing)
+	if err != nil {
+		return err
+	}
+	final, err := d.abs(rel)
+	if err != nil {
+		return err
+	}
+	if err := d.ensureDir(path.Dir(rel)); err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(final), tempName())
+	if err := os.Link(src, tmp); err != nil {
+		return fmt.Errorf("hard link %s to %s: %w", final, src, classify(err))
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("publish hard link %s: %w", final, classify(err))
+	}
+	d.markDirty(filepath.Dir(final))
+	return nil
+}
+
+// Sync implements transfer.Syncer: one fsync per directory that received
+// renames since the last Sync, however many files were published into it.
+func (d *Dest) Sync(context.Context) error {
+	d.mu.Lock()
+	dirs := d.dirty
+	d.dirty = map[string]struct{}{}
+	d.mu.Unlock()
+	if d.opts.NoSync {
+		return nil
+	}
+	var errs []error
+	for dir := range dirs {
+		if err := fsyncDir(dir); err != nil {
+			errs = append(errs, err)
+			d.markDirty(dir) // try again next time
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func fsyncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed since; nothing left to make durable
+		}
+		return fmt.Errorf("fsync directory %s: %w", dir, classify(err))
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync directory %s: %w", dir, classify(err))
+	}
+	return nil
+}
+
+// List implements transfer.Lister. Temp files are not reported.
+func (d *Dest) List(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
+	return filepath.WalkDir(d.root, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("list %s: %w", p, classify(err))
+		}
+		if p == d.root {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if strings.HasPrefix(de.Name(), TempPrefix) {
+			return nil
+		}
+		fi, err := de.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("list %s: %w", p, classify(err))
+		}
+		rel, _ := filepath.Rel(d.root, p)
+		return fn(filepath.ToSlash(rel), metaOf(fi))
+	})
+}
+
+// Open implements transfer.Opener.
+func (d *Dest) Open(_ context.Context, rel string) (io.ReadCloser, error) {
+	p, err := d.abs(rel)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, classify(err))
+	}
+	return f, nil
+}
+
+// Cleanup implements transfer.Cleaner: it removes temp files a crashed run
+// left behind. It walks the whole destination, so the agent calls it only
+// after a run that did not end cleanly.
+func (d *Dest) Cleanup(ctx context.Context, _ func(string) bool) (int, error) {
+	n := 0
+	err := filepath.WalkDir(d.root, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("cleanup %s: %w", p, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !de.IsDir() && strings.HasPrefix(de.Name(), TempPrefix) {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove leftover %s: %w", p, err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// classify marks errors a network mount may clear on its own as retriable.
+func classify(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		switch errno {
+		case unix.EIO, unix.ETIMEDOUT, unix.ESTALE, unix.EAGAIN, unix.EINTR:
+			return transfer.Retriable(err)
+		}
+	}
+	return err
+}
