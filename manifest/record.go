@@ -1,0 +1,278 @@
+package manifest
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io/fs"
+	"math"
+	"slices"
+	"time"
+)
+
+// Record is what a source entry looked like when the agent last saw it and
+// what it published where. The plan step compares a walked entry with its
+// Record to decide, without reading the file, whether anything must move.
+type Record struct {
+	Size    int64
+	ModTime time.Time // nanosecond precision
+	CTime   time.Time
+	Inode   uint64
+	Dev     uint64
+	// Mode includes the type bits (fs.ModeDir, fs.ModeSymlink, ...).
+	Mode fs.FileMode
+	// Hash is the BLAKE3 digest of the content; zero for dirs and symlinks.
+	Hash [32]byte
+	// LinkTarget is the target of a symlink.
+	LinkTarget string
+	// Dests maps a destination name to what was last published there.
+	// An empty map decodes as nil.
+	Dests map[string]Published
+}
+
+// Published is what the agent last made visible at one destination, so a
+// destination that missed an update (it was down) is caught up later.
+type Published struct {
+	Size    int64
+	ModTime time.Time
+	Hash    [32]byte
+	At      time.Time // when it was published
+}
+
+// recordVersion is the first byte of every encoded Record. Bump it when the
+// layout changes and keep decoding the old layouts.
+const recordVersion = 1
+
+// Flag bits of an encoded record and of an encoded Published.
+const (
+	flagHash       = 1 << 0
+	flagLinkTarget = 1 << 1
+	recordFlags    = flagHash | flagLinkTarget
+	publishedFlags = flagHash
+)
+
+// minPublishedLen is the smallest encoding of one Dests entry: name length,
+// flags, size, two times of two varints each. It bounds the entry count a
+// bogus header can claim.
+const minPublishedLen = 1 + 1 + 1 + 2 + 2
+
+// MarshalRecord encodes r in the compact versioned binary form stored in the
+// manifest. The encoding is deterministic (Dests in name order), so equal
+// records encode to equal bytes.
+func MarshalRecord(r Record) []byte {
+	n := 1 + 5*binary.MaxVarintLen64 + 4*binary.MaxVarintLen64 + 32 + binary.MaxVarintLen64 + len(r.LinkTarget) + binary.MaxVarintLen64
+	for name := range r.Dests {
+		n += len(name) + 8*binary.MaxVarintLen64 + 32
+	}
+	return appendRecord(make([]byte, 0, n), r)
+}
+
+func appendRecord(b []byte, r Record) []byte {
+	b = append(b, recordVersion)
+	var flags uint64
+	if r.Hash != ([32]byte{}) {
+		flags |= flagHash
+	}
+	if r.LinkTarget != "" {
+		flags |= flagLinkTarget
+	}
+	b = binary.AppendUvarint(b, flags)
+	b = binary.AppendVarint(b, r.Size)
+	b = appendTime(b, r.ModTime)
+	b = appendTime(b, r.CTime)
+	b = binary.AppendUvarint(b, r.Inode)
+	b = binary.AppendUvarint(b, r.Dev)
+	b = binary.AppendUvarint(b, uint64(r.Mode))
+	if flags&flagHash != 0 {
+		b = append(b, r.Hash[:]...)
+	}
+	if flags&flagLinkTarget != 0 {
+		b = appendString(b, r.LinkTarget)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.Dests)))
+	if len(r.Dests) == 0 {
+		return b
+	}
+	names := make([]string, 0, len(r.Dests))
+	for name := range r.Dests {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		p := r.Dests[name]
+		b = appendString(b, name)
+		var pf uint64
+		if p.Hash != ([32]byte{}) {
+			pf |= flagHash
+		}
+		b = binary.AppendUvarint(b, pf)
+		b = binary.AppendVarint(b, p.Size)
+		b = appendTime(b, p.ModTime)
+		if pf&flagHash != 0 {
+			b = append(b, p.Hash[:]...)
+		}
+		b = appendTime(b, p.At)
+	}
+	return b
+}
+
+// appendTime stores seconds since the Unix epoch and the nanoseconds within
+// the second, so every time.Time from year -292e9 to 292e9 round-trips,
+// including the zero Time.
+func appendTime(b []byte, t time.Time) []byte {
+	b = binary.AppendVarint(b, t.Unix())
+	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// UnmarshalRecord decodes what MarshalRecord encoded. A record written by a
+// newer build yields an error wrapping ErrNewerVersion; truncated or garbage
+// input yields an error wrapping ErrCorrupt. It never panics, and it never
+// allocates more than the input's length can justify.
+func UnmarshalRecord(data []byte) (Record, error) {
+	var r Record
+	if len(data) == 0 {
+		return r, fmt.Errorf("%w: empty record", ErrCorrupt)
+	}
+	if v := data[0]; v != recordVersion {
+		if v > recordVersion {
+			return r, fmt.Errorf("%w: record format %d, this build reads up to %d", ErrNewerVersion, v, recordVersion)
+		}
+		return r, fmt.Errorf("%w: unknown record format %d", ErrCorrupt, v)
+	}
+	d := decoder{b: data[1:]}
+	flags := d.uvarint()
+	if flags&^recordFlags != 0 {
+		d.fail("unknown record flags %#x", flags)
+	}
+	r.Size = d.varint()
+	r.ModTime = d.time()
+	r.CTime = d.time()
+	r.Inode = d.uvarint()
+	r.Dev = d.uvarint()
+	mode := d.uvarint()
+	if mode > math.MaxUint32 {
+		d.fail("mode %#x out of range", mode)
+	}
+	r.Mode = fs.FileMode(mode)
+	if flags&flagHash != 0 {
+		d.hash(&r.Hash)
+	}
+	if flags&flagLinkTarget != 0 {
+		r.LinkTarget = d.string()
+	}
+	n := d.uvarint()
+	if n > uint64(len(d.b)/minPublishedLen) {
+		d.fail("%d destinations cannot fit in %d bytes", n, len(d.b))
+	}
+	if n > 0 && d.err == nil {
+		r.Dests = make(map[string]Published, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			name := d.string()
+			var p Published
+			pf := d.uvarint()
+			if pf&^publishedFlags != 0 {
+				d.fail("unknown destination flags %#x", pf)
+			}
+			p.Size = d.varint()
+			p.ModTime = d.time()
+			if pf&flagHash != 0 {
+				d.hash(&p.Hash)
+			}
+			p.At = d.time()
+			if _, dup := r.Dests[name]; dup && d.err == nil {
+				d.fail("destination %q listed twice", name)
+			}
+			r.Dests[name] = p
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("%d trailing bytes", len(d.b))
+	}
+	if d.err != nil {
+		return Record{}, d.err
+	}
+	return r, nil
+}
+
+// decoder reads fields in order and remembers the first error, after which
+// every read returns a zero value: callers check once at the end.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+	}
+	d.b = nil
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("truncated or overlong varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("truncated or overlong varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) time() time.Time {
+	sec := d.varint()
+	nsec := d.uvarint()
+	if d.err != nil {
+		return time.Time{}
+	}
+	if nsec >= 1e9 {
+		d.fail("nanoseconds %d out of range", nsec)
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(nsec)).UTC()
+}
+
+func (d *decoder) hash(h *[32]byte) {
+	if d.err != nil {
+		return
+	}
+	if len(d.b) < len(h) {
+		d.fail("truncated hash")
+		return
+	}
+	copy(h[:], d.b)
+	d.b = d.b[len(h):]
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.b)) {
+		d.fail("string of %d bytes in %d remaining", n, len(d.b))
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
