@@ -221,8 +221,8 @@ type FS struct {
 	used      int64 // bytes of regular files under backing, when quota >= 0
 	hasQuota  atomic.Bool
 
-	closeOnce sync.Once
-	closeErr  error
+	closeMu sync.Mutex
+	closed  bool
 }
 
 // Start mounts a faultfs mirroring backing at mountpoint. Both directories
@@ -283,16 +283,20 @@ func (f *FS) Mountpoint() string { return f.mountpoint }
 func (f *FS) Backing() string { return f.backing }
 
 // Close unmounts the file system and waits for the server to stop. It is
-// safe to call more than once.
+// safe to call more than once; after a failure (EBUSY while files are still
+// open) it may be called again.
 func (f *FS) Close() error {
-	f.closeOnce.Do(func() {
-		if err := f.server.Unmount(); err != nil {
-			f.closeErr = fmt.Errorf("faultfs: unmount %s: %w", f.mountpoint, err)
-			return
-		}
-		f.server.Wait()
-	})
-	return f.closeErr
+	f.closeMu.Lock()
+	defer f.closeMu.Unlock()
+	if f.closed {
+		return nil
+	}
+	if err := f.server.Unmount(); err != nil {
+		return fmt.Errorf("faultfs: unmount %s: %w", f.mountpoint, err)
+	}
+	f.server.Wait()
+	f.closed = true
+	return nil
 }
 
 // Counts returns a snapshot of the operation counters, keyed by operation
