@@ -10,94 +10,109 @@ import "time"
 type Config struct {
 	// StateDir holds the manifest and reports. Default: $STATE_DIRECTORY,
 	// else $XDG_STATE_HOME/efssync, else ~/.local/state/efssync.
-	StateDir string `mapstructure:"state_dir"`
+	StateDir string `mapstructure:"state_dir" yaml:"state_dir,omitempty" json:"state_dir,omitempty"`
 	// Manifest is the bbolt file. Default: StateDir/manifest.db.
-	Manifest string `mapstructure:"manifest"`
+	Manifest string `mapstructure:"manifest" yaml:"manifest,omitempty" json:"manifest,omitempty"`
 	// ReportDir receives one JSON-lines report per run. Default: StateDir/reports.
-	ReportDir string `mapstructure:"report_dir"`
+	ReportDir string `mapstructure:"report_dir" yaml:"report_dir,omitempty" json:"report_dir,omitempty"`
 	// LogLevel is debug, info, warn or error. Default info.
-	LogLevel string `mapstructure:"log_level"`
+	LogLevel string `mapstructure:"log_level" yaml:"log_level,omitempty" json:"log_level,omitempty"`
 	// Metrics configures the Prometheus endpoint; empty Listen disables it.
-	Metrics Metrics `mapstructure:"metrics"`
-	Jobs    []Job   `mapstructure:"jobs"`
+	Metrics Metrics `mapstructure:"metrics" yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	// Jobs run in order in once mode and concurrently in watch mode.
+	Jobs []Job `mapstructure:"jobs" yaml:"jobs,omitempty" json:"jobs,omitempty"`
 }
 
 // Metrics is the Prometheus/health endpoint, for operators who alert on lag.
 type Metrics struct {
-	Listen string `mapstructure:"listen"`
+	// Listen is host:port, e.g. ":9090" or "127.0.0.1:9090".
+	Listen string `mapstructure:"listen" yaml:"listen,omitempty" json:"listen,omitempty"`
 }
 
 // Job is one source directory, its destinations and its rules.
 type Job struct {
-	Name         string        `mapstructure:"name"`
-	Source       string        `mapstructure:"source"`
-	Destinations []Destination `mapstructure:"destinations"`
+	// Name identifies the job in the manifest, reports and metrics; it may
+	// contain only letters, digits, '.', '_' and '-' and must be unique.
+	Name string `mapstructure:"name" yaml:"name,omitempty" json:"name,omitempty"`
+	// Source is the absolute path of the tree to replicate.
+	Source string `mapstructure:"source" yaml:"source,omitempty" json:"source,omitempty"`
+	// Destinations receive every file; at least one.
+	Destinations []Destination `mapstructure:"destinations" yaml:"destinations,omitempty" json:"destinations,omitempty"`
 	// Mode is once (default) or watch.
-	Mode    string   `mapstructure:"mode"`
-	Include []string `mapstructure:"include"`
-	Exclude []string `mapstructure:"exclude"`
+	Mode string `mapstructure:"mode" yaml:"mode,omitempty" json:"mode,omitempty"`
+	// Include and Exclude are doublestar globs ("**/*.ts") matched against
+	// paths relative to Source. A single string is read as a list of one.
+	Include []string `mapstructure:"include" yaml:"include,omitempty" json:"include,omitempty"`
+	Exclude []string `mapstructure:"exclude" yaml:"exclude,omitempty" json:"exclude,omitempty"`
 	// Delete is never (default) or mirror.
-	Delete string `mapstructure:"delete"`
+	Delete string `mapstructure:"delete" yaml:"delete,omitempty" json:"delete,omitempty"`
 	// MaxDelete bounds a mirror delete: a count ("1000") or a percentage
 	// ("10%") of the files known at the destination. Default "10%".
-	MaxDelete string `mapstructure:"max_delete"`
+	MaxDelete string `mapstructure:"max_delete" yaml:"max_delete,omitempty" json:"max_delete,omitempty"`
 	// Concurrency bounds the files in flight. Default 32 (tuned for network mounts).
-	Concurrency int `mapstructure:"concurrency"`
+	Concurrency int `mapstructure:"concurrency" yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
 	// Checkers bounds the goroutines that stat and plan. Default 8.
-	Checkers int `mapstructure:"checkers"`
+	Checkers int `mapstructure:"checkers" yaml:"checkers,omitempty" json:"checkers,omitempty"`
 	// Bandwidth is bytes per second shared by the whole job; 0 is unlimited.
-	Bandwidth Size `mapstructure:"bandwidth"`
+	Bandwidth Size `mapstructure:"bandwidth" yaml:"bandwidth,omitempty" json:"bandwidth,omitempty"`
 	// ChunkSize is the read buffer size. Default 1MiB.
-	ChunkSize Size `mapstructure:"chunk_size"`
+	ChunkSize Size `mapstructure:"chunk_size" yaml:"chunk_size,omitempty" json:"chunk_size,omitempty"`
 	// Verify is none, transferred (default) or all.
-	Verify string `mapstructure:"verify"`
+	Verify string `mapstructure:"verify" yaml:"verify,omitempty" json:"verify,omitempty"`
 	// Checksum re-hashes files that look unchanged.
-	Checksum bool `mapstructure:"checksum"`
+	Checksum bool `mapstructure:"checksum" yaml:"checksum,omitempty" json:"checksum,omitempty"`
 	// Xattrs copies extended attributes to fs destinations.
-	Xattrs bool `mapstructure:"xattrs"`
+	Xattrs bool `mapstructure:"xattrs" yaml:"xattrs,omitempty" json:"xattrs,omitempty"`
 	// Publish is atomic (default: temp file then rename) or progressive.
-	Publish string `mapstructure:"publish"`
-	// Order lists ordering rules; "hls" is built in.
-	Order []string `mapstructure:"order"`
+	Publish string `mapstructure:"publish" yaml:"publish,omitempty" json:"publish,omitempty"`
+	// Order lists publication-ordering rules, applied in order. Each entry
+	// is either "hls" (built in: media segments are published before the
+	// playlists that list them) or a doublestar glob: files matching an
+	// earlier glob are published before files matching a later one, and
+	// before files matching none.
+	Order []string `mapstructure:"order" yaml:"order,omitempty" json:"order,omitempty"`
 	// Rescan is the watch-mode full rescan period. Default 10m.
-	Rescan Duration `mapstructure:"rescan"`
+	Rescan Duration `mapstructure:"rescan" yaml:"rescan,omitempty" json:"rescan,omitempty"`
 	// Quiet is how long a growing file must not change to count as
 	// finished in watch mode. Default 2s.
-	Quiet Duration `mapstructure:"quiet"`
+	Quiet Duration `mapstructure:"quiet" yaml:"quiet,omitempty" json:"quiet,omitempty"`
 	// Finished, when Quiet is set, uploads a file only after it has not
 	// changed for that long (archiving).
-	Finished Finished `mapstructure:"finished"`
+	Finished Finished `mapstructure:"finished" yaml:"finished,omitempty" json:"finished,omitempty"`
 	// AfterArchive is keep (default) or delete: remove the source after
 	// its copy at every destination is verified.
-	AfterArchive string `mapstructure:"after_archive"`
+	AfterArchive string `mapstructure:"after_archive" yaml:"after_archive,omitempty" json:"after_archive,omitempty"`
 }
 
 // Finished is the archive rule: what counts as a finished file.
 type Finished struct {
-	Quiet Duration `mapstructure:"quiet"`
+	Quiet Duration `mapstructure:"quiet" yaml:"quiet,omitempty" json:"quiet,omitempty"`
 }
 
 // Destination is one replica: a mounted directory (type fs) or an S3 bucket
 // and prefix (type s3).
 type Destination struct {
-	Type string `mapstructure:"type"`
+	// Type is fs or s3.
+	Type string `mapstructure:"type" yaml:"type,omitempty" json:"type,omitempty"`
 	// Name identifies the destination in reports and the manifest.
 	// Default: the path, or s3://bucket/prefix.
-	Name string `mapstructure:"name"`
+	Name string `mapstructure:"name" yaml:"name,omitempty" json:"name,omitempty"`
 	// Path is the root directory of an fs destination.
-	Path string `mapstructure:"path"`
+	Path string `mapstructure:"path" yaml:"path,omitempty" json:"path,omitempty"`
 
-	Bucket          string            `mapstructure:"bucket"`
-	Prefix          string            `mapstructure:"prefix"`
-	Region          string            `mapstructure:"region"`
-	Endpoint        string            `mapstructure:"endpoint"`
-	PathStyle       bool              `mapstructure:"path_style"`
-	StorageClass    string            `mapstructure:"storage_class"`
-	SSE             string            `mapstructure:"sse"`
-	KMSKeyID        string            `mapstructure:"kms_key_id"`
-	Tags            map[string]string `mapstructure:"tags"`
-	PartSize        Size              `mapstructure:"part_size"`
-	PartConcurrency int               `mapstructure:"part_concurrency"`
+	// Bucket, Prefix, ... configure s3 destinations only. Credentials are
+	// never configured here: they come from the AWS credential chain.
+	Bucket          string            `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
+	Prefix          string            `mapstructure:"prefix" yaml:"prefix,omitempty" json:"prefix,omitempty"`
+	Region          string            `mapstructure:"region" yaml:"region,omitempty" json:"region,omitempty"`
+	Endpoint        string            `mapstructure:"endpoint" yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	PathStyle       bool              `mapstructure:"path_style" yaml:"path_style,omitempty" json:"path_style,omitempty"`
+	StorageClass    string            `mapstructure:"storage_class" yaml:"storage_class,omitempty" json:"storage_class,omitempty"`
+	SSE             string            `mapstructure:"sse" yaml:"sse,omitempty" json:"sse,omitempty"`
+	KMSKeyID        string            `mapstructure:"kms_key_id" yaml:"kms_key_id,omitempty" json:"kms_key_id,omitempty"`
+	Tags            map[string]string `mapstructure:"tags" yaml:"tags,omitempty" json:"tags,omitempty"`
+	PartSize        Size              `mapstructure:"part_size" yaml:"part_size,omitempty" json:"part_size,omitempty"`
+	PartConcurrency int               `mapstructure:"part_concurrency" yaml:"part_concurrency,omitempty" json:"part_concurrency,omitempty"`
 }
 
 // Size is a byte count written like "8MiB", "500k" or "1048576".
