@@ -261,6 +261,10 @@ func futimens(fd int, t time.Time) error {
 	return nil
 }
 
+const chmodMask = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
+func chmodMode(m fs.FileMode) fs.FileMode { return m & chmodMask }
+
 func unixMode(m fs.FileMode) uint32 {
 	mode := uint32(m.Perm())
 	if m&fs.ModeSetuid != 0 {
@@ -331,10 +335,9 @@ func (d *Dest) Mkdir(_ context.Context, rel string, m transfer.Meta) error {
 	switch {
 	case err == nil:
 		d.markDirty(filepath.Dir(p))
-		if mode&^0o777 != 0 || mode&0o022 != 0 { // umask or special bits
-			if err := os.Chmod(p, m.Mode&(fs.ModePerm|fs.ModeSetgid|fs.ModeSetuid|fs.ModeSticky)); err != nil {
-				return fmt.Errorf("chmod %s: %w", p, classify(err))
-			}
+		// mkdir(2) applies the umask; set the source's mode exactly.
+		if err := os.Chmod(p, chmodMode(m.Mode)); err != nil {
+			return fmt.Errorf("chmod %s: %w", p, classify(err))
 		}
 	case errors.Is(err, unix.EEXIST):
 		fi, serr := os.Lstat(p)
@@ -348,8 +351,8 @@ func (d *Dest) Mkdir(_ context.Context, rel string, m transfer.Meta) error {
 			}
 			return d.Mkdir(context.Background(), rel, m)
 		}
-		if fi.Mode().Perm() != m.Mode.Perm() {
-			if err := os.Chmod(p, m.Mode.Perm()); err != nil {
+		if fi.Mode()&chmodMask != chmodMode(m.Mode) {
+			if err := os.Chmod(p, chmodMode(m.Mode)); err != nil {
 				return fmt.Errorf("chmod %s: %w", p, classify(err))
 			}
 		}

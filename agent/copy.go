@@ -1,0 +1,348 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
+
+	"github.com/efssync/efssync/manifest"
+	"github.com/efssync/efssync/transfer"
+)
+
+// minResumable is the smallest file worth looking up an upload checkpoint
+// for: below S3's minimum part size nothing is ever multipart.
+const minResumable = 5 << 20
+
+// ErrChanged marks a source file that changed while it was read. It is not
+// published; the next run copies it again.
+var ErrChanged = errors.New("source changed while it was copied")
+
+// openSource opens a file for reading without touching its atime where the
+// kernel allows it (O_NOATIME needs ownership or CAP_FOWNER).
+func openSource(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOATIME, 0)
+	if errors.Is(err, syscall.EPERM) {
+		f, err = os.Open(path)
+	}
+	return f, err
+}
+
+// fanout runs fn for each index, in parallel when there are several, so
+// one slow destination does not serialise the others.
+func fanout(n int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { fn(i) })
+	}
+	wg.Wait()
+}
+
+// copyFile reads the source once, hashes every chunk and writes it to every
+// destination that needs it, then publishes where all bytes arrived and the
+// source held still during the read.
+func (j *jobRun) copyFile(ctx context.Context, t task) result {
+	rel := t.e.Rel
+	f, err := openSource(t.e.Abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			j.c.vanished.Add(1)
+			return result{rel: rel, status: StatusVanished, err: fmt.Errorf("%s: vanished before it was read", t.e.Abs)}
+		}
+		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs, err)}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("stat %s: %w", t.e.Abs, err)}
+	}
+	if !fi.Mode().IsRegular() {
+		return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (no longer a regular file)", t.e.Abs, ErrChanged)}
+	}
+	t.st = statOf(fi)
+	m := j.meta(t)
+	if j.job.Xattrs {
+		m.Xattrs = readXattrs(t.e.Abs)
+	}
+
+	ups := make([]*destUpload, len(t.act.Dests))
+	fanout(len(ups), func(k int) {
+		ups[k] = j.begin(ctx, t, m, t.act.Dests[k])
+	})
+	h := blake3.New()
+	bp := j.pool.Get()
+	defer j.pool.Put(bp)
+	buf := *bp
+	var off int64
+	var rerr error
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			_, _ = h.Write(buf[:n])
+			chunk := buf[:n]
+			fanout(len(ups), func(k int) { ups[k].write(ctx, off, chunk) })
+			off += int64(n)
+			j.c.bytes.Add(int64(n))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rerr = fmt.Errorf("read %s: %w", t.e.Abs, err)
+			break
+		}
+		if ctx.Err() != nil {
+			rerr = ctx.Err()
+			break
+		}
+	}
+	if rerr == nil {
+		rerr = j.checkStable(f, t, off)
+	}
+	if rerr != nil {
+		fanout(len(ups), func(k int) { ups[k].abort(ctx) })
+		status := StatusFailed
+		if errors.Is(rerr, ErrChanged) {
+			status = StatusChanged
+		}
+		return result{rel: rel, status: status, err: rerr, bytes: off}
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	m.Hash = sum[:]
+	m.Size = off
+	fanout(len(ups), func(k int) { ups[k].commit(ctx, m) })
+	if j.job.Verify != "none" {
+		fanout(len(ups), func(k int) { ups[k].verify(ctx, m, j.job.Verify == "all") })
+	}
+
+	rec := baseRecord(t, fi.Mode())
+	rec.Hash = sum
+	outs := make([]outcome, len(ups))
+	for k, u := range ups {
+		outs[k] = outcome{dest: u.idx, status: StatusCopied, err: u.err, bytes: off}
+		if u.err != nil {
+			outs[k].status = StatusFailed
+		}
+	}
+	j.settle(&rec, outs, j.a.opts.Now())
+	if t.st.nlink > 1 {
+		j.linkMu.Lock()
+		j.linkHash[[2]uint64{t.st.dev, t.st.ino}] = sum
+		j.linkMu.Unlock()
+	}
+	return result{rel: rel, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: off}
+}
+
+// checkStable compares the file after the read with the file before it: a
+// writer that appended, truncated or rewrote it invalidates the copy.
+func (j *jobRun) checkStable(f *os.File, t task, read int64) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", t.e.Abs, err)
+	}
+	after := statOf(fi)
+	if read != t.st.size || after.size != t.st.size || !after.mtime.Equal(t.st.mtime) || !after.ctime.Equal(t.st.ctime) {
+		return fmt.Errorf("%s: %w (size %d→%d, read %d bytes); it will be copied on the next run",
+			t.e.Abs, ErrChanged, t.st.size, after.size, read)
+	}
+	return nil
+}
+
+// rehash is the checksum mode's check of a file that looks unchanged: it
+// is read and hashed, and copied only if the content differs.
+func (j *jobRun) rehash(ctx context.Context, t task) result {
+	f, err := openSource(t.e.Abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return result{rel: t.e.Rel, status: StatusVanished}
+		}
+		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs, err)}
+	}
+	h := blake3.New()
+	_, err = io.CopyBuffer(h, f, make([]byte, 256<<10))
+	f.Close()
+	if err != nil {
+		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read %s: %w", t.e.Abs, err)}
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	if sum == t.prev.Hash {
+		return result{rel: t.e.Rel, status: StatusSkipped}
+	}
+	j.log.Warn("content differs although size and times match; copying", "path", t.e.Rel)
+	return j.copyFile(ctx, t)
+}
+
+// destUpload is one file's upload to one destination and its first error.
+type destUpload struct {
+	j       *jobRun
+	idx     int
+	rel     string
+	up      transfer.Upload
+	err     error
+	resumed bool
+	parts   int
+	t       task
+}
+
+func (j *jobRun) begin(ctx context.Context, t task, m transfer.Meta, idx int) *destUpload {
+	u := &destUpload{j: j, idx: idx, rel: t.e.Rel, t: t}
+	d := j.dests[idx]
+	var cp *transfer.Checkpoint
+	if t.st.size >= minResumable && !j.a.opts.DryRun {
+		c, err := j.a.db.GetCheckpoint(j.job.Name, d.name, t.e.Rel)
+		if err == nil && c != nil && c.SourceSize == t.st.size && c.SourceModTime.Equal(t.st.mtime) {
+			cp = c
+			u.resumed = true
+			u.parts = len(c.Parts)
+		}
+	}
+	u.up, u.err = d.d.Begin(ctx, t.e.Rel, m, cp)
+	if u.err != nil {
+		u.err = fmt.Errorf("%s: begin %s: %w", d.name, t.e.Rel, u.err)
+	}
+	return u
+}
+
+func (u *destUpload) write(ctx context.Context, off int64, p []byte) {
+	if u.err != nil {
+		return
+	}
+	if err := u.up.Write(ctx, off, p); err != nil {
+		u.err = fmt.Errorf("%s: %w", u.j.names[u.idx], err)
+		_ = u.up.Abort(context.WithoutCancel(ctx))
+		return
+	}
+	if cp := u.up.Checkpoint(); cp != nil && len(cp.Parts) != u.parts && !u.j.a.opts.DryRun {
+		u.parts = len(cp.Parts)
+		cp.SourceSize, cp.SourceModTime = u.t.st.size, u.t.st.mtime
+		if err := u.j.a.db.PutCheckpoint(u.j.job.Name, u.j.names[u.idx], u.rel, cp); err != nil {
+			u.j.log.Warn("could not checkpoint upload; a crash will restart it", "path", u.rel, "error", err)
+		}
+	}
+}
+
+func (u *destUpload) abort(ctx context.Context) {
+	if u.up != nil && u.err == nil {
+		_ = u.up.Abort(context.WithoutCancel(ctx))
+	}
+}
+
+func (u *destUpload) commit(ctx context.Context, m transfer.Meta) {
+	if u.err != nil {
+		return
+	}
+	if err := u.up.Commit(ctx, m); err != nil {
+		u.err = fmt.Errorf("%s: publish %s: %w", u.j.names[u.idx], u.rel, err)
+		_ = u.up.Abort(context.WithoutCancel(ctx))
+		return
+	}
+	if (u.parts > 0 || u.resumed) && !u.j.a.opts.DryRun {
+		_ = u.j.a.db.DeleteCheckpoint(u.j.job.Name, u.j.names[u.idx], u.rel)
+	}
+}
+
+// verify re-checks what was published: size and mtime (and the hash when
+// the destination stores one), or with all the content itself.
+func (u *destUpload) verify(ctx context.Context, m transfer.Meta, content bool) {
+	if u.err != nil || u.j.a.opts.DryRun {
+		return
+	}
+	if err := verifyAt(ctx, u.j.dests[u.idx].d, u.rel, m, content); err != nil {
+		u.err = fmt.Errorf("%s: verify %s: %w", u.j.names[u.idx], u.rel, err)
+	}
+}
+
+// verifyAt compares what d holds under rel with m.
+func verifyAt(ctx context.Context, d transfer.Destination, rel string, m transfer.Meta, content bool) error {
+	got, err := d.Stat(ctx, rel)
+	if err != nil {
+		return err
+	}
+	if got.Size != m.Size {
+		return fmt.Errorf("size is %d, source has %d", got.Size, m.Size)
+	}
+	if !got.ModTime.IsZero() && got.ModTime.Sub(m.ModTime).Abs() >= time.Second {
+		return fmt.Errorf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), m.ModTime.Format(time.RFC3339Nano))
+	}
+	if len(got.Hash) > 0 && len(m.Hash) > 0 && !bytes.Equal(got.Hash, m.Hash) {
+		return fmt.Errorf("stored BLAKE3 %x differs from the source's %x", got.Hash, m.Hash)
+	}
+	if !content {
+		return nil
+	}
+	op, ok := transfer.As[transfer.Opener](d)
+	if !ok {
+		return nil
+	}
+	sum, err := hashReader(ctx, op, rel)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(sum[:], m.Hash) {
+		return fmt.Errorf("content BLAKE3 %x differs from the source's %x", sum, m.Hash)
+	}
+	return nil
+}
+
+func hashReader(ctx context.Context, op transfer.Opener, rel string) ([32]byte, error) {
+	var sum [32]byte
+	r, err := op.Open(ctx, rel)
+	if err != nil {
+		return sum, err
+	}
+	defer r.Close()
+	h := blake3.New()
+	if _, err := io.CopyBuffer(h, r, make([]byte, 256<<10)); err != nil {
+		return sum, fmt.Errorf("read back %s: %w", rel, err)
+	}
+	h.Sum(sum[:0])
+	return sum, nil
+}
+
+// readXattrs returns the extended attributes of path; a file system without
+// them yields none.
+func readXattrs(path string) map[string][]byte {
+	sz, err := unix.Llistxattr(path, nil)
+	if err != nil || sz == 0 {
+		return nil
+	}
+	names := make([]byte, sz)
+	sz, err = unix.Llistxattr(path, names)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]byte{}
+	for _, name := range bytes.Split(names[:sz], []byte{0}) {
+		if len(name) == 0 {
+			continue
+		}
+		n, err := unix.Lgetxattr(path, string(name), nil)
+		if err != nil {
+			continue
+		}
+		v := make([]byte, n)
+		n, err = unix.Lgetxattr(path, string(name), v)
+		if err != nil {
+			continue
+		}
+		out[string(name)] = v[:n]
+	}
+	return out
+}
+
+var _ = manifest.Record{}

@@ -1,0 +1,385 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/efssync/efssync/config"
+	"github.com/efssync/efssync/manifest"
+	"github.com/efssync/efssync/transfer"
+)
+
+// destination is one of a job's destinations, wrapped in its decorators, and
+// whether a fatal error has taken it out of this run.
+type destination struct {
+	name string
+	d    transfer.Destination
+	down atomic.Pointer[error]
+}
+
+func (d *destination) fail(err error) {
+	if transfer.IsFatal(err) {
+		d.down.CompareAndSwap(nil, &err)
+	}
+}
+
+func (d *destination) isDown() bool { return d.down.Load() != nil }
+
+// task is one planned entry on its way to a worker.
+type task struct {
+	e      Entry
+	st     stat
+	act    Action
+	prev   manifest.Record
+	known  bool
+	linkTo string
+}
+
+// outcome is what happened to one entry at one destination.
+type outcome struct {
+	dest   int
+	status Status
+	err    error
+	bytes  int64
+}
+
+// result is what a worker hands the recorder for one entry.
+type result struct {
+	rel    string
+	kind   Kind
+	rec    manifest.Record
+	put    bool // record rec in the manifest
+	status Status
+	err    error // entry-level error (vanished, changed, source unreadable)
+	outs   []outcome
+	bytes  int64
+	dur    time.Duration
+}
+
+// jobRun is the state of one job during one run.
+type jobRun struct {
+	a       *Agent
+	job     config.Job
+	log     *slog.Logger
+	filter  *Filter
+	dests   []*destination
+	names   []string
+	pool    *transfer.BufferPool
+	rep     *reporter
+	c       *counters
+	strat   Strategy
+	results chan result
+
+	// hard links: the first path seen for each multiply-linked inode, and
+	// its content hash once known.
+	linkMu    sync.Mutex
+	linkFirst map[[2]uint64]string
+	linkHash  map[[2]uint64][32]byte
+	deferred  []task
+
+	walked atomic.Int64
+}
+
+func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {
+	f, err := NewFilter(job.Include, job.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	dests, err := a.openDestinations(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	j := &jobRun{
+		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
+		pool: transfer.NewBufferPool(int(job.ChunkSize)), rep: rep, c: c,
+		strat:     statStrategy{checksum: job.Checksum},
+		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
+	}
+	for _, d := range dests {
+		j.names = append(j.names, d.name)
+	}
+	return j, nil
+}
+
+func (a *Agent) runJob(ctx context.Context, job config.Job, rep *reporter, c *counters) error {
+	fi, err := os.Stat(job.Source)
+	if err != nil {
+		return fmt.Errorf("source %s: %w (is it mounted?)", job.Source, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("source %s: not a directory", job.Source)
+	}
+	j, err := a.newJobRun(ctx, job, rep, c)
+	if err != nil {
+		return err
+	}
+	if err := j.cleanupIfCrashed(ctx); err != nil {
+		return err
+	}
+	if err := j.syncOnce(ctx); err != nil {
+		return err
+	}
+	// Every upload of the pass ended in a commit or an abort: nothing is
+	// left for a cleanup to find, whatever the delete step does.
+	if err := j.markClean(); err != nil {
+		return err
+	}
+	if job.Delete == "mirror" {
+		return j.mirrorDelete(ctx)
+	}
+	return nil
+}
+
+// syncOnce walks, plans, copies, publishes and records one pass over the job.
+func (j *jobRun) syncOnce(ctx context.Context) error {
+	j.results = make(chan result, 4*j.job.Concurrency)
+	recDone := make(chan error, 1)
+	go func() { recDone <- j.record(ctx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	tasks := make(chan task, 2*j.job.Concurrency)
+	g.Go(func() error {
+		defer close(tasks)
+		return j.plan(gctx, tasks)
+	})
+	for range j.job.Concurrency {
+		g.Go(func() error {
+			for t := range tasks {
+				j.results <- j.exec(gctx, t)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	if err == nil {
+		// Second and later names of hard-linked files, now that the first
+		// name of each is published.
+		for _, t := range j.deferred {
+			if ctx.Err() != nil {
+				break
+			}
+			j.results <- j.exec(ctx, t)
+		}
+	}
+	close(j.results)
+	if rerr := <-recDone; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// plan streams the walk through the strategy and hands work to the workers.
+// Directories are created here, in walk order, so parents precede children.
+func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
+	return walk(ctx, j.job.Source, j.filter, func(e Entry) error {
+		j.walked.Add(1)
+		st := statOf(e.Info)
+		rec, known, err := j.a.db.Get(j.job.Name, e.Rel)
+		if err != nil {
+			j.log.Warn("manifest record unreadable; copying again", "path", e.Rel, "error", err)
+			known = false
+		}
+		act := j.strat.Plan(e, st, rec, known, j.names)
+		act.Dests = j.liveDests(act.Dests)
+		t := task{e: e, st: st, act: act, prev: rec, known: known}
+		isFile := e.Info.Mode().IsRegular()
+		if isFile {
+			j.c.files.Add(1)
+		}
+		if isFile && st.nlink > 1 {
+			key := [2]uint64{st.dev, st.ino}
+			j.linkMu.Lock()
+			first, seen := j.linkFirst[key]
+			if !seen {
+				j.linkFirst[key] = e.Rel
+				if act.Kind == KindSkip {
+					j.linkHash[key] = rec.Hash
+				}
+			}
+			j.linkMu.Unlock()
+			if seen && act.Kind != KindSkip && len(act.Dests) > 0 {
+				t.act.Kind, t.linkTo = KindLink, first
+				j.deferred = append(j.deferred, t)
+				return nil
+			}
+		}
+		switch {
+		case act.Kind == KindSkip || len(act.Dests) == 0:
+			j.results <- result{rel: e.Rel, kind: KindSkip, status: StatusSkipped, bytes: 0}
+			return nil
+		case act.Kind == KindMkdir:
+			j.c.dirs.Add(1)
+			j.results <- j.mkdir(ctx, t)
+			return nil
+		}
+		if isFile {
+			j.c.planned.Add(1)
+			j.c.plannedBytes.Add(st.size)
+		}
+		select {
+		case tasks <- t:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}, func(rel string, err error) {
+		j.results <- result{rel: rel, status: StatusFailed, err: err}
+	})
+}
+
+func (j *jobRun) liveDests(idx []int) []int {
+	out := idx[:0:0]
+	for _, i := range idx {
+		if !j.dests[i].isDown() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// exec carries out one task at its destinations.
+func (j *jobRun) exec(ctx context.Context, t task) result {
+	start := time.Now()
+	var r result
+	switch t.act.Kind {
+	case KindCopy:
+		r = j.copyFile(ctx, t)
+	case KindRehash:
+		r = j.rehash(ctx, t)
+	case KindSymlink:
+		r = j.symlink(ctx, t)
+	case KindLink:
+		r = j.link(ctx, t)
+	default:
+		r = result{rel: t.e.Rel, status: StatusSkipped}
+	}
+	r.kind = t.act.Kind
+	r.dur = time.Since(start)
+	return r
+}
+
+// baseRecord is the manifest record for what the walk saw, keeping the
+// publications of destinations that were not touched.
+func baseRecord(t task, mode fs.FileMode) manifest.Record {
+	rec := manifest.Record{Size: t.st.size, ModTime: t.st.mtime, CTime: t.st.ctime,
+		Inode: t.st.ino, Dev: t.st.dev, Mode: mode, Dests: map[string]manifest.Published{}}
+	for k, v := range t.prev.Dests {
+		rec.Dests[k] = v
+	}
+	return rec
+}
+
+func (j *jobRun) meta(t task) transfer.Meta {
+	return transfer.Meta{Size: t.st.size, Mode: t.e.Info.Mode(), ModTime: t.st.mtime, UID: t.st.uid, GID: t.st.gid}
+}
+
+// settle applies per-destination outcomes to rec: success publishes, failure
+// forgets, so the next run retries exactly the destinations that need it.
+func (j *jobRun) settle(rec *manifest.Record, outs []outcome, now time.Time) {
+	for _, o := range outs {
+		name := j.names[o.dest]
+		if o.err != nil {
+			delete(rec.Dests, name)
+			j.dests[o.dest].fail(o.err)
+			continue
+		}
+		rec.Dests[name] = manifest.Published{Size: rec.Size, ModTime: rec.ModTime, Hash: rec.Hash, At: now}
+	}
+}
+
+func (j *jobRun) mkdir(ctx context.Context, t task) result {
+	rec := baseRecord(t, t.e.Info.Mode())
+	m := j.meta(t)
+	var outs []outcome
+	for _, i := range t.act.Dests {
+		o := outcome{dest: i, status: StatusMkdir}
+		if dm, ok := transfer.As[transfer.DirMaker](j.dests[i].d); ok {
+			if err := dm.Mkdir(ctx, t.e.Rel, m); err != nil {
+				o.status, o.err = StatusFailed, err
+			}
+		}
+		outs = append(outs, o)
+	}
+	j.settle(&rec, outs, j.a.opts.Now())
+	return result{rel: t.e.Rel, kind: KindMkdir, rec: rec, put: true, status: StatusMkdir, outs: outs}
+}
+
+func (j *jobRun) symlink(ctx context.Context, t task) result {
+	target, err := os.Readlink(t.e.Abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return result{rel: t.e.Rel, status: StatusVanished}
+		}
+		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read symlink %s: %w", t.e.Abs, err)}
+	}
+	rec := baseRecord(t, t.e.Info.Mode())
+	rec.LinkTarget = target
+	m := j.meta(t)
+	var outs []outcome
+	for _, i := range t.act.Dests {
+		o := outcome{dest: i, status: StatusSymlinked}
+		if sl, ok := transfer.As[transfer.Symlinker](j.dests[i].d); ok {
+			if err := sl.Symlink(ctx, t.e.Rel, target, m); err != nil {
+				o.status, o.err = StatusFailed, err
+			}
+		} else {
+			o.status = StatusSkipped
+			o.err = nil
+			outs = append(outs, o)
+			j.log.Debug("destination keeps no symlinks; skipped", "path", t.e.Rel, "dest", j.names[i])
+			continue
+		}
+		outs = append(outs, o)
+	}
+	j.settle(&rec, outs, j.a.opts.Now())
+	return result{rel: t.e.Rel, rec: rec, put: true, status: StatusSymlinked, outs: outs}
+}
+
+// link publishes a second name of a hard-linked file as a hard link where
+// the destination can, and as a copy where it cannot.
+func (j *jobRun) link(ctx context.Context, t task) result {
+	key := [2]uint64{t.st.dev, t.st.ino}
+	j.linkMu.Lock()
+	h, ok := j.linkHash[key]
+	j.linkMu.Unlock()
+	var copyTo []int
+	rec := baseRecord(t, t.e.Info.Mode())
+	rec.Hash = h
+	var outs []outcome
+	for _, i := range t.act.Dests {
+		ln, can := transfer.As[transfer.Linker](j.dests[i].d)
+		if !ok || !can {
+			copyTo = append(copyTo, i)
+			continue
+		}
+		o := outcome{dest: i, status: StatusLinked}
+		if err := ln.Link(ctx, t.linkTo, t.e.Rel); err != nil {
+			o.status, o.err = StatusFailed, err
+		}
+		outs = append(outs, o)
+	}
+	if len(copyTo) > 0 {
+		t2 := t
+		t2.act = Action{Kind: KindCopy, Dests: copyTo}
+		r := j.copyFile(ctx, t2)
+		if r.status != StatusCopied {
+			return r
+		}
+		rec = r.rec
+		outs = append(outs, r.outs...)
+		j.settle(&rec, outs, j.a.opts.Now())
+		return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs, bytes: r.bytes}
+	}
+	j.c.links.Add(1)
+	j.settle(&rec, outs, j.a.opts.Now())
+	return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs}
+}

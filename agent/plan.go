@@ -1,0 +1,87 @@
+package agent
+
+import (
+	"io/fs"
+
+	"github.com/efssync/efssync/manifest"
+)
+
+// Kind is what the execute step does with one entry.
+type Kind int
+
+// The kinds of work a planned entry turns into.
+const (
+	KindSkip Kind = iota
+	KindCopy
+	KindRehash // checksum mode: read and hash, copy only if the content differs
+	KindMkdir
+	KindSymlink
+	KindLink
+)
+
+func (k Kind) String() string {
+	return [...]string{"skip", "copy", "rehash", "mkdir", "symlink", "link"}[k]
+}
+
+// Action is the plan for one entry: what to do and at which destinations.
+type Action struct {
+	Kind Kind
+	// Dests holds the indexes of the destinations that need the entry.
+	Dests []int
+}
+
+// Strategy answers the one question of the plan step, after s5cmd's sync
+// strategies: does this entry need sending, and where? It never reads file
+// content; that is what makes an unchanged run cheap.
+type Strategy interface {
+	Plan(e Entry, st stat, rec manifest.Record, known bool, dests []string) Action
+}
+
+// statStrategy trusts size, mtime, ctime and inode: equal means unchanged.
+// With checksum set, a file that looks unchanged is re-hashed instead.
+type statStrategy struct {
+	checksum bool
+}
+
+func sameSource(e Entry, st stat, rec manifest.Record) bool {
+	return rec.Size == st.size && rec.ModTime.Equal(st.mtime) && rec.CTime.Equal(st.ctime) &&
+		rec.Inode == st.ino && rec.Mode == e.Info.Mode()
+}
+
+func (s statStrategy) Plan(e Entry, st stat, rec manifest.Record, known bool, dests []string) Action {
+	mode := e.Info.Mode()
+	var kind Kind
+	switch {
+	case mode.IsDir():
+		kind = KindMkdir
+	case mode&fs.ModeSymlink != 0:
+		kind = KindSymlink
+	case mode.IsRegular():
+		kind = KindCopy
+	default:
+		return Action{Kind: KindSkip} // devices, sockets, fifos are not replicated
+	}
+	unchanged := known && sameSource(e, st, rec)
+	if kind == KindMkdir {
+		// A directory's mtime moves with its children; only its mode matters.
+		unchanged = known && rec.Mode == mode
+	}
+	var need []int
+	for i, name := range dests {
+		p, ok := rec.Dests[name]
+		if !unchanged || !ok || p.Size != rec.Size || !p.ModTime.Equal(rec.ModTime) || p.Hash != rec.Hash {
+			need = append(need, i)
+		}
+	}
+	if len(need) == 0 {
+		if s.checksum && kind == KindCopy {
+			all := make([]int, len(dests))
+			for i := range all {
+				all[i] = i
+			}
+			return Action{Kind: KindRehash, Dests: all}
+		}
+		return Action{Kind: KindSkip}
+	}
+	return Action{Kind: kind, Dests: need}
+}

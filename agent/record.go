@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/efssync/efssync/transfer"
+)
+
+const (
+	// batchSize and batchEvery bound how much published work waits for its
+	// manifest commit: a crash costs at most this much repeated transfer.
+	batchSize  = 1024
+	batchEvery = 500 * time.Millisecond
+)
+
+// record is the only goroutine that writes the manifest during a run. It
+// reports every result, and commits them in batches after the destinations
+// have made the batch durable: publish, then record.
+func (j *jobRun) record(ctx context.Context) error {
+	var pending []result
+	tick := time.NewTicker(batchEvery)
+	defer tick.Stop()
+	var firstErr error
+	flush := func() {
+		if err := j.flush(ctx, pending); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		pending = pending[:0]
+	}
+	for {
+		select {
+		case r, ok := <-j.results:
+			if !ok {
+				flush()
+				return firstErr
+			}
+			j.reportResult(r)
+			if r.put {
+				pending = append(pending, r)
+				if len(pending) >= batchSize {
+					flush()
+				}
+			}
+		case <-tick.C:
+			if len(pending) > 0 {
+				flush()
+			}
+		}
+	}
+}
+
+// flush syncs every destination, drops the publications of any whose sync
+// failed, and commits the rest in one manifest transaction.
+func (j *jobRun) flush(ctx context.Context, rs []result) error {
+	if len(rs) == 0 || j.a.opts.DryRun {
+		return nil
+	}
+	syncFailed := map[string]error{}
+	for _, d := range j.dests {
+		if s, ok := transfer.As[transfer.Syncer](d.d); ok {
+			if err := s.Sync(context.WithoutCancel(ctx)); err != nil {
+				syncFailed[d.name] = err
+				j.log.Error("destination could not make published files durable; they will be copied again",
+					"dest", d.name, "error", err)
+			}
+		}
+	}
+	b := j.a.db.NewBatch()
+	for _, r := range rs {
+		for name := range syncFailed {
+			delete(r.rec.Dests, name)
+		}
+		b.Put(j.job.Name, r.rel, r.rec)
+	}
+	if err := b.Commit(); err != nil {
+		return fmt.Errorf("record %d files in manifest %s: %w", len(rs), j.a.db.Path(), err)
+	}
+	return nil
+}
+
+func (j *jobRun) reportResult(r result) {
+	now := j.a.opts.Now()
+	base := Line{Time: now, Job: j.job.Name, Path: r.rel, Action: r.kind.String(), DurationMS: float64(r.dur.Microseconds()) / 1000}
+	if r.err != nil || len(r.outs) == 0 {
+		l := base
+		l.Status = r.status
+		l.Bytes = r.bytes
+		if r.err != nil {
+			l.Error = r.err.Error()
+		}
+		switch r.status {
+		case StatusFailed:
+			j.c.failed.Add(1)
+			j.log.Error("failed", "path", r.rel, "error", r.err)
+		case StatusChanged:
+			j.c.changed.Add(1)
+			j.log.Warn("changed during copy; not published", "path", r.rel, "error", r.err)
+		case StatusSkipped:
+			j.c.skipped.Add(1)
+		case StatusVanished:
+			j.log.Info("vanished", "path", r.rel)
+		}
+		if j.a.opts.DryRun && r.status != StatusSkipped {
+			fmt.Fprintf(j.a.opts.PlanOut, "%s\t%s\t%q\n", j.job.Name, r.status, r.rel)
+		}
+		j.rep.write(l)
+		return
+	}
+	failed := false
+	for _, o := range r.outs {
+		l := base
+		l.Dest = j.names[o.dest]
+		l.Status = o.status
+		l.Bytes = o.bytes
+		if r.kind == KindCopy || r.kind == KindRehash || r.kind == KindLink {
+			l.BLAKE3 = hex.EncodeToString(r.rec.Hash[:])
+		}
+		if o.err != nil {
+			l.Status, l.Error = StatusFailed, o.err.Error()
+			failed = true
+			j.log.Error("failed", "path", r.rel, "dest", l.Dest, "error", o.err)
+		}
+		if j.a.opts.DryRun {
+			l.Status = StatusPlanned
+			fmt.Fprintf(j.a.opts.PlanOut, "%s\t%s\t%s\t%q\n", j.job.Name, r.kind, l.Dest, r.rel)
+		}
+		j.rep.write(l)
+	}
+	if failed {
+		j.c.failed.Add(1)
+	} else if r.kind == KindCopy || r.kind == KindLink {
+		j.c.copied.Add(1)
+	}
+}

@@ -1,0 +1,102 @@
+package agent
+
+import (
+	"bufio"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Status is the outcome of one entry at one destination, as reported.
+type Status string
+
+// Outcomes written to the report. Only StatusFailed and StatusChanged make a
+// run exit 1; a vanished file was deleted by its owner, which is no fault.
+const (
+	StatusCopied    Status = "copied"
+	StatusLinked    Status = "linked"
+	StatusSymlinked Status = "symlinked"
+	StatusMkdir     Status = "mkdir"
+	StatusDeleted   Status = "deleted"
+	StatusSkipped   Status = "skipped"
+	StatusFailed    Status = "failed"
+	StatusVanished  Status = "vanished"
+	StatusChanged   Status = "changed"
+	StatusPlanned   Status = "planned" // dry run: would be done
+)
+
+// Line is one line of the JSON-lines run report: what happened to one path at
+// one destination, so an operator can audit every file of a migration.
+type Line struct {
+	Time   time.Time `json:"time"`
+	Job    string    `json:"job"`
+	Path   string    `json:"path"`
+	// PathHex carries the exact bytes of a path that is not valid UTF-8,
+	// which JSON strings cannot hold.
+	PathHex    string  `json:"path_hex,omitempty"`
+	Dest       string  `json:"dest,omitempty"`
+	Action     string  `json:"action,omitempty"`
+	Status     Status  `json:"status"`
+	Bytes      int64   `json:"bytes"`
+	BLAKE3     string  `json:"blake3,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// reporter serialises report lines from many workers into one file.
+type reporter struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	c    io.Closer
+	enc  *json.Encoder
+	path string
+}
+
+// newReporter opens the report file. An empty path discards the lines.
+func newReporter(path string) (*reporter, error) {
+	if path == "" {
+		w := bufio.NewWriter(io.Discard)
+		return &reporter{w: w, enc: json.NewEncoder(w)}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create report directory for %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open report %s: %w", path, err)
+	}
+	w := bufio.NewWriterSize(f, 256<<10)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &reporter{w: w, c: f, enc: enc, path: path}, nil
+}
+
+func (r *reporter) write(l Line) {
+	if !utf8.ValidString(l.Path) {
+		l.PathHex = hex.EncodeToString([]byte(l.Path))
+	}
+	r.mu.Lock()
+	_ = r.enc.Encode(l)
+	r.mu.Unlock()
+}
+
+func (r *reporter) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.w.Flush()
+	if r.c != nil {
+		if cerr := r.c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write report %s: %w", r.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+// Command efssync syncs source trees into mounted file systems and S3.
+//
+// Exit status: 0 when everything is in sync, 1 when some files failed (each
+// is logged and reported with its path and cause), 2 for a usage or
+// configuration error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/efssync/efssync/agent"
+	"github.com/efssync/efssync/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// usageError marks errors that exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// syncFailed marks a run that finished with files out of sync: exit 1.
+var errSyncFailed = errors.New("some files are not in sync")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errSyncFailed):
+		return 1
+	default:
+		var ue usageError
+		var ve *config.ValidationError
+		if errors.As(err, &ue) || errors.As(err, &ve) || root.Flags().Parsed() == false {
+			fmt.Fprintln(stderr, "efssync:", err)
+			return 2
+		}
+		fmt.Fprintln(stderr, "efssync:", err)
+		return 1
+	}
+}
+
+type globals struct {
+	config   string
+	logLevel string
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "efssync",
+		Short:         "Replicate file trees into EFS/NFS mounts and S3, following files as they grow",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log_level (debug, info, warn, error)")
+	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newVersionCmd(g))
+	return root
+}
+
+func (g *globals) load() (*config.Config, error) {
+	if g.config == "" {
+		return nil, usageError{errors.New("--config is required")}
+	}
+	cfg, err := config.Load(g.config, os.Environ())
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// logger writes text to a terminal and JSON lines anywhere else (journald,
+// files), where machines read it.
+func (g *globals) logger(cfg *config.Config) *slog.Logger {
+	level := cfg.LogLevel
+	if g.logLevel != "" {
+		level = g.logLevel
+	}
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if isTerminal(g.stderr) {
+		return slog.New(slog.NewTextHandler(g.stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(g.stderr, opts))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	var jobs []string
+	var dryRun bool
+	var report string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Sync every job once, or keep syncing for jobs in watch mode",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			log := g.logger(cfg)
+			opts := agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: log, ReportPath: report}
+			if isTerminal(g.stderr) {
+				opts.Progress = g.stderr
+			}
+			a, err := agent.New(cfg, opts)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			sum, err := a.Run(cmd.Context())
+			if sum != nil {
+				log.Info("run finished", "files", sum.Files, "copied", sum.Copied, "unchanged", sum.Skipped,
+					"deleted", sum.Deleted, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
+					"bytes", sum.Bytes, "duration", sum.Duration.String(), "report", sum.ReportPath)
+				for _, je := range sum.JobErrors {
+					fmt.Fprintln(g.stderr, "efssync:", je)
+				}
+			}
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return nil // SIGTERM/SIGINT: in-flight work was checkpointed or aborted
+				}
+				return err
+			}
+			if !sum.OK() {
+				return errSyncFailed
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&jobs, "job", nil, "run only this job (repeatable)")
+	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "print what would be copied, linked and deleted; change nothing")
+	cmd.Flags().StringVar(&report, "report", "", "write the JSON-lines report here instead of the report directory")
+	return cmd
+}
+
+func newVerifyCmd(g *globals) *cobra.Command {
+	var jobs []string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Re-read the destinations and report every file that differs from the source",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(cfg, agent.Options{Jobs: jobs, Log: g.logger(cfg)})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			diffs, err := a.Verify(cmd.Context(), g.stdout)
+			if err != nil {
+				return err
+			}
+			if diffs > 0 {
+				fmt.Fprintf(g.stderr, "efssync: %d differences\n", diffs)
+				return errSyncFailed
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&jobs, "job", nil, "verify only this job (repeatable)")
+	return cmd
+}
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			v := version
+			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			fmt.Fprintf(g.stdout, "efssync %s\n", v)
+		},
+	}
+}
