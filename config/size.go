@@ -45,6 +45,9 @@ func ParseSize(s string) (Size, error) {
 	if i == 0 {
 		return 0, fmt.Errorf("invalid size %q: want a whole number of bytes with an optional unit such as KiB, MiB, GiB, kB, MB or GB", s)
 	}
+	if i < len(t) && t[i] == '.' {
+		return 0, fmt.Errorf("invalid size %q: fractions are not supported, use a smaller unit (1536MiB, not 1.5GiB)", s)
+	}
 	n, err := strconv.ParseInt(t[:i], 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("invalid size %q: number too large", s)
