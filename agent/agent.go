@@ -104,22 +104,25 @@ func (a *Agent) DB() *manifest.DB { return a.db }
 
 // Summary counts what a run did, for the log and the exit status.
 type Summary struct {
-	Files, Dirs, Links                 int64
-	Copied, Skipped, Deleted           int64
-	Failed, Changed, Vanished          int64
-	Bytes                              int64
-	JobErrors                          []error
-	Duration                           time.Duration
-	ReportPath                         string
+	Files, Dirs, Links        int64
+	Copied, Skipped, Deleted  int64
+	Failed, Changed, Vanished int64
+	Bytes                     int64
+	// Opened counts source files opened for reading: 0 on an unchanged run.
+	Opened     int64
+	JobErrors  []error
+	Duration   time.Duration
+	ReportPath string
 }
 
 // OK reports whether everything is in sync: the exit status 0.
 func (s *Summary) OK() bool { return s.Failed == 0 && s.Changed == 0 && len(s.JobErrors) == 0 }
 
 type counters struct {
-	files, dirs, links                          atomic.Int64
-	copied, skipped, deleted, failed, changed   atomic.Int64
-	vanished, bytes, planned, plannedBytes      atomic.Int64
+	files, dirs, links                        atomic.Int64
+	copied, skipped, deleted, failed, changed atomic.Int64
+	vanished, bytes, planned, plannedBytes    atomic.Int64
+	opened                                    atomic.Int64
 }
 
 func (c *counters) add(s *Summary) {
@@ -133,6 +136,7 @@ func (c *counters) add(s *Summary) {
 	s.Changed += c.changed.Load()
 	s.Vanished += c.vanished.Load()
 	s.Bytes += c.bytes.Load()
+	s.Opened += c.opened.Load()
 }
 
 func (a *Agent) selected() []config.Job {

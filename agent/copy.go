@@ -57,6 +57,7 @@ func fanout(n int, fn func(i int)) {
 func (j *jobRun) copyFile(ctx context.Context, t task) result {
 	rel := t.e.Rel
 	f, err := openSource(t.e.Abs)
+	j.c.opened.Add(1)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			j.c.vanished.Add(1)
@@ -108,6 +109,9 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 			rerr = ctx.Err()
 			break
 		}
+	}
+	if rerr == nil && j.afterRead != nil {
+		j.afterRead(rel)
 	}
 	if rerr == nil {
 		rerr = j.checkStable(f, t, off)
@@ -166,6 +170,7 @@ func (j *jobRun) checkStable(f *os.File, t task, read int64) error {
 // is read and hashed, and copied only if the content differs.
 func (j *jobRun) rehash(ctx context.Context, t task) result {
 	f, err := openSource(t.e.Abs)
+	j.c.opened.Add(1)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return result{rel: t.e.Rel, status: StatusVanished}

@@ -87,6 +87,10 @@ type jobRun struct {
 	deferred  []task
 
 	walked atomic.Int64
+
+	// afterRead, set by tests, runs between reading a file and checking
+	// that it held still: the window in which a writer can spoil a copy.
+	afterRead func(rel string)
 }
 
 func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {

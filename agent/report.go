@@ -34,9 +34,9 @@ const (
 // Line is one line of the JSON-lines run report: what happened to one path at
 // one destination, so an operator can audit every file of a migration.
 type Line struct {
-	Time   time.Time `json:"time"`
-	Job    string    `json:"job"`
-	Path   string    `json:"path"`
+	Time time.Time `json:"time"`
+	Job  string    `json:"job"`
+	Path string    `json:"path"`
 	// PathHex carries the exact bytes of a path that is not valid UTF-8,
 	// which JSON strings cannot hold.
 	PathHex    string  `json:"path_hex,omitempty"`
