@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -600,9 +599,9 @@ func TestBatchConcurrentPuts(t *testing.T) {
 	}
 }
 
-func BenchmarkGet(b *testing.B) {
+// benchDB returns a manifest of n records and their keys.
+func benchDB(b *testing.B, n int) (*DB, []string) {
 	db := openTemp(b)
-	const n = 100_000
 	batch := db.NewBatch()
 	r := sampleRecord()
 	keys := make([]string, n)
@@ -613,30 +612,37 @@ func BenchmarkGet(b *testing.B) {
 	if err := batch.Commit(); err != nil {
 		b.Fatal(err)
 	}
+	return db, keys
+}
+
+func BenchmarkGet(b *testing.B) {
+	db, keys := benchDB(b, 100_000)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, ok, err := db.Get("j", keys[i%n]); !ok || err != nil {
+		if _, ok, err := db.Get("j", keys[i%len(keys)]); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
 		i += 7919
 	}
-	b.Run("View", func(b *testing.B) {
-		b.ReportAllocs()
-		err := db.View("j", func(rd *Reader) error {
-			i := 0
-			for b.Loop() {
-				if _, ok, err := rd.Get(keys[i%n]); !ok || err != nil {
-					return fmt.Errorf("%v %v", ok, err)
-				}
-				i += 7919
+}
+
+func BenchmarkReaderGet(b *testing.B) {
+	db, keys := benchDB(b, 100_000)
+	b.ReportAllocs()
+	err := db.View("j", func(rd *Reader) error {
+		i := 0
+		for b.Loop() {
+			if _, ok, err := rd.Get(keys[i%len(keys)]); !ok || err != nil {
+				return fmt.Errorf("%v %v", ok, err)
 			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
+			i += 7919
 		}
+		return nil
 	})
+	if err != nil {
+		b.Fatal(err)
+	}
 }
 
 func BenchmarkBatchCommit1000(b *testing.B) {
@@ -671,4 +677,3 @@ func TestMain(m *testing.M) {
 	}
 }
 
-var _ = bytes.Equal

@@ -92,7 +92,8 @@ func appendRecord(b []byte, r Record) []byte {
 	if len(r.Dests) == 0 {
 		return b
 	}
-	names := make([]string, 0, len(r.Dests))
+	var small [8]string // most records have a few destinations: no allocation
+	names := small[:0]
 	for name := range r.Dests {
 		names = append(names, name)
 	}
