@@ -13,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // childEnv makes the test binary act as a helper process (see TestMain): a
@@ -133,9 +132,9 @@ func commitChild() {
 
 func TestRobustnessKill(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.db")
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 1))
+	// The seed is fixed; where exactly each kill lands still varies with
+	// scheduling, and every landing point must leave a consistent file.
+	rng := rand.New(rand.NewPCG(20241125, 1))
 	rounds := 8
 	if testing.Short() {
 		rounds = 3
