@@ -357,6 +357,8 @@ func (db *DB) Walk(job string, fn func(rel string, r Record) error) error {
 }
 
 // Count returns how many records job has, for status output and reports.
+// It reads every page of the job (milliseconds at a million records), so
+// call it per run, not per file.
 func (db *DB) Count(job string) (n int, err error) {
 	err = db.view(func(tx *bolt.Tx) error {
 		if files := filesBucket(tx, job); files != nil {

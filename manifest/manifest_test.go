@@ -676,4 +676,3 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 }
-
