@@ -286,7 +286,12 @@ type Reader struct {
 }
 
 // Get is DB.Get within the View's transaction.
-func (r *Reader) Get(rel string) (Record, bool, error) {
+func (r *Reader) Get(rel string) (rec Record, ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rec, ok, err = Record{}, false, fmt.Errorf("manifest %s: job %q: record %q: %w: %v", r.path, r.job, rel, ErrCorrupt, p)
+		}
+	}()
 	return getRecord(r.path, r.files, r.job, rel)
 }
 
@@ -296,9 +301,25 @@ func (r *Reader) Get(rel string) (Record, bool, error) {
 // itself. Keep fn short; a long read transaction also keeps freed pages from
 // being reused.
 func (db *DB) View(job string, fn func(r *Reader) error) error {
-	return db.view(func(tx *bolt.Tx) error {
-		return fn(&Reader{path: db.path, job: job, files: filesBucket(tx, job)})
+	// A panic in fn is the caller's bug, not a damaged page: let it through
+	// (after the transaction ended) instead of reporting ErrCorrupt.
+	var (
+		callerPanic any
+		panicked    bool
+	)
+	err := db.view(func(tx *bolt.Tx) error {
+		files := filesBucket(tx, job)
+		defer func() {
+			if p := recover(); p != nil {
+				callerPanic, panicked = p, true
+			}
+		}()
+		return fn(&Reader{path: db.path, job: job, files: files})
 	})
+	if panicked {
+		panic(callerPanic)
+	}
+	return err
 }
 
 // walkChunk is how many records Walk reads per read transaction.

@@ -576,6 +576,22 @@ func TestCheckpoints(t *testing.T) {
 	}
 }
 
+func TestViewPassesCallerPanics(t *testing.T) {
+	db := openTemp(t)
+	defer func() {
+		if p := recover(); p != "caller bug" {
+			t.Fatalf("recovered %v, want the caller's panic", p)
+		}
+		// The read transaction must have ended: a commit still works.
+		b := db.NewBatch()
+		b.Put("j", "x", Record{})
+		if err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	_ = db.View("j", func(*Reader) error { panic("caller bug") })
+}
+
 func TestBatchConcurrentPuts(t *testing.T) {
 	db := openTemp(t)
 	b := db.NewBatch()
