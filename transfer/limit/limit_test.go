@@ -1,0 +1,137 @@
+package limit_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/count"
+	"github.com/efssync/efssync/transfer/fsdest"
+	"github.com/efssync/efssync/transfer/limit"
+	"github.com/efssync/efssync/transfer/transfertest"
+)
+
+const mib = 1 << 20
+
+func newFS(t *testing.T) *fsdest.Dest {
+	t.Helper()
+	d, err := fsdest.New("fs", t.TempDir(), fsdest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestConformance(t *testing.T) {
+	transfertest.RunTests(t, func(t *testing.T) transfer.Destination {
+		return limit.New(newFS(t), rate.NewLimiter(rate.Inf, 0))
+	})
+}
+
+// near accepts the float rounding of the limiter's arithmetic.
+func near(got, want time.Duration) bool {
+	d := got - want
+	return d > -time.Millisecond && d < time.Millisecond
+}
+
+func TestRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 1 MiB/s; the bucket starts full with a 256 KiB burst.
+		l := rate.NewLimiter(mib, 256<<10)
+		d := limit.New(newFS(t), l)
+		data := transfertest.Content(1, 4*mib)
+		start := time.Now()
+		transfertest.Upload(t, d, "f", data, mib)
+		elapsed := time.Since(start)
+		if want := 3750 * time.Millisecond; !near(elapsed, want) {
+			t.Fatalf("4 MiB at 1 MiB/s with a 256 KiB burst took %v, want %v", elapsed, want)
+		}
+		transfertest.CheckContent(t, d, "f", data)
+	})
+}
+
+// TestSharedAcrossDestinations shows the limit is on bytes sent: two
+// destinations fed the same 2 MiB share the job's limiter and take as long
+// as one destination fed 4 MiB.
+func TestSharedAcrossDestinations(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := rate.NewLimiter(mib, 256<<10)
+		dests := []transfer.Destination{limit.New(newFS(t), l), limit.New(newFS(t), l)}
+		data := transfertest.Content(2, 2*mib)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for _, d := range dests {
+			wg.Go(func() { transfertest.Upload(t, d, "f", data, 64<<10) })
+		}
+		wg.Wait()
+		if elapsed, want := time.Since(start), 3750*time.Millisecond; !near(elapsed, want) {
+			t.Fatalf("2×2 MiB through one 1 MiB/s limiter took %v, want %v", elapsed, want)
+		}
+		for _, d := range dests {
+			transfertest.CheckContent(t, d, "f", data)
+		}
+	})
+}
+
+func TestCanceledWhileWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := rate.NewLimiter(1024, 1024) // 1 KiB/s: a 1 MiB write takes ~17 min
+		c := count.New(newFS(t))
+		d := limit.New(c, l)
+		u, err := d.Begin(t.Context(), "f", transfer.Meta{UID: -1, GID: -1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(time.Second, cancel)
+		start := time.Now()
+		err = u.Write(ctx, 0, make([]byte, mib))
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Write: %v, want canceled", err)
+		}
+		if elapsed := time.Since(start); elapsed != time.Second {
+			t.Fatalf("Write returned after %v, want when canceled (1s)", elapsed)
+		}
+		if n := c.Snapshot().Writes; n != 0 {
+			t.Fatalf("%d writes reached the destination, want 0", n)
+		}
+		if err := u.Abort(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestZeroBurst(t *testing.T) {
+	d := limit.New(newFS(t), rate.NewLimiter(mib, 0))
+	u, err := d.Begin(t.Context(), "f", transfer.Meta{UID: -1, GID: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Abort(t.Context())
+	if err := u.Write(t.Context(), 0, []byte("x")); err == nil {
+		t.Fatal("Write through a limiter with burst 0 succeeded")
+	}
+}
+
+func TestNilLimiterAndAbilities(t *testing.T) {
+	fs := newFS(t)
+	if d := limit.New(fs, nil); d != transfer.Destination(fs) {
+		t.Fatal("a nil limiter should leave the destination unwrapped")
+	}
+	d := limit.New(fs, rate.NewLimiter(mib, mib))
+	if got, ok := transfer.As[*fsdest.Dest](d); !ok || got != fs {
+		t.Fatal("inner destination not reachable through Unwrap")
+	}
+	if _, ok := transfer.As[transfer.Lister](d); !ok {
+		t.Fatal("inner abilities not reachable")
+	}
+	if d.Name() != "fs" {
+		t.Fatalf("Name %q", d.Name())
+	}
+}
