@@ -175,8 +175,13 @@ func (w *Watcher) handle(b []byte) error {
 
 func (w *Watcher) event(wd int32, mask, cookie uint32, name string) error {
 	if mask&unix.IN_Q_OVERFLOW != 0 {
+		// Directories created while events were lost have no watch yet.
+		// Watch them before reporting Overflow, so that the consumer's
+		// rescan, which the Overflow triggers, starts after every watch is
+		// in place and nothing falls between the two.
+		err := w.addTree("", false)
 		w.q.push(Event{Op: Overflow})
-		return nil
+		return err
 	}
 	dir, ok := w.wds[wd]
 	if !ok {

@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -268,4 +269,42 @@ func TestNewErrors(t *testing.T) {
 	if _, err := New(f, Options{}); err == nil {
 		t.Fatal("New on a file succeeded")
 	}
+}
+
+func TestKernelOverflowRewatches(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/fs/inotify/max_queued_events")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("cannot read the inotify queue limit: %v", err)
+		}
+		t.Skipf("cannot read the inotify queue limit: %v", err)
+	}
+	var limit int
+	if _, err := fmt.Sscan(string(b), &limit); err != nil || limit > 100000 {
+		t.Skipf("inotify queue limit %q too large to overflow in a test", b)
+	}
+	root := t.TempDir()
+	w, err := New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run is not started yet, so nothing drains the kernel queue.
+	for i := range limit + 10 {
+		f, err := os.Create(filepath.Join(root, fmt.Sprint("f", i%64)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if err := os.Mkdir(filepath.Join(root, "lost"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, root: root, w: w, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { h.done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-h.done })
+
+	h.waitFor("", Overflow)
+	os.WriteFile(filepath.Join(root, "lost", "x.ts"), nil, 0o644)
+	h.waitFor("lost/x.ts", CloseWrite)
 }
