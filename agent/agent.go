@@ -18,6 +18,7 @@ import (
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
+	"github.com/efssync/efssync/transfer"
 )
 
 // Options are the per-invocation choices of the command line.
@@ -36,6 +37,9 @@ type Options struct {
 	// ReportPath overrides the report file; empty means a new file in the
 	// configured report directory.
 	ReportPath string
+	// WrapDest, when set, wraps every destination before the standard
+	// decorators: benchmarks and tests count operations with it.
+	WrapDest func(transfer.Destination) transfer.Destination
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

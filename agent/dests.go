@@ -5,19 +5,38 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/time/rate"
+
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/dryrun"
 	"github.com/efssync/efssync/transfer/fsdest"
+	"github.com/efssync/efssync/transfer/limit"
+	"github.com/efssync/efssync/transfer/retry"
 )
 
 // openDestinations builds a job's destinations and wraps each in the shared
 // decorators: retries, the job's bandwidth limit, and dry-run.
 func (a *Agent) openDestinations(ctx context.Context, job config.Job) ([]*destination, error) {
 	var out []*destination
+	// One limiter for the whole job: bandwidth is what the job may send,
+	// counted at every destination it sends to.
+	var lim *rate.Limiter
+	if job.Bandwidth > 0 {
+		lim = rate.NewLimiter(rate.Limit(job.Bandwidth), int(max(job.ChunkSize, 64<<10)))
+	}
 	for i, dc := range job.Destinations {
 		d, err := a.openDestination(ctx, job, dc)
 		if err != nil {
 			return nil, fmt.Errorf("destinations[%d] %s: %w", i, dc.Name, err)
+		}
+		if a.opts.WrapDest != nil {
+			d = a.opts.WrapDest(d)
+		}
+		d = retry.New(d, retry.Policy{})
+		d = limit.New(d, lim)
+		if a.opts.DryRun {
+			d = dryrun.New(d)
 		}
 		out = append(out, &destination{name: dc.Name, d: d})
 	}

@@ -7,11 +7,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/efssync/efssync/agent/hls"
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
@@ -87,6 +90,15 @@ type jobRun struct {
 	deferred  []task
 
 	walked atomic.Int64
+	// hlsOrder is set by `order: [hls]`: playlists go after their segments.
+	hlsOrder bool
+
+	// skip, in watch mode, keeps a pass away from paths the live loop is
+	// working on; playlist hands playlists to the HLS gates instead of
+	// copying them; onResult sees every result before it is recorded.
+	skip     func(rel string) bool
+	playlist func(rel string)
+	onResult func(r result)
 
 	// afterRead, set by tests, runs between reading a file and checking
 	// that it held still: the window in which a writer can spoil a copy.
@@ -111,6 +123,7 @@ func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c 
 	for _, d := range dests {
 		j.names = append(j.names, d.name)
 	}
+	j.hlsOrder = slices.Contains(job.Order, "hls")
 	return j, nil
 }
 
@@ -145,10 +158,30 @@ func (a *Agent) runJob(ctx context.Context, job config.Job, rep *reporter, c *co
 
 // syncOnce walks, plans, copies, publishes and records one pass over the job.
 func (j *jobRun) syncOnce(ctx context.Context) error {
-	j.results = make(chan result, 4*j.job.Concurrency)
-	recDone := make(chan error, 1)
-	go func() { recDone <- j.record(ctx) }()
+	stop := j.startRecorder(ctx)
+	err := j.pass(ctx)
+	if rerr := stop(); err == nil {
+		err = rerr
+	}
+	return err
+}
 
+// startRecorder starts the goroutine that reports and records results; the
+// returned function closes the results channel and waits for it.
+func (j *jobRun) startRecorder(ctx context.Context) (stop func() error) {
+	j.results = make(chan result, 4*j.job.Concurrency)
+	done := make(chan error, 1)
+	go func() { done <- j.record(ctx) }()
+	return func() error {
+		close(j.results)
+		return <-done
+	}
+}
+
+// pass runs one walk of the source through plan and execute. Results go to
+// the recorder, which must be running.
+func (j *jobRun) pass(ctx context.Context) error {
+	j.deferred = j.deferred[:0]
 	g, gctx := errgroup.WithContext(ctx)
 	tasks := make(chan task, 2*j.job.Concurrency)
 	g.Go(func() error {
@@ -158,7 +191,7 @@ func (j *jobRun) syncOnce(ctx context.Context) error {
 	for range j.job.Concurrency {
 		g.Go(func() error {
 			for t := range tasks {
-				j.results <- j.exec(gctx, t)
+				j.deliver(j.exec(gctx, t))
 			}
 			return nil
 		})
@@ -166,19 +199,24 @@ func (j *jobRun) syncOnce(ctx context.Context) error {
 	err := g.Wait()
 	if err == nil {
 		// Second and later names of hard-linked files, now that the first
-		// name of each is published.
+		// name of each is published; then playlists, after their segments.
 		for _, t := range j.deferred {
 			if ctx.Err() != nil {
 				break
 			}
-			j.results <- j.exec(ctx, t)
+			j.deliver(j.exec(ctx, t))
 		}
 	}
-	close(j.results)
-	if rerr := <-recDone; err == nil {
-		err = rerr
-	}
 	return err
+}
+
+// deliver hands a result to the recorder and to whoever else listens for
+// publications (the HLS gates in watch mode).
+func (j *jobRun) deliver(r result) {
+	if j.onResult != nil {
+		j.onResult(r)
+	}
+	j.results <- r
 }
 
 // plan streams the walk through the strategy and hands work to the workers.
@@ -186,6 +224,9 @@ func (j *jobRun) syncOnce(ctx context.Context) error {
 func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 	return walk(ctx, j.job.Source, j.filter, func(e Entry) error {
 		j.walked.Add(1)
+		if j.skip != nil && j.skip(e.Rel) {
+			return nil
+		}
 		st := statOf(e.Info)
 		rec, known, err := j.a.db.Get(j.job.Name, e.Rel)
 		if err != nil {
@@ -216,13 +257,21 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 				return nil
 			}
 		}
+		if j.hlsOrder && act.Kind == KindCopy && hls.IsPlaylist(e.Rel) {
+			if j.playlist != nil {
+				j.playlist(e.Rel)
+			} else {
+				j.deferred = append(j.deferred, t)
+			}
+			return nil
+		}
 		switch {
 		case act.Kind == KindSkip || len(act.Dests) == 0:
-			j.results <- result{rel: e.Rel, kind: KindSkip, status: StatusSkipped, bytes: 0}
+			j.deliver(result{rel: e.Rel, kind: KindSkip, status: StatusSkipped})
 			return nil
 		case act.Kind == KindMkdir:
 			j.c.dirs.Add(1)
-			j.results <- j.mkdir(ctx, t)
+			j.deliver(j.mkdir(ctx, t))
 			return nil
 		}
 		if isFile {
@@ -236,7 +285,7 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 			return ctx.Err()
 		}
 	}, func(rel string, err error) {
-		j.results <- result{rel: rel, status: StatusFailed, err: err}
+		j.deliver(result{rel: rel, status: StatusFailed, err: err})
 	})
 }
 

@@ -40,7 +40,8 @@ type Options struct {
 	// (IN_CLOSE_WRITE): the follower reads to the current end and finishes.
 	Closed <-chan struct{}
 	// Wake is signalled (IN_MODIFY) when new data may be available, so the
-	// follower need not wait for the next poll tick.
+	// follower need not wait for the next poll tick. Give it capacity 1 and
+	// send without blocking, so a burst of IN_MODIFY costs one wake-up.
 	Wake <-chan struct{}
 }
 
