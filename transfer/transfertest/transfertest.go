@@ -432,8 +432,10 @@ func testMetadata(t *testing.T, d transfer.Destination) {
 		t.Errorf("mtime %v, want %v (to the second at least)", m.ModTime, modTime)
 	}
 
-	// The committed Meta wins over Begin's: Begin knows no final mtime for
-	// a growing file.
+	// The committed Meta wins over Begin's: for a growing file Begin knows
+	// neither the final mtime nor the final size (Size 0 here, 777 bytes
+	// written), so a destination must not pick its strategy on Begin's Size
+	// alone.
 	later := modTime.Add(90 * time.Minute)
 	u, err := d.Begin(t.Context(), "meta2.bin", transfer.Meta{Mode: 0o600, ModTime: time.Unix(0, 0), UID: -1, GID: -1}, nil)
 	if err != nil {
