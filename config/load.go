@@ -112,18 +112,43 @@ func (c *captureCodec) Encode(map[string]any) ([]byte, error) {
 	return nil, errors.New("config: encoding is not supported")
 }
 
-// Decode parses b twice: once into viper's map and once into our own, so
-// viper's in-place key folding cannot touch the copy Load uses.
+// Decode parses b once, keeps the result, and gives viper a deep copy, so
+// viper's in-place key folding cannot touch the tree Load uses.
 func (c *captureCodec) Decode(b []byte, v map[string]any) error {
-	if err := c.parse(b, v); err != nil {
-		return err
-	}
 	own := map[string]any{}
 	if err := c.parse(b, own); err != nil {
 		return err
 	}
+	for k, val := range own {
+		v[k] = deepCopy(val)
+	}
 	c.raw = own
 	return nil
+}
+
+// deepCopy copies the maps and lists of a decoded document.
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case map[any]any:
+		out := make(map[any]any, len(t))
+		for k, e := range t {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
 }
 
 // parse decodes b into m, recovering from a parser panic so that no input
