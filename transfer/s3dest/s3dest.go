@@ -1,0 +1,576 @@
+// Package s3dest is the S3 destination: files are published as objects under
+// a bucket and prefix, large ones as multipart uploads that survive a crash of
+// the agent (see Upload.Checkpoint), small ones as a single PutObject.
+//
+// # Metadata
+//
+// Every object carries the source's mtime (RFC 3339 with nanoseconds), mode
+// (octal permission bits) and BLAKE3 (hex), so Stat can tell whether a copy
+// is current without reading it back. S3 fixes user metadata
+// (x-amz-meta-*) when an object is created, which for a multipart upload is
+// CreateMultipartUpload — before any byte is read, so before the hash exists.
+// Two ways round that were weighed:
+//
+//   - a server-side CopyObject onto itself with MetadataDirective REPLACE
+//     after completion: it rewrites the whole object (minutes for a large
+//     recording), is limited to 5 GiB per copy, and briefly leaves the object
+//     without the final metadata anyway;
+//   - object tags set by PutObjectTagging after CompleteMultipartUpload: one
+//     small request whatever the size.
+//
+// s3dest uses tags. A single-PutObject file gets x-amz-meta-blake3, -mtime
+// and -mode directly. A multipart upload gets -mtime and -mode from Begin's
+// Meta at creation, and after completion the tags efssync-blake3,
+// efssync-mtime and efssync-mode (from Commit's Meta) are written together
+// with the configured tags. Stat reads the user metadata and, when it lacks a
+// hash, the tags, which win. The cost: S3 allows 10 tags per object, so at
+// most 7 configured tags; and a crash between completion and tagging leaves
+// an object whose Stat has no hash, which the agent treats as unverified and
+// sends again.
+package s3dest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/efssync/efssync/transfer"
+)
+
+// Size limits of S3 multipart uploads.
+const (
+	MinPartSize     = 5 << 20
+	MaxPartSize     = 5 << 30
+	DefaultPartSize = 16 << 20
+	maxParts        = 10000
+	maxKeyLen       = 1024
+	maxUserTags     = 7 // S3's 10 per object, less the three efssync tags
+)
+
+// Names of the metadata entries and tags efssync writes.
+const (
+	metaHash  = "blake3"
+	metaMtime = "mtime"
+	metaMode  = "mode"
+	tagPrefix = "efssync-"
+)
+
+// Options configures a Dest. Zero values mean the documented defaults.
+type Options struct {
+	// Name identifies the destination; default "s3://bucket/prefix".
+	Name   string
+	Bucket string
+	// Prefix is prepended to every relative path with one "/".
+	Prefix string
+	// Region defaults to the SDK's configuration, then us-east-1.
+	Region string
+	// Endpoint overrides the S3 endpoint (MinIO, other S3-compatible stores).
+	Endpoint string
+	// PathStyle addresses buckets as endpoint/bucket instead of a host name.
+	PathStyle bool
+	// StorageClass, e.g. STANDARD, STANDARD_IA, REDUCED_REDUNDANCY.
+	StorageClass string
+	// SSE is the server-side encryption, "AES256" or "aws:kms".
+	SSE string
+	// KMSKeyID selects the KMS key when SSE is aws:kms.
+	KMSKeyID string
+	// Tags are set on every object (at most 7).
+	Tags map[string]string
+	// PartSize is the multipart part size, default 16 MiB, at least 5 MiB.
+	// A file smaller than one part is sent with a single PutObject.
+	PartSize int64
+	// PartConcurrency is how many parts of one file are in flight at once,
+	// default 4. An upload holds at most PartConcurrency+1 part buffers.
+	PartConcurrency int
+	// Credentials overrides the SDK's default credential chain (tests).
+	Credentials aws.CredentialsProvider
+	// WrapTransport, when set, wraps the HTTP transport, e.g. to count
+	// requests. Stall detection stays underneath it.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// MaxAttempts is how often the SDK tries one request, default 10.
+	MaxAttempts int
+	// MaxBackoff caps the SDK's backoff between attempts, default 30s, long
+	// enough to ride out a short outage during a long upload.
+	MaxBackoff time.Duration
+	// StallTimeout fails a connection that moves no byte in either
+	// direction for this long, default 60s. It bounds a hung request
+	// without limiting how long a slow but moving part upload may take.
+	StallTimeout time.Duration
+}
+
+// Dest is an S3 bucket and prefix as a transfer.Destination. It also
+// implements transfer.Lister, transfer.Opener and transfer.Cleaner.
+type Dest struct {
+	name     string
+	bucket   string
+	prefix   string // without leading or trailing "/"
+	opts     Options
+	client   *s3.Client
+	pool     *partPool
+	tagValue string // URL-encoded configured tags for the Tagging header
+	bucketOK atomic.Bool
+}
+
+// New builds a Dest. It makes no request: a wrong bucket or credentials
+// show up as a transfer.Fatal error from the first operation.
+func New(ctx context.Context, opts Options) (*Dest, error) {
+	if opts.Bucket == "" {
+		return nil, errors.New("s3dest: bucket is required")
+	}
+	if opts.PartSize == 0 {
+		opts.PartSize = DefaultPartSize
+	}
+	if opts.PartSize < MinPartSize || opts.PartSize > MaxPartSize {
+		return nil, fmt.Errorf("s3dest: s3://%s: part size %d outside [%d, %d]", opts.Bucket, opts.PartSize, MinPartSize, int64(MaxPartSize))
+	}
+	if opts.PartConcurrency <= 0 {
+		opts.PartConcurrency = 4
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 10
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.StallTimeout <= 0 {
+		opts.StallTimeout = 60 * time.Second
+	}
+	if len(opts.Tags) > maxUserTags {
+		return nil, fmt.Errorf("s3dest: s3://%s: %d tags configured, at most %d (S3 allows 10, efssync uses 3)", opts.Bucket, len(opts.Tags), maxUserTags)
+	}
+	for k, v := range opts.Tags {
+		if strings.HasPrefix(k, tagPrefix) {
+			return nil, fmt.Errorf("s3dest: s3://%s: tag %q: the %s prefix is reserved", opts.Bucket, k, tagPrefix)
+		}
+		if k == "" || len(k) > 128 || len(v) > 256 || !validTagText(k) || !validTagText(v) {
+			return nil, fmt.Errorf("s3dest: s3://%s: tag %q=%q: S3 allows keys up to 128 and values up to 256 characters of letters, digits, spaces and + - = . _ : / @", opts.Bucket, k, v)
+		}
+	}
+
+	var loadOpts []func(*config.LoadOptions) error
+	if opts.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
+	}
+	if opts.Credentials != nil {
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(opts.Credentials))
+	}
+	attempts, backoff := opts.MaxAttempts, opts.MaxBackoff
+	loadOpts = append(loadOpts, config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = attempts
+			o.MaxBackoff = backoff
+			// The default token bucket gives up on retries after a burst
+			// of failures; a long-running agent must keep trying.
+			o.RateLimiter = ratelimit.None
+		})
+	}))
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("s3dest: s3://%s: loading AWS configuration: %w", opts.Bucket, err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	httpClient := newHTTPClient(cfg.HTTPClient, opts)
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+		o.UsePathStyle = opts.PathStyle
+		o.HTTPClient = httpClient
+		// Whole-object checksums of multipart objects are composite and
+		// cannot be validated on GetObject; the SDK would warn every time.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+
+	d := &Dest{
+		bucket: opts.Bucket,
+		prefix: strings.Trim(opts.Prefix, "/"),
+		opts:   opts,
+		client: client,
+		pool:   newPartPool(opts.PartSize),
+	}
+	d.name = opts.Name
+	if d.name == "" {
+		d.name = "s3://" + d.bucket + "/" + d.prefix
+	}
+	if len(opts.Tags) > 0 {
+		v := url.Values{}
+		for k, val := range opts.Tags {
+			v.Set(k, val)
+		}
+		d.tagValue = v.Encode()
+	}
+	return d, nil
+}
+
+// validTagText reports whether s uses only characters S3 accepts in tags.
+func validTagText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune("+-=._:/@", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// newHTTPClient keeps the SDK's transport settings (proxy, custom CA bundle)
+// and adds stall detection to every connection.
+func newHTTPClient(base aws.HTTPClient, opts Options) *http.Client {
+	var tr *http.Transport
+	if bc, ok := base.(*awshttp.BuildableClient); ok {
+		tr = bc.GetTransport()
+	} else {
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	tr.DialContext = stallDialer(tr.DialContext, opts.StallTimeout)
+	if tr.MaxIdleConnsPerHost < 2*opts.PartConcurrency {
+		tr.MaxIdleConnsPerHost = 2 * opts.PartConcurrency
+	}
+	var rt http.RoundTripper = tr
+	if opts.WrapTransport != nil {
+		rt = opts.WrapTransport(rt)
+	}
+	return &http.Client{Transport: rt}
+}
+
+// Name reports the destination's name.
+func (d *Dest) Name() string { return d.name }
+
+// Key returns the object key for rel, or an error naming rel when S3 cannot
+// store it (not UTF-8, longer than 1024 bytes).
+func (d *Dest) Key(rel string) (string, error) {
+	if rel == "" || strings.HasPrefix(rel, "/") {
+		return "", fmt.Errorf("s3dest: s3://%s: invalid relative path %q", d.bucket, rel)
+	}
+	k := rel
+	if d.prefix != "" {
+		k = d.prefix + "/" + rel
+	}
+	if !utf8.ValidString(k) {
+		return "", fmt.Errorf("s3dest: s3://%s: %q: object keys must be valid UTF-8", d.bucket, rel)
+	}
+	if len(k) > maxKeyLen {
+		return "", fmt.Errorf("s3dest: s3://%s: %s: key is %d bytes, S3 allows at most %d", d.bucket, rel, len(k), maxKeyLen)
+	}
+	return k, nil
+}
+
+// listPrefix is what every key of this destination starts with.
+func (d *Dest) listPrefix() string {
+	if d.prefix == "" {
+		return ""
+	}
+	return d.prefix + "/"
+}
+
+// Begin starts an upload of rel. Nothing is sent until a part fills or
+// Commit. With resume, the multipart upload it names is continued: ListParts
+// confirms which checkpointed parts the server holds (same ETag and size),
+// and Writes covering them are discarded instead of sent again. A resume
+// whose upload is gone (NoSuchUpload, or aborted by Cleanup) or whose key
+// differs starts afresh. Whether the checkpoint belongs to the same source
+// version (SourceSize, SourceModTime) is for the caller to decide.
+//
+// ctx bounds the whole upload, including parts sent in the background.
+func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *transfer.Checkpoint) (transfer.Upload, error) {
+	key, err := d.Key(rel)
+	if err != nil {
+		return nil, err
+	}
+	u := newUpload(ctx, d, key, m)
+	if resume != nil && resume.UploadID != "" && resume.Key == key && resume.PartSize >= MinPartSize && resume.PartSize <= MaxPartSize {
+		if err := u.resume(ctx, resume); err != nil {
+			u.cancel()
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// Stat reports the object's size and efssync metadata, falling back to
+// LastModified for the mtime of objects efssync did not write.
+func (d *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
+	key, err := d.Key(rel)
+	if err != nil {
+		return transfer.Meta{}, err
+	}
+	out, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &d.bucket, Key: &key})
+	if err != nil {
+		werr := d.wrap(key, "head", err)
+		if errors.Is(werr, fs.ErrNotExist) {
+			if berr := d.checkBucket(ctx); berr != nil {
+				return transfer.Meta{}, berr
+			}
+		}
+		return transfer.Meta{}, werr
+	}
+	m := transfer.Meta{
+		Size:    aws.ToInt64(out.ContentLength),
+		Mode:    0o644,
+		ModTime: aws.ToTime(out.LastModified),
+		UID:     -1,
+		GID:     -1,
+	}
+	vals := map[string]string{}
+	for k, v := range out.Metadata {
+		vals[strings.ToLower(k)] = v
+	}
+	if vals[metaHash] == "" {
+		tags, err := d.client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &d.bucket, Key: &key})
+		if err != nil {
+			return transfer.Meta{}, d.wrap(key, "get tags", err)
+		}
+		for _, t := range tags.TagSet {
+			if k, ok := strings.CutPrefix(aws.ToString(t.Key), tagPrefix); ok {
+				vals[k] = aws.ToString(t.Value)
+			}
+		}
+	}
+	if err := decodeMeta(vals, &m); err != nil {
+		return transfer.Meta{}, fmt.Errorf("s3://%s/%s: %w", d.bucket, key, err)
+	}
+	return m, nil
+}
+
+// checkBucket tells a missing object from a missing bucket, which a HEAD
+// response (no body, no error code) does not. It asks once per Dest.
+func (d *Dest) checkBucket(ctx context.Context) error {
+	if d.bucketOK.Load() {
+		return nil
+	}
+	_, err := d.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &d.bucket})
+	if err == nil {
+		d.bucketOK.Store(true)
+		return nil
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound {
+		return transfer.Fatal(fmt.Errorf("s3://%s: head bucket: NoSuchBucket: %w", d.bucket, err))
+	}
+	return d.wrap("", "head bucket", err)
+}
+
+// Remove deletes rel's object; a missing object is not an error.
+func (d *Dest) Remove(ctx context.Context, rel string) error {
+	key, err := d.Key(rel)
+	if err != nil {
+		return err
+	}
+	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: &key}); err != nil {
+		return d.wrap(key, "delete", err)
+	}
+	return nil
+}
+
+// List calls fn for every object under the prefix. It reports Size and
+// LastModified as ModTime only (a listing carries no user metadata); Stat
+// gives the efssync metadata of one object.
+func (d *Dest) List(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
+	lp := d.listPrefix()
+	p := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(lp)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return d.wrap(lp, "list", err)
+		}
+		for _, o := range page.Contents {
+			rel := strings.TrimPrefix(aws.ToString(o.Key), lp)
+			if rel == "" || strings.HasSuffix(rel, "/") {
+				continue // directory markers made by other tools
+			}
+			m := transfer.Meta{Size: aws.ToInt64(o.Size), Mode: 0o644, ModTime: aws.ToTime(o.LastModified), UID: -1, GID: -1}
+			if err := fn(rel, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Open streams rel's content back, for verification.
+func (d *Dest) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
+	key, err := d.Key(rel)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.bucket, Key: &key})
+	if err != nil {
+		return nil, d.wrap(key, "get", err)
+	}
+	return out.Body, nil
+}
+
+// Cleanup aborts unfinished multipart uploads under this destination's
+// prefix (and only there) whose upload ID keep does not claim.
+//
+// MinIO lists multipart uploads only for an exact key or for the whole
+// bucket, so when a prefixed listing finds nothing the whole bucket is
+// listed and filtered here; uploads are short-lived, so that list is small.
+func (d *Dest) Cleanup(ctx context.Context, keep func(uploadID string) bool) (int, error) {
+	lp := d.listPrefix()
+	removed, seen, err := d.cleanup(ctx, lp, keep)
+	if err != nil || seen > 0 || lp == "" {
+		return removed, err
+	}
+	removed, _, err = d.cleanup(ctx, "", keep)
+	return removed, err
+}
+
+// cleanup lists uploads whose keys start with listPrefix and aborts those
+// under the destination's prefix that keep does not claim. seen counts the
+// uploads the listing returned.
+func (d *Dest) cleanup(ctx context.Context, listPrefix string, keep func(uploadID string) bool) (removed, seen int, err error) {
+	lp := d.listPrefix()
+	in := &s3.ListMultipartUploadsInput{Bucket: &d.bucket, Prefix: aws.String(listPrefix)}
+	for {
+		page, err := d.client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return removed, seen, d.wrap(lp, "list multipart uploads", err)
+		}
+		seen += len(page.Uploads)
+		for _, up := range page.Uploads {
+			key, id := aws.ToString(up.Key), aws.ToString(up.UploadId)
+			if !strings.HasPrefix(key, lp) || keep(id) {
+				continue
+			}
+			_, err := d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &d.bucket, Key: &key, UploadId: &id})
+			if err != nil && !isNoSuchUpload(err) {
+				return removed, seen, d.wrap(key, "abort multipart upload", err)
+			}
+			removed++
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			return removed, seen, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
+	}
+}
+
+// encodeMeta renders the efssync metadata of m. The hash is left out when
+// unknown.
+func encodeMeta(m transfer.Meta, withHash bool) map[string]string {
+	v := map[string]string{metaMode: strconv.FormatUint(uint64(unixMode(m.Mode)), 8)}
+	if !m.ModTime.IsZero() {
+		v[metaMtime] = m.ModTime.UTC().Format(time.RFC3339Nano)
+	}
+	if withHash && len(m.Hash) > 0 {
+		v[metaHash] = fmt.Sprintf("%x", m.Hash)
+	}
+	return v
+}
+
+func decodeMeta(vals map[string]string, m *transfer.Meta) error {
+	if s := vals[metaMtime]; s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return fmt.Errorf("bad %s %q: %w", metaMtime, s, err)
+		}
+		m.ModTime = t
+	}
+	if s := vals[metaMode]; s != "" {
+		n, err := strconv.ParseUint(s, 8, 32)
+		if err != nil {
+			return fmt.Errorf("bad %s %q: %w", metaMode, s, err)
+		}
+		m.Mode = fromUnixMode(uint32(n))
+	}
+	if s := vals[metaHash]; s != "" {
+		var h []byte
+		if _, err := fmt.Sscanf(s, "%x", &h); err != nil {
+			return fmt.Errorf("bad %s %q: %w", metaHash, s, err)
+		}
+		m.Hash = h
+	}
+	return nil
+}
+
+// unixMode maps Go's mode bits to the octal a user expects to read (0644,
+// 4755): permission bits plus setuid, setgid and sticky.
+func unixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		u |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= 0o1000
+	}
+	return u
+}
+
+func fromUnixMode(u uint32) fs.FileMode {
+	m := fs.FileMode(u & 0o777)
+	if u&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if u&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if u&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}
+
+// tagSet merges the configured tags with efssync's for PutObjectTagging,
+// sorted so requests are reproducible.
+func (d *Dest) tagSet(meta map[string]string) []types.Tag {
+	var tags []types.Tag
+	for k, v := range d.opts.Tags {
+		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	for k, v := range meta {
+		tags = append(tags, types.Tag{Key: aws.String(tagPrefix + k), Value: aws.String(v)})
+	}
+	sort.Slice(tags, func(i, j int) bool { return *tags[i].Key < *tags[j].Key })
+	return tags
+}
+
+// partPool recycles part buffers between the uploads of one Dest, so a
+// steady stream of large files does not allocate a part per part.
+type partPool struct {
+	size int64
+	p    sync.Pool
+}
+
+func newPartPool(size int64) *partPool {
+	pp := &partPool{size: size}
+	pp.p.New = func() any {
+		b := make([]byte, 0, size)
+		return &b
+	}
+	return pp
+}
+
+func (pp *partPool) get() *[]byte { return pp.p.Get().(*[]byte) }
+
+func (pp *partPool) put(b *[]byte) {
+	if b == nil || int64(cap(*b)) != pp.size {
+		return
+	}
+	*b = (*b)[:0]
+	pp.p.Put(b)
+}

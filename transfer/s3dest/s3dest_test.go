@@ -1,0 +1,428 @@
+package s3dest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/zeebo/blake3"
+
+	"github.com/efssync/efssync/internal/miniotest"
+	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3dest"
+	"github.com/efssync/efssync/transfer/transfertest"
+)
+
+const partSize = s3dest.MinPartSize
+
+// counter counts UploadPart requests per part number as they leave the
+// client, retries included, so tests can prove a part was not sent again.
+type counter struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	parts map[string]int
+	total atomic.Int64
+}
+
+func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if n := r.URL.Query().Get("partNumber"); n != "" && r.Method == http.MethodPut {
+		c.mu.Lock()
+		c.parts[n]++
+		c.mu.Unlock()
+	}
+	c.total.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+// sent returns how often part n was uploaded.
+func (c *counter) sent(n int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.parts[fmt.Sprint(n)]
+}
+
+type env struct {
+	srv    *miniotest.Server
+	bucket string
+	n      atomic.Int64
+}
+
+func newEnv(t *testing.T) *env {
+	srv := miniotest.Start(t)
+	srv.CreateBucket(t, "efssync")
+	return &env{srv: srv, bucket: "efssync"}
+}
+
+// dest returns a Dest on a fresh prefix with a request counter; mod may
+// change the options (endpoint, credentials, timeouts).
+func (e *env) dest(t *testing.T, mod func(*s3dest.Options)) (*s3dest.Dest, *counter) {
+	t.Helper()
+	c := &counter{parts: map[string]int{}}
+	opts := s3dest.Options{
+		Bucket:       e.bucket,
+		Prefix:       fmt.Sprintf("t%d/", e.n.Add(1)),
+		Region:       miniotest.Region,
+		Endpoint:     e.srv.Endpoint,
+		PathStyle:    true,
+		PartSize:     partSize,
+		Credentials:  e.srv.Credentials(),
+		MaxAttempts:  3,
+		MaxBackoff:   100 * time.Millisecond,
+		StallTimeout: 5 * time.Second,
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+			c.next = rt
+			return c
+		},
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	d, err := s3dest.New(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return d, c
+}
+
+func TestS3Dest(t *testing.T) {
+	e := newEnv(t)
+	t.Run("Conformance", func(t *testing.T) {
+		transfertest.RunTests(t, func(t *testing.T) transfer.Destination {
+			d, _ := e.dest(t, nil)
+			return d
+		})
+	})
+	t.Run("ConformanceResume", func(t *testing.T) {
+		transfertest.RunResumeTests(t, func(t *testing.T) transfer.Destination {
+			d, _ := e.dest(t, nil)
+			return d
+		})
+	})
+	t.Run("Sizes", func(t *testing.T) { testSizes(t, e) })
+	t.Run("MetadataTagsClass", func(t *testing.T) { testMetadata(t, e) })
+	t.Run("Resume", func(t *testing.T) { testResume(t, e) })
+	t.Run("ResumeNoSuchUpload", func(t *testing.T) { testResumeGone(t, e) })
+	t.Run("ResumeETagMismatch", func(t *testing.T) { testResumeMismatch(t, e) })
+	t.Run("BadCredentials", func(t *testing.T) { testBadCredentials(t, e) })
+	t.Run("MissingBucket", func(t *testing.T) { testMissingBucket(t, e) })
+	t.Run("BadKeys", func(t *testing.T) { testBadKeys(t, e) })
+	t.Run("CleanupOnlyUnderPrefix", func(t *testing.T) { testCleanupPrefix(t, e) })
+}
+
+func meta(data []byte) transfer.Meta {
+	h := blake3.Sum256(data)
+	return transfer.Meta{
+		Size:    int64(len(data)),
+		Mode:    0o640,
+		ModTime: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC),
+		UID:     -1, GID: -1,
+		Hash: h[:],
+	}
+}
+
+func writeChunks(t *testing.T, u transfer.Upload, data []byte, from, to int) {
+	t.Helper()
+	const chunk = 1 << 20
+	for off := from; off < to; off += chunk {
+		end := min(off+chunk, to)
+		if err := u.Write(t.Context(), int64(off), data[off:end]); err != nil {
+			t.Fatalf("Write at %d: %v", off, err)
+		}
+	}
+}
+
+func upload(t *testing.T, d *s3dest.Dest, rel string, data []byte) {
+	t.Helper()
+	u, err := d.Begin(t.Context(), rel, meta(data), nil)
+	if err != nil {
+		t.Fatalf("Begin %s: %v", rel, err)
+	}
+	writeChunks(t, u, data, 0, len(data))
+	if err := u.Commit(t.Context(), meta(data)); err != nil {
+		t.Fatalf("Commit %s: %v", rel, err)
+	}
+}
+
+func checkObject(t *testing.T, d *s3dest.Dest, rel string, want []byte) {
+	t.Helper()
+	r, err := d.Open(t.Context(), rel)
+	if err != nil {
+		t.Fatalf("Open %s: %v", rel, err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
+		t.Fatalf("read %s: %v", rel, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s: content differs: %d bytes, want %d", rel, len(got), len(want))
+	}
+	m, err := d.Stat(t.Context(), rel)
+	if err != nil {
+		t.Fatalf("Stat %s: %v", rel, err)
+	}
+	wm := meta(want)
+	if m.Size != wm.Size || !bytes.Equal(m.Hash, wm.Hash) || !m.ModTime.Equal(wm.ModTime) || m.Mode != wm.Mode {
+		t.Fatalf("Stat %s = size %d hash %x mtime %v mode %v; want %d %x %v %v",
+			rel, m.Size, m.Hash, m.ModTime, m.Mode, wm.Size, wm.Hash, wm.ModTime, wm.Mode)
+	}
+}
+
+func testSizes(t *testing.T, e *env) {
+	d, c := e.dest(t, nil)
+	cases := map[string]int{
+		"empty":          0,
+		"small":          1000,
+		"one-part-minus": partSize - 1,
+		"exact-part":     partSize,
+		"exact-2-parts":  2 * partSize,
+		"multipart":      2*partSize + 12345,
+	}
+	for name, n := range cases {
+		data := transfertest.Content(uint64(n)+7, n)
+		upload(t, d, "sizes/"+name, data)
+		checkObject(t, d, "sizes/"+name, data)
+	}
+	// Only the files that filled a part used multipart: 1 + 2 + 3 parts.
+	if got := c.sent(1); got != 3 {
+		t.Errorf("part 1 sent %d times, want 3 (exact-part, exact-2-parts, multipart)", got)
+	}
+	if got := c.sent(3); got != 1 {
+		t.Errorf("part 3 sent %d times, want 1", got)
+	}
+}
+
+func testMetadata(t *testing.T, e *env) {
+	tags := map[string]string{"team": "video", "note": "a b=c/d"}
+	d, _ := e.dest(t, func(o *s3dest.Options) {
+		o.Tags = tags
+		o.StorageClass = "REDUCED_REDUNDANCY"
+		o.SSE = "AES256"
+	})
+	cl := e.srv.Client()
+	for _, n := range []int{100, partSize + 100} {
+		rel := fmt.Sprintf("meta/%d", n)
+		data := transfertest.Content(3, n)
+		upload(t, d, rel, data)
+		checkObject(t, d, rel, data)
+		key, _ := d.Key(rel)
+		head, err := cl.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &e.bucket, Key: &key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head.StorageClass != "REDUCED_REDUNDANCY" {
+			t.Errorf("%s: storage class %q", rel, head.StorageClass)
+		}
+		if head.ServerSideEncryption != "AES256" {
+			t.Errorf("%s: SSE %q", rel, head.ServerSideEncryption)
+		}
+		tg, err := cl.GetObjectTagging(t.Context(), &s3.GetObjectTaggingInput{Bucket: &e.bucket, Key: &key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, x := range tg.TagSet {
+			got[*x.Key] = *x.Value
+		}
+		for k, v := range tags {
+			if got[k] != v {
+				t.Errorf("%s: tag %s = %q, want %q (all: %v)", rel, k, got[k], v, got)
+			}
+		}
+	}
+}
+
+// roundTrip persists a checkpoint the way the agent does and reads it back.
+func roundTrip(t *testing.T, cp *transfer.Checkpoint) *transfer.Checkpoint {
+	t.Helper()
+	b, err := json.Marshal(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out transfer.Checkpoint
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}
+
+// crashAfter writes the first n whole parts of data, waits for their
+// acknowledgement and returns the checkpoint; the Upload is dropped without
+// Abort, as a crash would.
+func crashAfter(t *testing.T, d *s3dest.Dest, rel string, data []byte, n int) *transfer.Checkpoint {
+	t.Helper()
+	u, err := d.Begin(t.Context(), rel, meta(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeChunks(t, u, data, 0, n*partSize)
+	if err := u.(*s3dest.Upload).Flush(t.Context()); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	cp := u.Checkpoint()
+	if cp == nil || len(cp.Parts) != n {
+		t.Fatalf("checkpoint after %d parts: %+v", n, cp)
+	}
+	return roundTrip(t, cp)
+}
+
+func resumeAndCommit(t *testing.T, d *s3dest.Dest, rel string, data []byte, cp *transfer.Checkpoint) {
+	t.Helper()
+	u, err := d.Begin(t.Context(), rel, meta(data), cp)
+	if err != nil {
+		t.Fatalf("Begin with checkpoint: %v", err)
+	}
+	writeChunks(t, u, data, 0, len(data))
+	if err := u.Commit(t.Context(), meta(data)); err != nil {
+		t.Fatalf("Commit resumed: %v", err)
+	}
+	checkObject(t, d, rel, data)
+}
+
+func testResume(t *testing.T, e *env) {
+	d, c := e.dest(t, nil)
+	data := transfertest.Content(11, 4*partSize+777)
+	cp := crashAfter(t, d, "resume/a.bin", data, 3)
+	resumeAndCommit(t, d, "resume/a.bin", data, cp)
+	for n := 1; n <= 3; n++ {
+		if got := c.sent(n); got != 1 {
+			t.Errorf("part %d sent %d times, want 1: an acknowledged part was sent again", n, got)
+		}
+	}
+	if c.sent(4) != 1 || c.sent(5) != 1 {
+		t.Errorf("parts 4, 5 sent %d, %d times, want 1 each", c.sent(4), c.sent(5))
+	}
+}
+
+func testResumeGone(t *testing.T, e *env) {
+	d, c := e.dest(t, nil)
+	data := transfertest.Content(12, 2*partSize+1)
+	cp := crashAfter(t, d, "resume/gone.bin", data, 1)
+	if _, err := e.srv.Client().AbortMultipartUpload(t.Context(), &s3.AbortMultipartUploadInput{
+		Bucket: &e.bucket, Key: &cp.Key, UploadId: &cp.UploadID,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resumeAndCommit(t, d, "resume/gone.bin", data, cp)
+	if got := c.sent(1); got != 2 {
+		t.Errorf("part 1 sent %d times, want 2 (the upload was gone)", got)
+	}
+}
+
+func testResumeMismatch(t *testing.T, e *env) {
+	d, c := e.dest(t, nil)
+	data := transfertest.Content(13, 2*partSize+1)
+	cp := crashAfter(t, d, "resume/mismatch.bin", data, 2)
+	cp.Parts[1].ETag = `"0000"` // the server's part 2 is not what we recorded
+	resumeAndCommit(t, d, "resume/mismatch.bin", data, cp)
+	if c.sent(1) != 1 || c.sent(2) != 2 {
+		t.Errorf("parts 1, 2 sent %d, %d times, want 1, 2", c.sent(1), c.sent(2))
+	}
+}
+
+func testBadCredentials(t *testing.T, e *env) {
+	const secret = "not-the-secret-1234567890"
+	for name, creds := range map[string]aws.CredentialsProvider{
+		"wrong secret": credentials.NewStaticCredentialsProvider(e.srv.AccessKey, secret, ""),
+		"unknown key":  credentials.NewStaticCredentialsProvider("nobody-here", secret, ""),
+	} {
+		d, _ := e.dest(t, func(o *s3dest.Options) { o.Credentials = creds })
+		data := []byte("hello")
+		u, err := d.Begin(t.Context(), "x", meta(data), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeChunks(t, u, data, 0, len(data))
+		err = u.Commit(t.Context(), meta(data))
+		checkFatal(t, name+": Commit", err, e.bucket, secret, e.srv.SecretKey)
+		_, err = d.Stat(t.Context(), "x")
+		checkFatal(t, name+": Stat", err, e.bucket, secret, e.srv.SecretKey)
+	}
+}
+
+func checkFatal(t *testing.T, what string, err error, bucket string, secrets ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: no error", what)
+	}
+	if !transfer.IsFatal(err) {
+		t.Errorf("%s: %v is not Fatal", what, err)
+	}
+	if !strings.Contains(err.Error(), "s3://"+bucket+"/") {
+		t.Errorf("%s: %q does not name the bucket", what, err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("%s: error message contains a secret: %q", what, err)
+		}
+	}
+}
+
+func testMissingBucket(t *testing.T, e *env) {
+	d, _ := e.dest(t, func(o *s3dest.Options) { o.Bucket = "no-such-bucket" })
+	data := transfertest.Content(1, partSize+1)
+	u, err := d.Begin(t.Context(), "x", meta(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = u.Write(t.Context(), 0, data)
+	checkFatal(t, "Write", err, "no-such-bucket")
+	_, err = d.Stat(t.Context(), "x")
+	if err == nil || errors.Is(err, transfer.ErrNotExist) && !transfer.IsFatal(err) {
+		t.Errorf("Stat in a missing bucket: %v, want a Fatal error", err)
+	}
+}
+
+func testBadKeys(t *testing.T, e *env) {
+	d, _ := e.dest(t, nil)
+	long := strings.Repeat("a", 1100)
+	if _, err := d.Begin(t.Context(), long, meta(nil), nil); err == nil || !strings.Contains(err.Error(), "1024") || !strings.Contains(err.Error(), "aaaa") {
+		t.Errorf("Begin with a 1100-byte name: %v, want an error naming the path and the limit", err)
+	}
+	if _, err := d.Begin(t.Context(), "bad\xffname", meta(nil), nil); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("Begin with invalid UTF-8: %v", err)
+	}
+	// Just under the limit, with the prefix counted, is fine.
+	// Exactly at the limit, with the prefix counted, is fine (in segments,
+	// since MinIO keeps a segment as a file name of at most 255 bytes).
+	key, _ := d.Key("x")
+	want := 1024 - (len(key) - 1)
+	ok := ""
+	for len(ok) < want {
+		if want-len(ok) > 201 {
+			ok += strings.Repeat("b", 200) + "/"
+		} else {
+			ok += strings.Repeat("b", want-len(ok))
+		}
+	}
+	if k, err := d.Key(ok); err != nil || len(k) != 1024 {
+		t.Fatalf("Key of %d-byte path: %d bytes, %v", len(ok), len(k), err)
+	}
+	upload(t, d, ok, []byte("fits"))
+}
+
+func testCleanupPrefix(t *testing.T, e *env) {
+	d1, _ := e.dest(t, nil)
+	d2, _ := e.dest(t, nil)
+	data := transfertest.Content(5, partSize+1)
+	cp1 := crashAfter(t, d1, "c/one", data, 1)
+	cp2 := crashAfter(t, d2, "c/two", data, 1)
+	removed, err := d1.Cleanup(t.Context(), func(string) bool { return false })
+	if err != nil || removed != 1 {
+		t.Fatalf("Cleanup of d1: removed %d, %v; want 1", removed, err)
+	}
+	// d2's upload (another prefix) survived and still resumes.
+	_ = cp1
+	resumeAndCommit(t, d2, "c/two", data, cp2)
+}
