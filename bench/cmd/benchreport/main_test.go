@@ -1,0 +1,50 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestBestPicksFastestFirstSyncAndItsRerun(t *testing.T) {
+	rows := []row{
+		{ds: "small", target: "efs", tool: "rclone", n: "8", phase: "first", secs: 4, ok: true},
+		{ds: "small", target: "efs", tool: "rclone", n: "8", phase: "rerun", secs: 0.1, ok: true},
+		{ds: "small", target: "efs", tool: "rclone", n: "32", phase: "first", secs: 2, ok: true},
+		{ds: "small", target: "efs", tool: "rclone", n: "32", phase: "rerun", secs: 0.5, ok: true},
+		{ds: "small", target: "efs", tool: "rclone", n: "64", phase: "first", secs: 1, ok: false},
+	}
+	cells := summarize(rows, map[string]float64{"small": 5000})
+	if c := best(cells, "small", "efs", "rclone", "rerun"); c == nil || c.n != "32" || c.secs != 0.5 {
+		t.Fatalf("best rerun = %+v, want N=32 with 0.5 s", c)
+	}
+	if c := best(cells, "small", "efs", "cp", "first"); c != nil {
+		t.Fatalf("best of an unmeasured tool = %+v, want nil", c)
+	}
+}
+
+func TestReportKeepsIntroAndMarksFailures(t *testing.T) {
+	rows := []row{
+		{ds: "small", target: "tmpfs", tool: "efssync", phase: "first", secs: 1, rssKB: 2048, ok: true},
+		{ds: "small", target: "tmpfs", tool: "cp", phase: "first", secs: 3, rssKB: 1024, ok: true},
+		{ds: "small", target: "tmpfs", tool: "rsync", phase: "first", ok: false},
+	}
+	var b strings.Builder
+	writeReport(&b, rows, map[string]string{"date": "today", "files_small": "5000"}, []string{"date"}, "cp -a $SRC/. $DST/\n")
+	out := b.String()
+	for _, want := range []string{"3.00 s (3.0×)", "| failed |", "cp -a $SRC/. $DST/"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
