@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
@@ -37,6 +39,11 @@ type Options struct {
 	// ReportPath overrides the report file; empty means a new file in the
 	// configured report directory.
 	ReportPath string
+	// Notify receives service-manager states (sd_notify): READY=1,
+	// WATCHDOG=1, STOPPING=1.
+	Notify func(state string)
+	// WatchdogEvery is how often the watch loops prove they are alive.
+	WatchdogEvery time.Duration
 	// WrapDest, when set, wraps every destination before the standard
 	// decorators: benchmarks and tests count operations with it.
 	WrapDest func(transfer.Destination) transfer.Destination
@@ -52,6 +59,7 @@ type Agent struct {
 	// tmpManifest is removed on Close: a dry run with no manifest yet must
 	// not leave one behind.
 	tmpManifest string
+	metrics     *metrics
 }
 
 // New opens the manifest exclusively. It fails at once if another agent
@@ -71,7 +79,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 			return nil, fmt.Errorf("--job %s: no such job in the configuration", name)
 		}
 	}
-	a := &Agent{cfg: cfg, opts: opts}
+	a := &Agent{cfg: cfg, opts: opts, metrics: newMetrics()}
 	path := cfg.Manifest
 	if opts.DryRun {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -167,6 +175,10 @@ func (a *Agent) reportPath(start time.Time) string {
 // RunOnce syncs every selected job once. Per-file problems are counted in
 // the Summary; the error is for what stops the run as a whole.
 func (a *Agent) RunOnce(ctx context.Context) (*Summary, error) {
+	return a.runJobs(ctx, a.selected())
+}
+
+func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error) {
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
 	rep, err := newReporter(sum.ReportPath)
@@ -174,7 +186,7 @@ func (a *Agent) RunOnce(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	prog := newProgress(a.opts.Progress)
-	for _, job := range a.selected() {
+	for _, job := range jobs {
 		if err := ctx.Err(); err != nil {
 			break
 		}
@@ -195,7 +207,104 @@ func (a *Agent) RunOnce(ctx context.Context) (*Summary, error) {
 	return sum, ctx.Err()
 }
 
-// Run runs the selected jobs once. Watch-mode jobs are handled by RunWatch.
+// Run runs the selected jobs: once-mode jobs one pass each, watch-mode jobs
+// until ctx ends. With watch-mode jobs it calls Notify("READY=1") once every
+// initial pass is done, and Notify("WATCHDOG=1") while the loops are alive.
 func (a *Agent) Run(ctx context.Context) (*Summary, error) {
-	return a.RunOnce(ctx)
+	var once, watchJobs []config.Job
+	for _, j := range a.selected() {
+		if j.Mode == "watch" {
+			watchJobs = append(watchJobs, j)
+		} else {
+			once = append(once, j)
+		}
+	}
+	mctx, stopMetrics := context.WithCancel(ctx)
+	metricsDone := make(chan error, 1)
+	if a.cfg.Metrics.Listen != "" {
+		go func() { metricsDone <- a.metrics.serve(mctx, a.cfg.Metrics.Listen) }()
+	} else {
+		metricsDone <- nil
+	}
+	defer func() {
+		stopMetrics()
+		if err := <-metricsDone; err != nil {
+			a.opts.Log.Error("metrics endpoint failed", "error", err)
+		}
+	}()
+	if len(watchJobs) == 0 {
+		return a.runJobs(ctx, once)
+	}
+	start := a.opts.Now()
+	sum := &Summary{ReportPath: a.reportPath(start)}
+	rep, err := newReporter(sum.ReportPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(once) > 0 {
+		osum, err := a.runJobs(ctx, once)
+		if err != nil {
+			return osum, err
+		}
+		*sum = *osum
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	var pending atomic.Int64
+	pending.Store(int64(len(watchJobs)))
+	cs := make([]*counters, len(watchJobs))
+	for i, job := range watchJobs {
+		cs[i] = &counters{}
+		g.Go(func() error {
+			j, err := a.newJobRun(gctx, job, rep, cs[i])
+			if err == nil {
+				err = j.cleanupIfCrashed(gctx)
+			}
+			if err != nil {
+				return fmt.Errorf("job %s: %w", job.Name, err)
+			}
+			err = j.runWatch(gctx, func() {
+				a.opts.Log.Info("initial sync done; watching", "job", job.Name)
+				if pending.Add(-1) == 0 {
+					a.notify("READY=1")
+				}
+			})
+			if err == nil {
+				err = j.markClean()
+			}
+			if err != nil {
+				return fmt.Errorf("job %s: %w", job.Name, err)
+			}
+			return nil
+		})
+	}
+	if every := a.opts.WatchdogEvery; every > 0 {
+		g.Go(func() error {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-gctx.Done():
+					return nil
+				case <-t.C:
+					a.notify("WATCHDOG=1")
+				}
+			}
+		})
+	}
+	err = g.Wait()
+	a.notify("STOPPING=1")
+	for _, c := range cs {
+		c.add(sum)
+	}
+	sum.Duration = a.opts.Now().Sub(start)
+	if rerr := rep.close(); err == nil {
+		err = rerr
+	}
+	return sum, err
+}
+
+func (a *Agent) notify(state string) {
+	if a.opts.Notify != nil {
+		a.opts.Notify(state)
+	}
 }

@@ -61,6 +61,7 @@ type result struct {
 	kind   Kind
 	rec    manifest.Record
 	put    bool // record rec in the manifest
+	del    bool // remove the path's record from the manifest
 	status Status
 	err    error // entry-level error (vanished, changed, source unreadable)
 	outs   []outcome

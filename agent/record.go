@@ -38,7 +38,7 @@ func (j *jobRun) record(ctx context.Context) error {
 				return firstErr
 			}
 			j.reportResult(r)
-			if r.put {
+			if r.put || r.del {
 				pending = append(pending, r)
 				if len(pending) >= batchSize {
 					flush()
@@ -70,6 +70,10 @@ func (j *jobRun) flush(ctx context.Context, rs []result) error {
 	}
 	b := j.a.db.NewBatch()
 	for _, r := range rs {
+		if r.del {
+			b.Delete(j.job.Name, r.rel)
+			continue
+		}
 		for name := range syncFailed {
 			delete(r.rec.Dests, name)
 		}
@@ -118,7 +122,11 @@ func (j *jobRun) reportResult(r result) {
 		if r.kind == KindCopy || r.kind == KindRehash || r.kind == KindLink {
 			l.BLAKE3 = hex.EncodeToString(r.rec.Hash[:])
 		}
+		if o.err == nil && o.status != StatusSkipped {
+			j.a.metrics.published(j.job.Name, l.Dest, o.bytes)
+		}
 		if o.err != nil {
+			j.a.metrics.failed(j.job.Name, l.Dest)
 			l.Status, l.Error = StatusFailed, o.err.Error()
 			failed = true
 			j.log.Error("failed", "path", r.rel, "dest", l.Dest, "error", o.err)

@@ -175,7 +175,9 @@ func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 func (u *upload) Checkpoint() *transfer.Checkpoint { return nil }
 
 // Commit applies the metadata through the open descriptor (one call each, no
-// re-stat), makes the data durable, and renames into place. The directory
+// re-stat), makes the data durable, and renames into place. Its errors are
+// never marked retriable: a failed Commit has dropped its temp file, so the
+// whole file must be sent again. The directory
 // fsync that makes the rename durable waits for Sync.
 func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 	if err := u.finish(m); err != nil {
@@ -190,7 +192,7 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 	if u.tmp != u.final {
 		if err := os.Rename(u.tmp, u.final); err != nil {
 			_ = os.Remove(u.tmp)
-			return fmt.Errorf("publish %s: %w", u.final, classify(err))
+			return fmt.Errorf("publish %s: %w", u.final, err)
 		}
 	}
 	u.d.markDirty(filepath.Dir(u.final))
@@ -201,36 +203,36 @@ func (u *upload) finish(m transfer.Meta) error {
 	fd := int(u.f.Fd())
 	if u.d.opts.Progressive {
 		if err := u.f.Truncate(m.Size); err != nil {
-			return fmt.Errorf("truncate %s: %w", u.final, classify(err))
+			return fmt.Errorf("truncate %s: %w", u.final, err)
 		}
 	}
 	if u.d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
 		if err := unix.Fchown(fd, m.UID, m.GID); err != nil {
-			return fmt.Errorf("chown %s: %w", u.final, classify(err))
+			return fmt.Errorf("chown %s: %w", u.final, err)
 		}
 	}
 	if err := unix.Fchmod(fd, unixMode(m.Mode)); err != nil {
-		return fmt.Errorf("chmod %s: %w", u.final, classify(err))
+		return fmt.Errorf("chmod %s: %w", u.final, err)
 	}
 	if u.d.opts.Xattrs {
 		for k, v := range m.Xattrs {
 			if err := unix.Fsetxattr(fd, k, v, 0); err != nil {
-				return fmt.Errorf("set xattr %s on %s: %w", k, u.final, classify(err))
+				return fmt.Errorf("set xattr %s on %s: %w", k, u.final, err)
 			}
 		}
 	}
 	if !m.ModTime.IsZero() {
 		if err := futimens(fd, m.ModTime); err != nil {
-			return fmt.Errorf("set mtime of %s: %w", u.final, classify(err))
+			return fmt.Errorf("set mtime of %s: %w", u.final, err)
 		}
 	}
 	if !u.d.opts.NoSync {
 		if err := u.f.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", u.final, classify(err))
+			return fmt.Errorf("fsync %s: %w", u.final, err)
 		}
 	}
 	if err := u.f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", u.final, classify(err))
+		return fmt.Errorf("close %s: %w", u.final, err)
 	}
 	return nil
 }

@@ -1,0 +1,218 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/efssync/efssync/internal/treetest"
+)
+
+// eventually polls cond until it holds or a generous deadline passes; it
+// waits for the agent's goroutines, it does not measure them.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// startWatch runs the fixture's job in watch mode until the test ends.
+func (f *fixture) startWatch(t *testing.T) (ready <-chan struct{}, stop func() *Summary) {
+	t.Helper()
+	f.extra = "    mode: watch\n    quiet: 30s\n" + f.extra
+	a, err := New(f.config(), Options{Log: testLogger(t)})
+	must(t, err)
+	rd := make(chan struct{})
+	a.opts.Notify = func(s string) {
+		if s == "READY=1" {
+			close(rd)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *Summary, 1)
+	go func() {
+		sum, err := a.Run(ctx)
+		if err != nil {
+			t.Errorf("watch run: %v", err)
+		}
+		done <- sum
+	}()
+	var sum *Summary
+	stopped := false
+	stop = func() *Summary {
+		if !stopped {
+			stopped = true
+			cancel()
+			sum = <-done
+			a.Close()
+		}
+		return sum
+	}
+	t.Cleanup(func() { stop() })
+	return rd, stop
+}
+
+func TestWatchFollowsAGrowingFile(t *testing.T) {
+	f := newFixture(t, 2)
+	treetest.Write(t, f.src, map[string]string{"old": "already there"})
+	ready, stop := f.startWatch(t)
+	<-ready
+	eventually(t, "initial sync", func() bool { _, err := os.Stat(filepath.Join(f.dests[1], "old")); return err == nil })
+
+	w, err := os.Create(filepath.Join(f.src, "growing.ts"))
+	must(t, err)
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	_, err = w.Write(chunk)
+	must(t, err)
+	// The destination's temp file holds the first chunk while the writer
+	// still has the file open.
+	for _, d := range f.dests {
+		eventually(t, "temp file to grow", func() bool {
+			for _, p := range treetest.Leftovers(t, d) {
+				if fi, err := os.Stat(p); err == nil && fi.Size() >= int64(len(chunk)) {
+					return true
+				}
+			}
+			return false
+		})
+		if _, err := os.Stat(filepath.Join(d, "growing.ts")); err == nil {
+			t.Fatal("a file still being written is visible under its final name")
+		}
+	}
+	_, err = w.Write(chunk)
+	must(t, err)
+	must(t, w.Close())
+	for _, d := range f.dests {
+		eventually(t, "publication after close", func() bool {
+			fi, err := os.Stat(filepath.Join(d, "growing.ts"))
+			return err == nil && fi.Size() == 2*int64(len(chunk))
+		})
+	}
+	stop()
+	for _, d := range f.dests {
+		treetest.Equal(t, f.src, d)
+	}
+}
+
+func TestWatchTruncationRestarts(t *testing.T) {
+	f := newFixture(t, 1)
+	ready, stop := f.startWatch(t)
+	<-ready
+	p := filepath.Join(f.src, "f")
+	must(t, os.WriteFile(p, bytes.Repeat([]byte("a"), 100<<10), 0o644))
+	eventually(t, "first version", func() bool { _, err := os.Stat(filepath.Join(f.dests[0], "f")); return err == nil })
+	w, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	must(t, err)
+	_, _ = w.WriteString("short")
+	must(t, w.Close())
+	eventually(t, "rewritten version", func() bool {
+		b, err := os.ReadFile(filepath.Join(f.dests[0], "f"))
+		return err == nil && string(b) == "short"
+	})
+	stop()
+	treetest.Equal(t, f.src, f.dests[0])
+}
+
+// TestWatchPlaylistNeverRunsAhead writes segments and playlists the way an
+// encoder does and checks, at every playlist publication, that each listed
+// segment is whole at the destination.
+func TestWatchPlaylistNeverRunsAhead(t *testing.T) {
+	f := newFixture(t, 2)
+	f.extra = "    order: [hls]\n    delete: mirror\n    max_delete: \"100%\"\n"
+	ready, stop := f.startWatch(t)
+	<-ready
+	seg := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 50<<10+i) }
+	writePlaylist := func(first, last int) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:%d\n", first)
+		for i := first; i <= last; i++ {
+			fmt.Fprintf(&b, "#EXTINF:1.0,\nseg%03d.ts\n", i)
+		}
+		tmp := filepath.Join(f.src, "live.m3u8.tmp")
+		must(t, os.WriteFile(tmp, []byte(b.String()), 0o644))
+		must(t, os.Rename(tmp, filepath.Join(f.src, "live.m3u8")))
+	}
+	violations := make(chan string, 100)
+	checkDone := make(chan struct{})
+	checkCtx, stopCheck := context.WithCancel(context.Background())
+	go func() {
+		defer close(checkDone)
+		for checkCtx.Err() == nil {
+			for _, d := range f.dests {
+				data, err := os.ReadFile(filepath.Join(d, "live.m3u8"))
+				if err != nil {
+					continue
+				}
+				for _, line := range strings.Split(string(data), "\n") {
+					if !strings.HasSuffix(line, ".ts") {
+						continue
+					}
+					var i int
+					fmt.Sscanf(line, "seg%03d.ts", &i)
+					got, err := os.ReadFile(filepath.Join(d, line))
+					if err != nil || !bytes.Equal(got, seg(i)) {
+						violations <- fmt.Sprintf("%s lists %s, which is missing or incomplete", d, line)
+					}
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for i := range 12 {
+		w, err := os.Create(filepath.Join(f.src, fmt.Sprintf("seg%03d.ts", i)))
+		must(t, err)
+		data := seg(i)
+		_, _ = w.Write(data[:len(data)/2])
+		_, _ = w.Write(data[len(data)/2:])
+		must(t, w.Close())
+		first := max(0, i-3)
+		writePlaylist(first, i)
+		if first > 0 {
+			must(t, os.Remove(filepath.Join(f.src, fmt.Sprintf("seg%03d.ts", first-1))))
+		}
+	}
+	start := time.Now()
+	for _, d := range f.dests {
+		eventually(t, "last playlist", func() bool {
+			b, _ := os.ReadFile(filepath.Join(d, "live.m3u8"))
+			return strings.Contains(string(b), "seg011.ts")
+		})
+		eventually(t, "sliding-window deletes", func() bool {
+			des, _ := os.ReadDir(d)
+			if len(des) != 5 && time.Since(start) > 10*time.Second {
+				for _, de := range des {
+					t.Log(d, de.Name())
+				}
+			}
+			return len(des) == 5 // seg008..seg011 and the playlist
+		})
+	}
+	stopCheck()
+	<-checkDone
+	close(violations)
+	for v := range violations {
+		t.Error(v)
+	}
+	stop()
+	for _, d := range f.dests {
+		treetest.Equal(t, f.src, d)
+	}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("EFSSYNC_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
