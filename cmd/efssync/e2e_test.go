@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,10 +115,10 @@ func quote(s string) string { return fmt.Sprintf("%q", s) }
 
 // job describes one job of a generated config.
 type job struct {
-	name    string
-	source  string
-	dests   []string
-	extra   string // further YAML lines of the job, indented by 4 spaces
+	name   string
+	source string
+	dests  []string
+	extra  string // further YAML lines of the job, indented by 4 spaces
 }
 
 // writeConfig writes a YAML config with one job and its own state dir
@@ -273,33 +274,44 @@ var bigTree = struct {
 
 const (
 	bigFiles    = 8
-	bigFileSize = 24 << 20
+	bigFileSize = 16 << 20
 )
 
 func bigSource(t *testing.T) string {
 	t.Helper()
 	bigTree.once.Do(func() {
-		dir := filepath.Join(filepath.Dir(binPath), "big")
-		r := rand.NewChaCha8([32]byte{'e', 'f', 's', 's', 'y', 'n', 'c'})
-		buf := make([]byte, bigFileSize)
-		for i := range bigFiles {
-			p := filepath.Join(dir, fmt.Sprintf("d%d", i%2), fmt.Sprintf("big%02d.bin", i))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				bigTree.err = err
-				return
-			}
-			_, _ = r.Read(buf)
-			if err := os.WriteFile(p, buf, 0o644); err != nil {
-				bigTree.err = err
-				return
-			}
-		}
-		bigTree.dir = dir
+		bigTree.dir, bigTree.err = writeBigTree(filepath.Join(filepath.Dir(binPath), "big"))
 	})
 	if bigTree.err != nil {
 		t.Fatalf("big source: %v", bigTree.err)
 	}
 	return bigTree.dir
+}
+
+// writeBigTree writes bigFiles files of bigFileSize bytes. Every MiB block
+// is one random block stamped with its file and block number, so no two
+// blocks are alike (a misplaced or repeated chunk shows) while generating
+// stays cheap under the race detector.
+func writeBigTree(dir string) (string, error) {
+	const block = 1 << 20
+	base := make([]byte, block)
+	_, _ = rand.NewChaCha8([32]byte{'e', 'f', 's', 's', 'y', 'n', 'c'}).Read(base)
+	buf := make([]byte, bigFileSize)
+	for i := range bigFiles {
+		for off := 0; off < bigFileSize; off += block {
+			copy(buf[off:off+block], base)
+			binary.LittleEndian.PutUint64(buf[off:], uint64(i))
+			binary.LittleEndian.PutUint64(buf[off+8:], uint64(off))
+		}
+		p := filepath.Join(dir, fmt.Sprintf("d%d", i%2), fmt.Sprintf("big%02d.bin", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(p, buf, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // started is a binary running in the background.
@@ -672,12 +684,10 @@ func TestNoSpaceLeft(t *testing.T) {
 	src, cfgDir := dirs[0], dirs[1]
 	const n = 10
 	files := map[string]string{}
-	r := rand.New(rand.NewPCG(4, 4))
+	r := rand.NewChaCha8([32]byte{4})
 	for i := range n {
 		b := make([]byte, 512<<10)
-		for k := range b {
-			b[k] = byte(r.Uint32())
-		}
+		_, _ = r.Read(b)
 		files[fmt.Sprintf("media/part%02d.bin", i)] = string(b)
 	}
 	treetest.Write(t, src, files)
