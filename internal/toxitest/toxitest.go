@@ -138,30 +138,40 @@ func (p *Proxy) Remove(name string) {
 }
 
 // ResetPeer resets every connection (TCP RST) timeoutMS after it first sends
-// data in the given direction.
-func (p *Proxy) ResetPeer(stream string, timeoutMS int) {
-	p.Add("reset_"+stream, "reset_peer", stream, map[string]any{"timeout": timeoutMS})
+// data in the given direction. It returns the toxic's name for Remove.
+func (p *Proxy) ResetPeer(stream string, timeoutMS int) string {
+	name := "reset_" + stream
+	p.Add(name, "reset_peer", stream, map[string]any{"timeout": timeoutMS})
+	return name
 }
 
 // Stall stops passing data in the given direction; with timeoutMS > 0 the
 // connection is closed after that long, with 0 it hangs until removed.
-func (p *Proxy) Stall(stream string, timeoutMS int) {
-	p.Add("timeout_"+stream, "timeout", stream, map[string]any{"timeout": timeoutMS})
+func (p *Proxy) Stall(stream string, timeoutMS int) string {
+	name := "timeout_" + stream
+	p.Add(name, "timeout", stream, map[string]any{"timeout": timeoutMS})
+	return name
 }
 
 // Bandwidth limits the given direction to kbps kilobytes per second.
-func (p *Proxy) Bandwidth(stream string, kbps int) {
-	p.Add("bandwidth_"+stream, "bandwidth", stream, map[string]any{"rate": kbps})
+func (p *Proxy) Bandwidth(stream string, kbps int) string {
+	name := "bandwidth_" + stream
+	p.Add(name, "bandwidth", stream, map[string]any{"rate": kbps})
+	return name
 }
 
 // Latency delays data in the given direction by ms (± jitter ms).
-func (p *Proxy) Latency(stream string, ms, jitter int) {
-	p.Add("latency_"+stream, "latency", stream, map[string]any{"latency": ms, "jitter": jitter})
+func (p *Proxy) Latency(stream string, ms, jitter int) string {
+	name := "latency_" + stream
+	p.Add(name, "latency", stream, map[string]any{"latency": ms, "jitter": jitter})
+	return name
 }
 
 // LimitData closes connections after n bytes passed in the given direction.
-func (p *Proxy) LimitData(stream string, n int) {
-	p.Add("limit_data_"+stream, "limit_data", stream, map[string]any{"bytes": n})
+func (p *Proxy) LimitData(stream string, n int) string {
+	name := "limit_data_" + stream
+	p.Add(name, "limit_data", stream, map[string]any{"bytes": n})
+	return name
 }
 
 func findBinary(t testing.TB) string {

@@ -26,12 +26,12 @@ func TestProxyPassesAndResets(t *testing.T) {
 		t.Fatalf("got %q through proxy", b)
 	}
 
-	p.ResetPeer("upstream", 0)
+	name := p.ResetPeer("upstream", 0)
 	if resp, err := client.Get("http://" + p.Addr + "/"); err == nil {
 		resp.Body.Close()
 		t.Fatalf("request through reset_peer succeeded with %s", resp.Status)
 	}
-	p.Remove("reset_upstream")
+	p.Remove(name)
 	resp, err = client.Get("http://" + p.Addr + "/")
 	if err != nil {
 		t.Fatalf("after removing toxic: %v", err)

@@ -321,6 +321,9 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 	if u.completed {
 		return u.tag(ctx, final)
 	}
+	if err := u.failure(); err != nil {
+		return err
+	}
 	u.mu.Lock()
 	multipart := u.uploadID != ""
 	nparts := len(u.parts)
