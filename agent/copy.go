@@ -148,7 +148,13 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 		j.linkHash[[2]uint64{t.st.dev, t.st.ino}] = sum
 		j.linkMu.Unlock()
 	}
-	return result{rel: rel, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: off}
+	r := result{rel: rel, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: off}
+	if j.job.AfterArchive == "delete" && len(rec.Dests) == len(j.dests) {
+		// Published everywhere: hand the file to the archive step, which
+		// verifies once more and removes the source.
+		defer func() { j.deliver(j.archive(ctx, t, sum)) }()
+	}
+	return r
 }
 
 // checkStable compares the file after the read with the file before it: a

@@ -13,6 +13,7 @@ import (
 	"github.com/efssync/efssync/transfer/fsdest"
 	"github.com/efssync/efssync/transfer/limit"
 	"github.com/efssync/efssync/transfer/retry"
+	"github.com/efssync/efssync/transfer/s3dest"
 )
 
 // openDestinations builds a job's destinations and wraps each in the shared
@@ -56,6 +57,17 @@ func (a *Agent) openDestination(ctx context.Context, job config.Job, dc config.D
 			return nil, err
 		}
 		d = fd
+	case "s3":
+		sd, err := s3dest.New(ctx, s3dest.Options{
+			Name: dc.Name, Bucket: dc.Bucket, Prefix: dc.Prefix, Region: dc.Region,
+			Endpoint: dc.Endpoint, PathStyle: dc.PathStyle, StorageClass: dc.StorageClass,
+			SSE: dc.SSE, KMSKeyID: dc.KMSKeyID, Tags: dc.Tags,
+			PartSize: int64(dc.PartSize), PartConcurrency: dc.PartConcurrency,
+		})
+		if err != nil {
+			return nil, err
+		}
+		d = sd
 	default:
 		return nil, fmt.Errorf("destination type %q is not supported", dc.Type)
 	}

@@ -266,8 +266,16 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 			}
 			return nil
 		}
+		if isFile && act.Kind != KindSkip && j.unfinished(st) {
+			j.deliver(result{rel: e.Rel, kind: act.Kind, status: StatusUnfinished})
+			return nil
+		}
+		if isFile && act.Kind == KindSkip && j.job.AfterArchive == "delete" {
+			t.act = Action{Kind: KindArchive}
+			act = t.act
+		}
 		switch {
-		case act.Kind == KindSkip || len(act.Dests) == 0:
+		case act.Kind == KindSkip || len(act.Dests) == 0 && act.Kind != KindArchive:
 			j.deliver(result{rel: e.Rel, kind: KindSkip, status: StatusSkipped})
 			return nil
 		case act.Kind == KindMkdir:
@@ -313,6 +321,8 @@ func (j *jobRun) exec(ctx context.Context, t task) result {
 		r = j.symlink(ctx, t)
 	case KindLink:
 		r = j.link(ctx, t)
+	case KindArchive:
+		r = j.archive(ctx, t, t.prev.Hash)
 	default:
 		r = result{rel: t.e.Rel, status: StatusSkipped}
 	}

@@ -17,10 +17,13 @@ const (
 	KindMkdir
 	KindSymlink
 	KindLink
+	// KindArchive: the file is published everywhere; verify the copies and
+	// remove the source (after_archive: delete).
+	KindArchive
 )
 
 func (k Kind) String() string {
-	return [...]string{"skip", "copy", "rehash", "mkdir", "symlink", "link"}[k]
+	return [...]string{"skip", "copy", "rehash", "mkdir", "symlink", "link", "archive"}[k]
 }
 
 // Action is the plan for one entry: what to do and at which destinations.

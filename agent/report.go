@@ -29,6 +29,11 @@ const (
 	StatusVanished  Status = "vanished"
 	StatusChanged   Status = "changed"
 	StatusPlanned   Status = "planned" // dry run: would be done
+	// StatusUnfinished: the file changed within finished.quiet and is left
+	// for a later run.
+	StatusUnfinished Status = "unfinished"
+	// StatusArchived: the source was removed after its copies were verified.
+	StatusArchived Status = "archived"
 )
 
 // Line is one line of the JSON-lines run report: what happened to one path at

@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -137,12 +138,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			if isTerminal(g.stderr) {
 				opts.Progress = g.stderr
 			}
-			a, err := agent.New(cfg, opts)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			sum, err := a.Run(cmd.Context())
+			sum, err := runWithReload(cmd.Context(), g, cfg, opts, log)
 			if sum != nil {
 				log.Info("run finished", "files", sum.Files, "copied", sum.Copied, "unchanged", sum.Skipped,
 					"deleted", sum.Deleted, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
@@ -167,6 +163,64 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "print what would be copied, linked and deleted; change nothing")
 	cmd.Flags().StringVar(&report, "report", "", "write the JSON-lines report here instead of the report directory")
 	return cmd
+}
+
+// runWithReload runs the agent; with watch-mode jobs, SIGHUP loads the
+// configuration again and restarts the jobs with it, while an invalid new
+// configuration is logged and the old one keeps running.
+func runWithReload(ctx context.Context, g *globals, cfg *config.Config, opts agent.Options, log *slog.Logger) (*agent.Summary, error) {
+	watching := false
+	for _, j := range cfg.Jobs {
+		watching = watching || j.Mode == "watch"
+	}
+	if watching {
+		opts.Notify = func(state string) { _, _ = daemon.SdNotify(false, state) }
+		if every, err := daemon.SdWatchdogEnabled(false); err == nil && every > 0 {
+			opts.WatchdogEvery = every / 2
+		}
+	}
+	hup := make(chan os.Signal, 1)
+	if watching {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
+	for {
+		a, err := agent.New(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		var next *config.Config
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-rctx.Done():
+					return
+				case <-hup:
+					c, err := g.load()
+					if err != nil {
+						log.Error("reload refused: the new configuration is invalid; the old one keeps running", "config", g.config, "error", err)
+						continue
+					}
+					log.Info("reloading configuration", "config", g.config)
+					_, _ = daemon.SdNotify(false, daemon.SdNotifyReloading)
+					next = c
+					cancel()
+					return
+				}
+			}
+		}()
+		sum, err := a.Run(rctx)
+		cancel()
+		<-done
+		a.Close()
+		if next == nil || ctx.Err() != nil {
+			return sum, err
+		}
+		cfg = next
+	}
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
