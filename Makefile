@@ -1,0 +1,38 @@
+# efssync — the commands a user and CI run. `make test` is the one test
+# command: it installs what the tests need (Debian packages, a pinned MinIO
+# and Toxiproxy built with `go install`) and runs every test with the race
+# detector. .ci/run runs exactly `make test`.
+
+GO      ?= go
+BIN     := $(CURDIR)/.bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: build demo test test-deps fuzz bench clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o efssync ./cmd/efssync
+
+# Runs the main job on a generated demo tree into ./demo/replica: no AWS needed.
+demo:
+	bash examples/demo.sh
+
+test-deps:
+	bash scripts/install-test-deps.sh
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Short fuzzing of every parser and decoder; FUZZTIME per target.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalRecord$$' -fuzztime $(FUZZTIME) ./manifest
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePlaylist$$' -fuzztime $(FUZZTIME) ./agent/hls
+
+bench:
+	bash bench/run.sh
+
+clean:
+	rm -rf efssync demo
