@@ -72,3 +72,32 @@ func (j *jobRun) markClean() error {
 	}
 	return nil
 }
+
+// GC removes what interrupted runs left at the destinations of the selected
+// jobs: temp files on mounted file systems and multipart uploads in S3 that
+// no checkpoint of this agent will resume. It returns how many it removed.
+func (a *Agent) GC(ctx context.Context) (int, error) {
+	total := 0
+	var errs []error
+	for _, job := range a.selected() {
+		rep, _ := newReporter("")
+		j, err := a.newJobRun(ctx, job, rep, &counters{})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
+			continue
+		}
+		for _, d := range j.dests {
+			c, ok := transfer.As[transfer.Cleaner](d.d)
+			if !ok {
+				continue
+			}
+			n, err := c.Cleanup(ctx, j.checkpointed)
+			total += n
+			if err != nil {
+				errs = append(errs, fmt.Errorf("job %s: %s: %w", job.Name, d.name, err))
+			}
+			a.opts.Log.Info("gc", "job", job.Name, "dest", d.name, "removed", n)
+		}
+	}
+	return total, errors.Join(errs...)
+}

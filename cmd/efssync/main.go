@@ -84,7 +84,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log_level (debug, info, warn, error)")
-	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newVersionCmd(g))
+	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g))
 	return root
 }
 
@@ -251,6 +251,33 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVar(&jobs, "job", nil, "verify only this job (repeatable)")
+	return cmd
+}
+
+func newGCCmd(g *globals) *cobra.Command {
+	var jobs []string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "gc",
+		Short: "Remove temp files and abandoned multipart uploads that interrupted runs left behind",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(cfg, agent.Options{Jobs: jobs, DryRun: dryRun, Log: g.logger(cfg)})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			n, err := a.GC(cmd.Context())
+			fmt.Fprintf(g.stdout, "removed %d leftovers\n", n)
+			return err
+		},
+	}
+	cmd.Flags().StringSliceVar(&jobs, "job", nil, "clean only this job (repeatable)")
+	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "report nothing removed; change nothing")
 	return cmd
 }
 
