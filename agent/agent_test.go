@@ -21,6 +21,7 @@ type fixture struct {
 	src   string
 	dests []string
 	extra string // appended to the job's YAML
+	s3    string // destination lines added after the fs ones
 }
 
 func newFixture(t *testing.T, ndest int) *fixture {
@@ -46,10 +47,14 @@ func must(t testing.TB, err error) {
 func (f *fixture) config() *config.Config {
 	f.t.Helper()
 	var b strings.Builder
+	if len(f.dests) == 0 && f.s3 == "" {
+		f.t.Fatal("fixture without destinations")
+	}
 	fmt.Fprintf(&b, "state_dir: %s\njobs:\n  - name: job\n    source: %s\n    destinations:\n", filepath.Join(f.dir, "state"), f.src)
 	for _, d := range f.dests {
 		fmt.Fprintf(&b, "      - {type: fs, path: %s}\n", d)
 	}
+	b.WriteString(f.s3)
 	b.WriteString(f.extra)
 	p := filepath.Join(f.dir, "config.yaml")
 	must(f.t, os.WriteFile(p, []byte(b.String()), 0o600))

@@ -17,11 +17,9 @@ func (j *jobRun) unfinished(st stat) bool {
 	if q <= 0 {
 		return false
 	}
-	last := st.mtime
-	if st.ctime.After(last) {
-		last = st.ctime
-	}
-	return j.a.opts.Now().Sub(last) < q
+	// mtime, not ctime: a writer moves mtime with every write, while ctime
+	// also moves on a rename or chmod that leaves the content alone.
+	return j.a.opts.Now().Sub(st.mtime) < q
 }
 
 // archive removes a source file once every destination holds a verified

@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/efssync/efssync/internal/miniotest"
+	"github.com/efssync/efssync/internal/treetest"
+)
+
+// s3Fixture adds a real MinIO bucket as a destination of the fixture's job.
+func s3Fixture(t *testing.T, nfs int) (*fixture, *miniotest.Server, string) {
+	srv := miniotest.Start(t)
+	bucket := "archive"
+	srv.CreateBucket(t, bucket)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	f := newFixture(t, nfs)
+	f.s3 = fmt.Sprintf("      - {type: s3, bucket: %s, prefix: rec, endpoint: %q, path_style: true, part_size: 5MiB}\n", bucket, srv.Endpoint)
+	return f, srv, bucket
+}
+
+func getObject(t *testing.T, srv *miniotest.Server, bucket, key string) []byte {
+	t.Helper()
+	out, err := srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("get s3://%s/%s: %v", bucket, key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	must(t, err)
+	return b
+}
+
+func TestFanOutToFSAndS3(t *testing.T) {
+	f, srv, bucket := s3Fixture(t, 1)
+	rels := treetest.Random(t, f.src, 3, 20, 32<<10)
+	big := bytes.Repeat([]byte("0123456789abcdef"), (12<<20)/16+3) // three parts of 5 MiB
+	must(t, os.WriteFile(filepath.Join(f.src, "big.mp4"), big, 0o644))
+	treetest.Write(t, f.src, map[string]string{"empty": ""})
+	sum := f.run(Options{})
+	if !sum.OK() || sum.Copied != 22 {
+		t.Fatalf("run: %+v", sum)
+	}
+	treetest.Equal(t, f.src, f.dests[0])
+	for _, rel := range append(rels, "big.mp4", "empty") {
+		want, _ := os.ReadFile(filepath.Join(f.src, rel))
+		if got := getObject(t, srv, bucket, "rec/"+rel); !bytes.Equal(got, want) {
+			t.Fatalf("s3 object %s differs", rel)
+		}
+	}
+	if sum = f.run(Options{}); sum.Copied != 0 || sum.Opened != 0 {
+		t.Fatalf("unchanged rerun: %+v", sum)
+	}
+	// verify: all re-reads every object.
+	f.extra += "    verify: all\n"
+	must(t, os.WriteFile(filepath.Join(f.src, "big.mp4"), append(big, 'x'), 0o644))
+	if sum = f.run(Options{}); !sum.OK() || sum.Copied != 1 {
+		t.Fatalf("verify-all run: %+v", sum)
+	}
+	a, err := New(f.config(), Options{})
+	must(t, err)
+	var out bytes.Buffer
+	n, err := a.Verify(context.Background(), &out)
+	a.Close()
+	must(t, err)
+	if n != 0 {
+		t.Fatalf("verify found %d differences:\n%s", n, out.String())
+	}
+}
+
+func TestArchiveDeletesSourceOnlyAfterVerification(t *testing.T) {
+	f, srv, bucket := s3Fixture(t, 0)
+	f.extra = "    finished: {quiet: 60s}\n    after_archive: delete\n"
+	treetest.Write(t, f.src, map[string]string{"done.ts": "finished recording", "live.ts": "still growing"})
+	old := time.Now().Add(-2 * time.Minute)
+	must(t, os.Chtimes(filepath.Join(f.src, "done.ts"), old, old))
+
+	sum := f.run(Options{})
+	if !sum.OK() || sum.Copied != 1 {
+		t.Fatalf("run: %+v", sum)
+	}
+	if _, err := os.Stat(filepath.Join(f.src, "done.ts")); !os.IsNotExist(err) {
+		t.Fatalf("archived source not removed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.src, "live.ts")); err != nil {
+		t.Fatalf("unfinished recording touched: %v", err)
+	}
+	if got := getObject(t, srv, bucket, "rec/done.ts"); string(got) != "finished recording" {
+		t.Fatalf("object content %q", got)
+	}
+	if _, err := srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("rec/live.ts")}); err == nil {
+		t.Fatal("a recording still changing was uploaded")
+	}
+
+	// An object that no longer matches keeps the source.
+	treetest.Write(t, f.src, map[string]string{"second.ts": "second recording"})
+	must(t, os.Chtimes(filepath.Join(f.src, "second.ts"), old, old))
+	f.extra = "    finished: {quiet: 60s}\n"
+	f.run(Options{})
+	_, err := srv.Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket),
+		Key: aws.String("rec/second.ts"), Body: bytes.NewReader([]byte("tampered"))})
+	must(t, err)
+	f.extra = "    finished: {quiet: 60s}\n    after_archive: delete\n"
+	sum = f.run(Options{})
+	if sum.Failed != 1 {
+		t.Fatalf("want one failed verification, got %+v", sum)
+	}
+	if _, err := os.Stat(filepath.Join(f.src, "second.ts")); err != nil {
+		t.Fatalf("source removed although its archive did not verify: %v", err)
+	}
+}
+
+func TestMirrorDeleteOnS3(t *testing.T) {
+	f, srv, bucket := s3Fixture(t, 0)
+	f.extra = "    delete: mirror\n    max_delete: \"50%\"\n"
+	treetest.Write(t, f.src, map[string]string{"a": "1", "b": "2", "c/d": "3", "e": "4"})
+	f.run(Options{})
+	must(t, os.Remove(filepath.Join(f.src, "b")))
+	sum := f.run(Options{})
+	if !sum.OK() || sum.Deleted != 1 {
+		t.Fatalf("run: %+v", sum)
+	}
+	if _, err := srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("rec/b")}); err == nil {
+		t.Fatal("rec/b not deleted")
+	}
+	getObject(t, srv, bucket, "rec/c/d")
+}
