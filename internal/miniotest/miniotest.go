@@ -62,7 +62,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := findBinary(t)
 	port := freePort(t)
-	dir := t.TempDir()
+	dir := dataRoot(t)
 	s := &Server{
 		Addr:      net.JoinHostPort("127.0.0.1", port),
 		AccessKey: "efs" + randHex(t, 8),
@@ -201,6 +201,22 @@ func (s *Server) CreateBucket(t testing.TB, name string) {
 	if _, err := s.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("miniotest: create bucket %s: %v", name, err)
 	}
+}
+
+// dataRoot returns a per-test directory for MinIO's drive. MinIO syncs every
+// part to disk; on a shared CI disk that dominates test time, so a RAM
+// file system (/dev/shm) is used when there is one. The data lives only as
+// long as the test, so durability is irrelevant here.
+func dataRoot(t testing.TB) string {
+	t.Helper()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		dir, err := os.MkdirTemp("/dev/shm", "efssync-minio-")
+		if err == nil {
+			t.Cleanup(func() { _ = os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
 }
 
 func findBinary(t testing.TB) string {

@@ -19,6 +19,7 @@ import (
 // object, a Retriable error), and a resumed attempt must not send again the
 // parts acknowledged before the fault.
 func TestFaults(t *testing.T) {
+	t.Parallel() // each top-level test has its own MinIO
 	e := newEnv(t)
 	tox := toxitest.Start(t)
 

@@ -96,6 +96,7 @@ func (e *env) dest(t *testing.T, mod func(*s3dest.Options)) (*s3dest.Dest, *coun
 }
 
 func TestS3Dest(t *testing.T) {
+	t.Parallel() // each top-level test has its own MinIO
 	e := newEnv(t)
 	t.Run("Conformance", func(t *testing.T) {
 		transfertest.RunTests(t, func(t *testing.T) transfer.Destination {
