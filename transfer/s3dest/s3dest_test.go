@@ -195,12 +195,23 @@ func testSizes(t *testing.T, e *env) {
 		upload(t, d, "sizes/"+name, data)
 		checkObject(t, d, "sizes/"+name, data)
 	}
-	// Only the files that filled a part used multipart: 1 + 2 + 3 parts.
-	if got := c.sent(1); got != 3 {
-		t.Errorf("part 1 sent %d times, want 3 (exact-part, exact-2-parts, multipart)", got)
+	// A growing file: its size is unknown (0) at Begin.
+	data := transfertest.Content(99, 2*partSize+5)
+	u, err := d.Begin(t.Context(), "sizes/growing", transfer.Meta{UID: -1, GID: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := c.sent(3); got != 1 {
-		t.Errorf("part 3 sent %d times, want 1", got)
+	writeChunks(t, u, data, 0, len(data))
+	if err := u.Commit(t.Context(), meta(data)); err != nil {
+		t.Fatalf("Commit growing: %v", err)
+	}
+	checkObject(t, d, "sizes/growing", data)
+	// Only the files that filled a part used multipart: 1 + 2 + 3 + 3 parts.
+	if got := c.sent(1); got != 4 {
+		t.Errorf("part 1 sent %d times, want 4 (exact-part, exact-2-parts, multipart, growing)", got)
+	}
+	if got := c.sent(3); got != 2 {
+		t.Errorf("part 3 sent %d times, want 2", got)
 	}
 }
 

@@ -36,7 +36,12 @@ func crc32c(p []byte) string {
 // are. Checkpoint is safe to call from any goroutine and lists the parts
 // the server has acknowledged so far: the agent calls it after each Write
 // and persists it whenever its Parts grew, so that after a crash Begin can
-// continue the upload without sending those parts again.
+// continue the upload without sending those parts again. Flush waits for
+// the parts in flight, for a last checkpoint on shutdown.
+//
+// A failed Write, Flush or Commit (other than Commit's size check) fails
+// the Upload: every later call returns the same error. Abort it, or drop it
+// and call Begin again with its last Checkpoint to continue.
 type Upload struct {
 	d        *Dest
 	key      string
@@ -150,6 +155,9 @@ func (u *Upload) Write(ctx context.Context, off int64, p []byte) error {
 		p = p[n:]
 		if int64(len(*u.buf)) == u.partSize {
 			if err := u.flush(ctx, num); err != nil {
+				// The bytes are accounted for but not sent: the upload
+				// cannot go on, only be resumed from its checkpoint.
+				u.fail(err)
 				return err
 			}
 		}
@@ -340,6 +348,7 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 			u.newBuffer()
 		}
 		if err := u.flush(ctx, int32((u.pos-int64(len(*u.buf)))/u.partSize)+1); err != nil {
+			u.fail(err)
 			return err
 		}
 	}
