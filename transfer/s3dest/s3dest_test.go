@@ -29,19 +29,30 @@ const partSize = s3dest.MinPartSize
 // counter counts UploadPart requests per part number as they leave the
 // client, retries included, so tests can prove a part was not sent again.
 type counter struct {
-	next  http.RoundTripper
-	mu    sync.Mutex
-	parts map[string]int
-	total atomic.Int64
+	next     http.RoundTripper
+	mu       sync.Mutex
+	parts    map[string]int
+	inFlight int // part uploads under way
+	maxPar   int // most part uploads ever under way at once
+	total    atomic.Int64
 }
 
 func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if n := r.URL.Query().Get("partNumber"); n != "" && r.Method == http.MethodPut {
-		c.mu.Lock()
-		c.parts[n]++
-		c.mu.Unlock()
-	}
 	c.total.Add(1)
+	n := r.URL.Query().Get("partNumber")
+	if n == "" || r.Method != http.MethodPut {
+		return c.next.RoundTrip(r)
+	}
+	c.mu.Lock()
+	c.parts[n]++
+	c.inFlight++
+	c.maxPar = max(c.maxPar, c.inFlight)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inFlight--
+		c.mu.Unlock()
+	}()
 	return c.next.RoundTrip(r)
 }
 
@@ -112,6 +123,7 @@ func TestS3Dest(t *testing.T) {
 	})
 	t.Run("Sizes", func(t *testing.T) { testSizes(t, e) })
 	t.Run("MetadataTagsClass", func(t *testing.T) { testMetadata(t, e) })
+	t.Run("PartConcurrency", func(t *testing.T) { testPartConcurrency(t, e) })
 	t.Run("Resume", func(t *testing.T) { testResume(t, e) })
 	t.Run("ResumeNoSuchUpload", func(t *testing.T) { testResumeGone(t, e) })
 	t.Run("ResumeETagMismatch", func(t *testing.T) { testResumeMismatch(t, e) })
@@ -252,6 +264,18 @@ func testMetadata(t *testing.T, e *env) {
 				t.Errorf("%s: tag %s = %q, want %q (all: %v)", rel, k, got[k], v, got)
 			}
 		}
+	}
+}
+
+func testPartConcurrency(t *testing.T, e *env) {
+	d, c := e.dest(t, func(o *s3dest.Options) { o.PartConcurrency = 2 })
+	data := transfertest.Content(31, 5*partSize)
+	upload(t, d, "par.bin", data)
+	checkObject(t, d, "par.bin", data)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.maxPar > 2 {
+		t.Errorf("%d parts in flight at once, PartConcurrency is 2", c.maxPar)
 	}
 }
 
