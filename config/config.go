@@ -65,11 +65,10 @@ type Job struct {
 	Xattrs bool `mapstructure:"xattrs" yaml:"xattrs,omitempty" json:"xattrs,omitempty"`
 	// Publish is atomic (default: temp file then rename) or progressive.
 	Publish string `mapstructure:"publish" yaml:"publish,omitempty" json:"publish,omitempty"`
-	// Order lists publication-ordering rules, applied in order. Each entry
-	// is either "hls" (built in: media segments are published before the
-	// playlists that list them) or a doublestar glob: files matching an
-	// earlier glob are published before files matching a later one, and
-	// before files matching none.
+	// Order lists publication-ordering rules. The one rule is "hls":
+	// a playlist is published at a destination only after every segment,
+	// init and key file it lists is complete there, and a segment is
+	// deleted there only when no published playlist lists it.
 	Order []string `mapstructure:"order" yaml:"order,omitempty" json:"order,omitempty"`
 	// Rescan is the watch-mode full rescan period. Default 10m.
 	Rescan Duration `mapstructure:"rescan" yaml:"rescan,omitempty" json:"rescan,omitempty"`

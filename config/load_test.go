@@ -68,12 +68,12 @@ jobs:
     checksum: true
     xattrs: true
     publish: progressive
-    order: [hls, "**/*.key"]
+    order: [hls]
     rescan: 5m
     quiet: 1s
     finished:
       quiet: 30s
-    after_archive: delete
+    after_archive: keep
     destinations:
       - type: fs
         path: /mnt/efs-a
@@ -117,10 +117,10 @@ verify = "all"
 checksum = true
 xattrs = true
 publish = "progressive"
-order = ["hls", "**/*.key"]
+order = ["hls"]
 rescan = "5m"
 quiet = 1
-after_archive = "delete"
+after_archive = "keep"
 
 [jobs.finished]
 quiet = "30s"
@@ -158,8 +158,8 @@ const fullJSON = `{
     "delete": "mirror", "max_delete": 500,
     "concurrency": 64, "checkers": 4, "bandwidth": "100MB", "chunk_size": "256KiB",
     "verify": "all", "checksum": true, "xattrs": true, "publish": "progressive",
-    "order": ["hls", "**/*.key"], "rescan": 300, "quiet": "1s",
-    "finished": {"quiet": 30}, "after_archive": "delete",
+    "order": ["hls"], "rescan": 300, "quiet": "1s",
+    "finished": {"quiet": 30}, "after_archive": "keep",
     "destinations": [
       {"type": "fs", "path": "/mnt/efs-a"},
       {"type": "s3", "name": "archive", "bucket": "media-archive", "prefix": "live/",
@@ -204,11 +204,11 @@ func wantFull() *Config {
 			Checksum:     true,
 			Xattrs:       true,
 			Publish:      "progressive",
-			Order:        []string{"hls", "**/*.key"},
+			Order:        []string{"hls"},
 			Rescan:       Duration(5 * time.Minute),
 			Quiet:        Duration(time.Second),
 			Finished:     Finished{Quiet: Duration(30 * time.Second)},
-			AfterArchive: "delete",
+			AfterArchive: "keep",
 		}},
 	}
 }
@@ -526,7 +526,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"max_delete word", badJob("max_delete: all", ""), []string{`jobs[0].max_delete: "all" must be a positive count (1000) or a percentage (10%) greater than 0 and at most 100`}},
 		{"verify", badJob("verify: some", ""), []string{`jobs[0].verify: "some" is not one of none, transferred, all`}},
 		{"publish", badJob("publish: eager", ""), []string{`jobs[0].publish: "eager" is not one of atomic, progressive`}},
-		{"order", badJob("order: [hls, '[a-']", ""), []string{`jobs[0].order[1]: "[a-" is neither "hls" nor a valid glob`}},
+		{"order", badJob("order: [hls, '[a-']", ""), []string{`jobs[0].order[1]: "[a-" is not a known ordering rule (the only one is "hls")`}},
 		{"concurrency low", badJob("concurrency: -1", ""), []string{"jobs[0].concurrency: must be between 1 and 1024, got -1"}},
 		{"concurrency high", badJob("concurrency: 1025", ""), []string{"jobs[0].concurrency: must be between 1 and 1024, got 1025"}},
 		{"checkers", badJob("checkers: 5000", ""), []string{"jobs[0].checkers: must be between 1 and 1024, got 5000"}},

@@ -159,8 +159,8 @@ func (j *Job) check(c *checker, p string) {
 	c.oneOf(p+".verify", j.Verify, "none", "transferred", "all")
 	c.oneOf(p+".publish", j.Publish, "atomic", "progressive")
 	for i, o := range j.Order {
-		if o != "hls" && (o == "" || !doublestar.ValidatePattern(o)) {
-			c.add(index(p+".order", i), "%q is neither \"hls\" nor a valid glob", o)
+		if o != "hls" {
+			c.add(index(p+".order", i), "%q is not a known ordering rule (the only one is \"hls\")", o)
 		}
 	}
 	c.between(p+".concurrency", j.Concurrency, 1, MaxParallel)
@@ -183,6 +183,9 @@ func (j *Job) check(c *checker, p string) {
 		c.add(p+".finished.quiet", "must not be negative, got %s", j.Finished.Quiet)
 	}
 	c.oneOf(p+".after_archive", j.AfterArchive, "keep", "delete")
+	if j.AfterArchive == "delete" && j.Delete == "mirror" {
+		c.add(p+".after_archive", "delete cannot be combined with delete: mirror, which would then remove every archived copy")
+	}
 	if j.AfterArchive == "delete" && j.Finished.Quiet <= 0 {
 		c.add(p+".after_archive", "delete requires finished.quiet > 0, so that only files that stopped changing are removed")
 	}
