@@ -216,10 +216,16 @@ func (j *jobRun) begin(ctx context.Context, t task, m transfer.Meta, idx int) *d
 	var cp *transfer.Checkpoint
 	if t.st.size >= minResumable && !j.a.opts.DryRun {
 		c, err := j.a.db.GetCheckpoint(j.job.Name, d.name, t.e.Rel)
-		if err == nil && c != nil && c.SourceSize == t.st.size && c.SourceModTime.Equal(t.st.mtime) {
+		switch {
+		case err != nil || c == nil:
+		case c.SourceSize == t.st.size && c.SourceModTime.Equal(t.st.mtime):
 			cp = c
 			u.resumed = true
 			u.parts = len(c.Parts)
+		default:
+			// Another version of the file: its upload is not resumable.
+			// Dropping the checkpoint lets the cleanup abort the upload.
+			_ = j.a.db.DeleteCheckpoint(j.job.Name, d.name, t.e.Rel)
 		}
 	}
 	u.up, u.err = d.d.Begin(ctx, t.e.Rel, m, cp)

@@ -439,6 +439,7 @@ func (l *live) destWriter(ctx context.Context, idx int, rel string, m transfer.M
 		o.err = fmt.Errorf("%s: begin %s: %w", d.name, rel, err)
 	}
 	committed := false
+	parts := 0
 	for c := range ch {
 		if o.err != nil {
 			continue
@@ -462,7 +463,21 @@ func (l *live) destWriter(ctx context.Context, idx int, rel string, m transfer.M
 		}
 		if err := up.Write(ctx, c.off, c.p); err != nil {
 			o.err = fmt.Errorf("%s: write %s: %w", d.name, rel, err)
+			continue
 		}
+		if cp := up.Checkpoint(); cp != nil && len(cp.Parts) != parts {
+			// Parts of a long recording are checkpointed as they are
+			// acknowledged; the record of the source version is its
+			// inode and the size read so far.
+			parts = len(cp.Parts)
+			cp.SourceSize, cp.SourceModTime = c.off+int64(len(c.p)), m.ModTime
+			if err := j.a.db.PutCheckpoint(j.job.Name, d.name, rel, cp); err != nil {
+				j.log.Warn("could not checkpoint upload", "path", rel, "error", err)
+			}
+		}
+	}
+	if parts > 0 && committed {
+		_ = j.a.db.DeleteCheckpoint(j.job.Name, d.name, rel)
 	}
 	if !committed && up != nil {
 		_ = up.Abort(context.WithoutCancel(ctx))

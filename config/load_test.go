@@ -518,7 +518,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"endpoint scheme", badS3("endpoint: minio:9000"), []string{`jobs[0].destinations[0].endpoint: must be an http:// or https:// URL with a host, got "minio:9000"`}},
 		{"endpoint credentials", badS3("endpoint: http://user:hunter2@minio:9000"), []string{"jobs[0].destinations[0].endpoint: must not contain credentials (user:password@); S3 credentials come from the AWS credential chain (environment, profile, instance role)"}},
 		{"endpoint unparsable with credentials", badS3("endpoint: 'http://u:hunter2@[::1'"), []string{"jobs[0].destinations[0].endpoint: must be an http:// or https:// URL with a host, and must not contain credentials"}},
-		{"too many tags", badS3("tags: {a: 1, b: 1, c: 1, d: 1, e: 1, f: 1, g: 1, h: 1, i: 1, j: 1, k: 1}"), []string{"jobs[0].destinations[0].tags: S3 allows at most 10 tags, got 11"}},
+		{"too many tags", badS3("tags: {a: 1, b: 1, c: 1, d: 1, e: 1, f: 1, g: 1, h: 1, i: 1, j: 1, k: 1}"), []string{"jobs[0].destinations[0].tags: at most 7 tags: S3 allows 10 and efssync keeps 3 for the BLAKE3, mtime and mode of large objects; got 11"}},
 		{"duplicate dest names", badJob("", "") + "      - type: fs\n        path: /d2\n        name: /dst\n", []string{`jobs[0].destinations[1].name: "/dst" is already the name of destinations[0]; destination names must be unique within a job`}},
 		{"mode", badJob("mode: live", ""), []string{`jobs[0].mode: "live" is not one of once, watch`}},
 		{"delete", badJob("delete: always", ""), []string{`jobs[0].delete: "always" is not one of never, mirror`}},

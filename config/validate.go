@@ -271,8 +271,8 @@ func (d *Destination) checkS3(c *checker, p string) {
 	if d.Endpoint != "" {
 		checkEndpoint(c, p+".endpoint", d.Endpoint)
 	}
-	if len(d.Tags) > 10 {
-		c.add(p+".tags", "S3 allows at most 10 tags, got %d", len(d.Tags))
+	if len(d.Tags) > 7 {
+		c.add(p+".tags", "at most 7 tags: S3 allows 10 and efssync keeps 3 for the BLAKE3, mtime and mode of large objects; got %d", len(d.Tags))
 	}
 	for _, k := range sortedTagKeys(d.Tags) {
 		switch {
