@@ -33,9 +33,9 @@ func needTool(t *testing.T, name string) string {
 // playlistChecker polls every destination playlist and records each moment
 // at which a listed segment is missing there or differs from the source.
 type playlistChecker struct {
-	src   string
-	dests []string
-	mu    sync.Mutex
+	src    string
+	dests  []string
+	mu     sync.Mutex
 	bad    []string
 	polls  int
 	listed int // segment references checked
