@@ -595,16 +595,36 @@ func TestKillMidCopy(t *testing.T) {
 
 func TestConcurrentRunRefused(t *testing.T) {
 	t.Parallel()
-	src := bigSource(t)
-	dirs := mkdirs(t, t.TempDir(), "dst", "cfg")
-	dst, cfgDir := dirs[0], dirs[1]
-	cfg := writeConfig(t, cfgDir, job{source: src, dests: []string{dst}, extra: "    concurrency: 2\n"})
+	dirs := mkdirs(t, t.TempDir(), "src", "backing", "cfg")
+	src, backing, cfgDir := dirs[0], dirs[1], dirs[2]
+	treetest.Random(t, src, 6, 10, 4096)
+	// The destination holds every write until the gate opens, so the first
+	// run is certainly still running (and holding the manifest) while the
+	// second one starts, however fast the machine is.
+	gate := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	_, mnt := faultfs.Mount(t, backing, faultfs.Options{
+		DataWrite: time.Nanosecond,
+		Sleep: func(ctx context.Context, op string, _ time.Duration) {
+			if op != "write" {
+				return
+			}
+			select {
+			case <-gate:
+			case <-ctx.Done():
+			}
+		},
+	})
+	t.Cleanup(open) // before the unmount, which runs earlier-registered
+	cfg := writeConfig(t, cfgDir, job{source: src, dests: []string{mnt}})
 
 	first := start(t, "run", "--config", cfg)
-	if !first.waitTempFile(t, dst, 0) {
+	if !first.waitTempFile(t, backing, 0) {
 		t.Fatalf("the first run ended (%v) before any copy was seen\nstderr:\n%s", first.err, first.stderr.String())
 	}
 	second := efssync(t, nil, "run", "--config", cfg)
+	open()
 	if second.code == 0 {
 		t.Fatalf("a second run on a manifest in use exited 0\nstderr:\n%s", second.stderr)
 	}
@@ -615,7 +635,7 @@ func TestConcurrentRunRefused(t *testing.T) {
 	if first.err != nil {
 		t.Fatalf("first run: %v\nstderr:\n%s", first.err, first.stderr.String())
 	}
-	treetest.Equal(t, src, dst)
+	treetest.Equal(t, src, mnt)
 }
 
 func TestMirrorDeleteGuard(t *testing.T) {
