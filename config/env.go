@@ -14,7 +14,11 @@ import (
 const envPrefix = "EFSSYNC_"
 
 // reservedEnv are EFSSYNC_ variables owned by the command line, not keys.
+// Variables starting with reservedEnvPrefix belong to the test harnesses
+// (EFSSYNC_TEST_MINIO, EFSSYNC_TEST_TOXIPROXY, ...) and are ignored too.
 var reservedEnv = map[string]bool{"EFSSYNC_CONFIG": true}
+
+const reservedEnvPrefix = "EFSSYNC_TEST_"
 
 // maxEnvIndex bounds list indexes in variable names, so a typo cannot make
 // the loader allocate a huge list.
@@ -44,7 +48,7 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 	var ovs []envOverride
 	for _, kv := range env {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) || reservedEnv[name] || seen[name] {
+		if !ok || !strings.HasPrefix(name, envPrefix) || reservedEnv[name] || strings.HasPrefix(name, reservedEnvPrefix) || seen[name] {
 			continue
 		}
 		seen[name] = true

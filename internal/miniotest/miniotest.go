@@ -2,7 +2,7 @@
 // efssync says about S3 is checked against a real S3 implementation instead of
 // a mock that agrees with our own assumptions.
 //
-// The binary is found in this order: the EFSSYNC_MINIO environment variable,
+// The binary is found in this order: the EFSSYNC_TEST_MINIO environment variable,
 // <repo>/.bin/minio (built by scripts/install-test-deps.sh), then PATH. When
 // it is missing the test is skipped with instructions, except under CI=true,
 // where a missing dependency must fail the run.
@@ -221,9 +221,9 @@ func dataRoot(t testing.TB) string {
 
 func findBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("EFSSYNC_MINIO"); p != "" {
+	if p := os.Getenv("EFSSYNC_TEST_MINIO"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			missing(t, fmt.Sprintf("EFSSYNC_MINIO=%s: %v", p, err))
+			missing(t, fmt.Sprintf("EFSSYNC_TEST_MINIO=%s: %v", p, err))
 		}
 		return p
 	}
@@ -236,7 +236,7 @@ func findBinary(t testing.TB) string {
 	if p, err := exec.LookPath("minio"); err == nil {
 		return p
 	}
-	missing(t, "minio binary not found (EFSSYNC_MINIO, <repo>/.bin/minio, PATH)")
+	missing(t, "minio binary not found (EFSSYNC_TEST_MINIO, <repo>/.bin/minio, PATH)")
 	return ""
 }
 

@@ -2,7 +2,7 @@
 // (resets, stalls, slow links) are injected into real TCP connections between
 // efssync and a real server rather than simulated inside the client.
 //
-// The binary is found in this order: the EFSSYNC_TOXIPROXY environment
+// The binary is found in this order: the EFSSYNC_TEST_TOXIPROXY environment
 // variable, <repo>/.bin/toxiproxy-server (built by
 // scripts/install-test-deps.sh), then toxiproxy-server on PATH. A missing
 // binary skips the test, except under CI=true, where it fails it.
@@ -176,9 +176,9 @@ func (p *Proxy) LimitData(stream string, n int) string {
 
 func findBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("EFSSYNC_TOXIPROXY"); p != "" {
+	if p := os.Getenv("EFSSYNC_TEST_TOXIPROXY"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			missing(t, fmt.Sprintf("EFSSYNC_TOXIPROXY=%s: %v", p, err))
+			missing(t, fmt.Sprintf("EFSSYNC_TEST_TOXIPROXY=%s: %v", p, err))
 		}
 		return p
 	}
@@ -191,7 +191,7 @@ func findBinary(t testing.TB) string {
 	if p, err := exec.LookPath("toxiproxy-server"); err == nil {
 		return p
 	}
-	missing(t, "toxiproxy-server not found (EFSSYNC_TOXIPROXY, <repo>/.bin/toxiproxy-server, PATH)")
+	missing(t, "toxiproxy-server not found (EFSSYNC_TEST_TOXIPROXY, <repo>/.bin/toxiproxy-server, PATH)")
 	return ""
 }
 
