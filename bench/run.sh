@@ -240,10 +240,10 @@ run_target() { # TARGET RUNS
 		[ "$serial_first" = 1 ] && bench_tool "$ds" "$target" cp "" "$runs" 1 "$cp_rerun"
 		bench_tool "$ds" "$target" rsync "" "$runs" "$serial_first" 1
 		for tool in fpsync rclone; do
-			if [ "$ds" = small ] || [ "$target" = tmpfs ]; then
+			if [ "$ds" = small ] || [ "$FULL" = 1 ]; then
 				for n in $PARALLEL; do bench_tool "$ds" "$target" "$tool" "$n" "$runs" 1 1; done
 			else
-				# Larger sets on the mount: only the best N found on "small".
+				# Larger sets: only the best N found on "small" (same target).
 				n="$(best_n small "$target" "$tool")"
 				bench_tool "$ds" "$target" "$tool" "${n:-${PARALLEL##* }}" "$runs" 1 1
 			fi
@@ -252,6 +252,7 @@ run_target() { # TARGET RUNS
 }
 
 START=$(date +%s)
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 log "tmpfs: $RUNS runs each"
 run_target tmpfs "$RUNS"
 log "simulated EFS ($PROFILE profile): $FUSE_RUNS runs each"
@@ -274,6 +275,7 @@ ELAPSED=$(( $(date +%s) - START ))
 	echo "parallel=$PARALLEL"
 	echo "full=$FULL"
 	echo "elapsed=${ELAPSED}s"
+	echo "loadavg=$LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end (above nproc means other work shared the CPUs)"
 	for ds in $DATASETS; do echo "files_$ds=${NFILES[$ds]}"; done
 	[ "$SMOKE" = 1 ] && echo "smoke=1 (tiny data sets: the file counts in the headings are wrong)"
 } >"$WORK/meta.txt"
