@@ -23,6 +23,7 @@ type LiveResult struct {
 	Violations int       `json:"violations"`  // distinct segments listed before complete
 	BadPolls   int       `json:"bad_polls"`   // polls that confirmed a violation
 	Examples   []string  `json:"examples,omitempty"`
+	Never      []string  `json:"never_listed,omitempty"` // listed at the source, never at the replica
 	LagsMs     []float64 `json:"lags_ms"`
 }
 
@@ -68,6 +69,12 @@ func liveResults(p *poller) []LiveResult {
 			r.LagsMs = append(r.LagsMs, lag)
 			sum += lag
 		}
+		for s := range p.srcSeen {
+			if _, ok := ds.firstSeen[s]; !ok {
+				r.Never = append(r.Never, s)
+			}
+		}
+		sort.Strings(r.Never)
 		sort.Float64s(r.LagsMs)
 		r.Segments = len(r.LagsMs)
 		if r.Segments > 0 {
@@ -117,10 +124,15 @@ func writeMarkdown(w io.Writer, live []LiveResult, big []BigResult, bigSize int6
 		fmt.Fprintln(w, strings.Join(ex, "\n"))
 		fmt.Fprintln(w, "```")
 	}
-	if len(big) == 0 {
-		return
+	if len(big) > 0 {
+		fmt.Fprintln(w)
+		writeBig(w, big, bigSize, bigRate)
 	}
 	fmt.Fprintln(w)
+	writeTargets(w, live, big)
+}
+
+func writeBig(w io.Writer, big []BigResult, bigSize int64, bigRate float64) {
 	fmt.Fprintf(w, "Large file: %d MiB written at %.0f MiB/s; time from the writer's close() until the replica holds the whole file (full size and 64 sampled 4 KiB blocks equal; full BLAKE3 compared afterwards):\n\n", bigSize>>20, bigRate)
 	fmt.Fprintln(w, "| tool | destination | complete after close (ms) | identical |")
 	fmt.Fprintln(w, "|---|---|---:|---|")
@@ -142,4 +154,41 @@ func destLabel(kind string) string {
 		return "latency-injected FUSE"
 	}
 	return "plain tmpfs"
+}
+
+// writeTargets checks the three targets of the live use case: no playlist
+// ahead of its segments, p99 lag on the simulated mount at most half of
+// lsyncd's, and a large file complete within 1 s of its close.
+func writeTargets(w io.Writer, live []LiveResult, big []BigResult) {
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**missed**"
+	}
+	viol := 0
+	var effuse *LiveResult
+	for i, r := range live {
+		if r.Tool == "efssync" {
+			viol += r.Violations
+			if r.Dest == "fuse" {
+				effuse = &live[i]
+			}
+		}
+	}
+	fmt.Fprintf(w, "- efssync playlist-before-segment violations: %d (target 0): %s\n", viol, verdict(viol == 0))
+	for _, r := range live {
+		if r.Tool == "efssync" || r.Dest != "fuse" || effuse == nil || r.Segments == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "- p99 lag on the latency-injected mount: efssync %s ms vs %s %s ms, ratio %.2f (target ≤ 0.5): %s\n",
+			fmtMs(effuse.P99ms), r.Tool, fmtMs(r.P99ms), effuse.P99ms/r.P99ms, verdict(effuse.P99ms <= r.P99ms/2))
+	}
+	for _, r := range big {
+		if r.Tool != "efssync" {
+			continue
+		}
+		ok := r.LagMs >= 0 && r.LagMs <= 1000 && r.Identical
+		fmt.Fprintf(w, "- large file complete at efssync's %s destination %s ms after close (target ≤ 1000): %s\n", destLabel(r.Dest), fmtMs(r.LagMs), verdict(ok))
+	}
 }
