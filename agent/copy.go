@@ -279,6 +279,9 @@ func (u *destUpload) verify(ctx context.Context, m transfer.Meta, content bool) 
 	if u.err != nil || u.j.a.opts.DryRun {
 		return
 	}
+	if _, ok := transfer.As[transfer.CommitVerifier](u.j.dests[u.idx].d); ok && !content {
+		return
+	}
 	if err := verifyAt(ctx, u.j.dests[u.idx].d, u.rel, m, content); err != nil {
 		u.err = fmt.Errorf("%s: verify %s: %w", u.j.names[u.idx], u.rel, err)
 	}

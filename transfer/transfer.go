@@ -125,6 +125,13 @@ type Cleaner interface {
 	Cleanup(ctx context.Context, keep func(uploadID string) bool) (removed int, err error)
 }
 
+// CommitVerifier marks a destination whose Commit checks what it wrote
+// (the size, through the open file), so `verify: transferred` costs no
+// separate Stat round trip.
+type CommitVerifier interface {
+	VerifiesCommit()
+}
+
 // Unwrapper is implemented by decorators so callers can reach the abilities
 // of the destination they wrap.
 type Unwrapper interface {

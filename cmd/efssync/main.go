@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -123,7 +124,7 @@ func isTerminal(w io.Writer) bool {
 func newRunCmd(g *globals) *cobra.Command {
 	var jobs []string
 	var dryRun bool
-	var report string
+	var report, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Sync every job once, or keep syncing for jobs in watch mode",
@@ -137,6 +138,17 @@ func newRunCmd(g *globals) *cobra.Command {
 			opts := agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: log, ReportPath: report}
 			if isTerminal(g.stderr) {
 				opts.Progress = g.stderr
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return usageError{fmt.Errorf("--cpuprofile %s: %w", cpuProfile, err)}
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("--cpuprofile %s: %w", cpuProfile, err)
+				}
+				defer pprof.StopCPUProfile()
 			}
 			sum, err := runWithReload(cmd.Context(), g, cfg, opts, log)
 			if sum != nil {
@@ -162,6 +174,8 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&jobs, "job", nil, "run only this job (repeatable)")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "print what would be copied, linked and deleted; change nothing")
 	cmd.Flags().StringVar(&report, "report", "", "write the JSON-lines report here instead of the report directory")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 

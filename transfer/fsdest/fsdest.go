@@ -51,6 +51,8 @@ type Dest struct {
 	root string
 	opts Options
 
+	umask uint32 // the process umask, read once in New
+
 	mu    sync.Mutex
 	dirty map[string]struct{} // directories with renames not yet fsynced
 	known map[string]struct{} // directories known to exist
@@ -67,7 +69,11 @@ func New(name, root string, opts Options) (*Dest, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("destination %s: not a directory", root)
 	}
-	return &Dest{name: name, root: root, opts: opts,
+	// Reading the umask means setting it; New runs before any file is
+	// created, so the brief change is seen by nobody.
+	umask := uint32(unix.Umask(0o022))
+	unix.Umask(int(umask))
+	return &Dest{name: name, root: root, opts: opts, umask: umask,
 		dirty: map[string]struct{}{}, known: map[string]struct{}{".": {}}}, nil
 }
 
@@ -135,7 +141,8 @@ func tempName() string {
 }
 
 // Begin implements transfer.Destination. The file is created under a hidden
-// temp name in its target directory (or in place when Progressive).
+// temp name in its target directory (or in place when Progressive), already
+// with its final permission bits where the umask allows, to save a chmod.
 func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transfer.Checkpoint) (transfer.Upload, error) {
 	final, err := d.abs(rel)
 	if err != nil {
@@ -144,54 +151,80 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 	if err := d.ensureDir(path.Dir(rel)); err != nil {
 		return nil, err
 	}
-	u := &upload{d: d, rel: rel, final: final}
+	u := &upload{d: d, rel: rel, final: final, fd: -1}
+	perm := uint32(m.Mode.Perm())
+	if perm == 0 {
+		perm = 0o600
+	}
+	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_CLOEXEC
 	if d.opts.Progressive {
 		u.tmp = final
-		u.f, err = os.OpenFile(final, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		flags |= unix.O_TRUNC
 	} else {
 		u.tmp = filepath.Join(filepath.Dir(final), tempName())
-		u.f, err = os.OpenFile(u.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		flags |= unix.O_EXCL
 	}
+	u.fd, err = unix.Open(u.tmp, flags, perm)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", u.tmp, classify(err))
 	}
+	u.created = perm &^ d.umask
 	return u, nil
 }
 
+// upload writes through a raw descriptor: an *os.File would cost four
+// fcntl calls and a failed epoll registration per file, for nothing.
 type upload struct {
 	d          *Dest
 	rel        string
 	final, tmp string
-	f          *os.File
+	fd         int
+	created    uint32 // permission bits the file was created with
 }
 
 func (u *upload) Write(_ context.Context, off int64, p []byte) error {
-	if _, err := u.f.WriteAt(p, off); err != nil {
-		return fmt.Errorf("write %s: %w", u.final, classify(err))
+	if u.fd < 0 {
+		return fmt.Errorf("write %s: upload already finished", u.final)
+	}
+	for len(p) > 0 {
+		n, err := unix.Pwrite(u.fd, p, off)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return fmt.Errorf("write %s: %w", u.final, classify(err))
+		}
+		p, off = p[n:], off+int64(n)
 	}
 	return nil
 }
 
 func (u *upload) Checkpoint() *transfer.Checkpoint { return nil }
 
-// Commit applies the metadata through the open descriptor (one call each, no
-// re-stat), makes the data durable, and renames into place. Its errors are
-// never marked retriable: a failed Commit has dropped its temp file, so the
-// whole file must be sent again. The directory
-// fsync that makes the rename durable waits for Sync.
+// Commit applies the metadata through the open descriptor (only what the
+// create did not already set), makes the data durable, checks the size, and
+// renames into place. Its errors are never marked retriable: a failed Commit
+// has dropped its temp file, so the whole file must be sent again. The
+// directory fsync that makes the rename durable waits for Sync.
 func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
-	if err := u.finish(m); err != nil {
-		_ = u.f.Close()
+	if u.fd < 0 {
+		return fmt.Errorf("publish %s: upload already finished", u.final)
+	}
+	err := u.finish(m)
+	if cerr := unix.Close(u.fd); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", u.final, cerr)
+	}
+	u.fd = -1
+	if err != nil {
 		if u.tmp != u.final {
-			_ = os.Remove(u.tmp)
+			_ = unix.Unlink(u.tmp)
 		}
-		u.f = nil
 		return err
 	}
-	u.f = nil
 	if u.tmp != u.final {
-		if err := os.Rename(u.tmp, u.final); err != nil {
-			_ = os.Remove(u.tmp)
+		// unix.Rename, not os.Rename: the latter lstats the target first.
+		if err := unix.Rename(u.tmp, u.final); err != nil {
+			_ = unix.Unlink(u.tmp)
 			return fmt.Errorf("publish %s: %w", u.final, err)
 		}
 	}
@@ -200,19 +233,29 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 }
 
 func (u *upload) finish(m transfer.Meta) error {
-	fd := int(u.f.Fd())
+	fd := u.fd
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", u.final, err)
+	}
+	if !u.d.opts.Progressive && st.Size != m.Size {
+		return fmt.Errorf("%s holds %d bytes after writing, want %d", u.final, st.Size, m.Size)
+	}
 	if u.d.opts.Progressive {
-		if err := u.f.Truncate(m.Size); err != nil {
+		if err := unix.Ftruncate(fd, m.Size); err != nil {
 			return fmt.Errorf("truncate %s: %w", u.final, err)
 		}
 	}
-	if u.d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
+	if u.d.opts.Chown && m.UID >= 0 && m.GID >= 0 && (uint32(m.UID) != st.Uid || uint32(m.GID) != st.Gid) {
 		if err := unix.Fchown(fd, m.UID, m.GID); err != nil {
 			return fmt.Errorf("chown %s: %w", u.final, err)
 		}
 	}
-	if err := unix.Fchmod(fd, unixMode(m.Mode)); err != nil {
-		return fmt.Errorf("chmod %s: %w", u.final, err)
+	// chown clears set-id bits, and the umask may have cleared others.
+	if mode := unixMode(m.Mode); mode != u.created || mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
+		if err := unix.Fchmod(fd, mode); err != nil {
+			return fmt.Errorf("chmod %s: %w", u.final, err)
+		}
 	}
 	if u.d.opts.Xattrs {
 		for k, v := range m.Xattrs {
@@ -227,26 +270,27 @@ func (u *upload) finish(m transfer.Meta) error {
 		}
 	}
 	if !u.d.opts.NoSync {
-		if err := u.f.Sync(); err != nil {
+		if err := unix.Fsync(fd); err != nil {
 			return fmt.Errorf("fsync %s: %w", u.final, err)
 		}
-	}
-	if err := u.f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", u.final, err)
 	}
 	return nil
 }
 
+// VerifiesCommit implements transfer.CommitVerifier: Commit checks the size
+// of what it wrote through the open descriptor.
+func (d *Dest) VerifiesCommit() {}
+
 func (u *upload) Abort(context.Context) error {
-	if u.f == nil {
+	if u.fd < 0 {
 		return nil
 	}
-	_ = u.f.Close()
-	u.f = nil
+	_ = unix.Close(u.fd)
+	u.fd = -1
 	if u.tmp == u.final {
 		return nil // progressive: the partial file stays until the retry overwrites it
 	}
-	if err := os.Remove(u.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := unix.Unlink(u.tmp); err != nil && err != unix.ENOENT {
 		return fmt.Errorf("remove temp file %s: %w", u.tmp, err)
 	}
 	return nil
