@@ -51,6 +51,10 @@ type Options struct {
 	Now func() time.Time
 }
 
+// ErrUnknownJob is a --job that names no job of the configuration: a usage
+// error, exit status 2.
+var ErrUnknownJob = errors.New("no such job in the configuration")
+
 // Agent runs the jobs of one configuration against one manifest.
 type Agent struct {
 	cfg  *config.Config
@@ -76,7 +80,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	}
 	for _, name := range opts.Jobs {
 		if !slices.ContainsFunc(cfg.Jobs, func(j config.Job) bool { return j.Name == name }) {
-			return nil, fmt.Errorf("--job %s: no such job in the configuration", name)
+			return nil, fmt.Errorf("--job %s: %w", name, ErrUnknownJob)
 		}
 	}
 	a := &Agent{cfg: cfg, opts: opts, metrics: newMetrics()}
@@ -120,6 +124,8 @@ type Summary struct {
 	Copied, Skipped, Deleted  int64
 	Failed, Changed, Vanished int64
 	Bytes                     int64
+	// Planned counts what a dry run would copy, link or create.
+	Planned int64
 	// Opened counts source files opened for reading: 0 on an unchanged run.
 	Opened     int64
 	JobErrors  []error
@@ -135,6 +141,9 @@ type counters struct {
 	copied, skipped, deleted, failed, changed atomic.Int64
 	vanished, bytes, planned, plannedBytes    atomic.Int64
 	opened                                    atomic.Int64
+	// read counts source bytes read (the progress rate); bytes counts
+	// bytes of files that were published.
+	read atomic.Int64
 }
 
 func (c *counters) add(s *Summary) {
@@ -149,6 +158,7 @@ func (c *counters) add(s *Summary) {
 	s.Vanished += c.vanished.Load()
 	s.Bytes += c.bytes.Load()
 	s.Opened += c.opened.Load()
+	s.Planned += c.planned.Load()
 }
 
 func (a *Agent) selected() []config.Job {

@@ -37,6 +37,69 @@ func openSource(path string) (*os.File, error) {
 	return f, err
 }
 
+// openSourceFD is openSource without the *os.File: the copy path reads
+// through a raw descriptor, which saves four fcntl calls and an epoll
+// registration per file.
+func openSourceFD(path string) (int, error) {
+	for {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOATIME, 0)
+		if err == unix.EPERM {
+			fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		return fd, nil
+	}
+}
+
+// fstatFD returns what the manifest compares, and the file's mode.
+func fstatFD(fd int) (stat, fs.FileMode, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return stat{}, 0, err
+	}
+	s := stat{size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), ctime: time.Unix(st.Ctim.Sec, st.Ctim.Nsec),
+		ino: st.Ino, dev: uint64(st.Dev), nlink: uint64(st.Nlink), uid: int(st.Uid), gid: int(st.Gid)}
+	mode := fs.FileMode(st.Mode & 0o777)
+	if st.Mode&unix.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if st.Mode&unix.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if st.Mode&unix.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		mode |= fs.ModeDir
+	case unix.S_IFLNK:
+		mode |= fs.ModeSymlink
+	default:
+		mode |= fs.ModeIrregular
+	}
+	return s, mode, nil
+}
+
+// readFD reads into p, retrying on EINTR; 0 bytes without error is EOF.
+func readFD(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		return n, err
+	}
+}
+
 // fanout runs fn for each index, in parallel when there are several, so
 // one slow destination does not serialise the others.
 func fanout(n int, fn func(i int)) {
@@ -56,7 +119,7 @@ func fanout(n int, fn func(i int)) {
 // source held still during the read.
 func (j *jobRun) copyFile(ctx context.Context, t task) result {
 	rel := t.e.Rel
-	f, err := openSource(t.e.Abs)
+	fd, err := openSourceFD(t.e.Abs)
 	j.c.opened.Add(1)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -65,16 +128,17 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 		}
 		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs, err)}
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	defer unix.Close(fd)
+	st, mode, err := fstatFD(fd)
 	if err != nil {
 		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("stat %s: %w", t.e.Abs, err)}
 	}
-	if !fi.Mode().IsRegular() {
+	if !mode.IsRegular() {
 		return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (no longer a regular file)", t.e.Abs, ErrChanged)}
 	}
-	t.st = statOf(fi)
+	t.st = st
 	m := j.meta(t)
+	m.Mode = mode
 	if j.job.Xattrs {
 		m.Xattrs = readXattrs(t.e.Abs)
 	}
@@ -90,13 +154,16 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 	var off int64
 	var rerr error
 	for {
-		n, err := f.Read(buf)
+		n, err := readFD(fd, buf)
+		if n == 0 && err == nil {
+			err = io.EOF
+		}
 		if n > 0 {
 			_, _ = h.Write(buf[:n])
 			chunk := buf[:n]
 			fanout(len(ups), func(k int) { ups[k].write(ctx, off, chunk) })
 			off += int64(n)
-			j.c.bytes.Add(int64(n))
+			j.c.read.Add(int64(n))
 		}
 		if err == io.EOF {
 			break
@@ -114,7 +181,7 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 		j.afterRead(rel)
 	}
 	if rerr == nil {
-		rerr = j.checkStable(f, t, off)
+		rerr = j.checkStable(fd, t, off)
 	}
 	if rerr != nil {
 		fanout(len(ups), func(k int) { ups[k].abort(ctx) })
@@ -133,7 +200,7 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 		fanout(len(ups), func(k int) { ups[k].verify(ctx, m, j.job.Verify == "all") })
 	}
 
-	rec := baseRecord(t, fi.Mode())
+	rec := baseRecord(t, mode)
 	rec.Hash = sum
 	outs := make([]outcome, len(ups))
 	for k, u := range ups {
@@ -159,12 +226,11 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 
 // checkStable compares the file after the read with the file before it: a
 // writer that appended, truncated or rewrote it invalidates the copy.
-func (j *jobRun) checkStable(f *os.File, t task, read int64) error {
-	fi, err := f.Stat()
+func (j *jobRun) checkStable(fd int, t task, read int64) error {
+	after, _, err := fstatFD(fd)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", t.e.Abs, err)
 	}
-	after := statOf(fi)
 	if read != t.st.size || after.size != t.st.size || !after.mtime.Equal(t.st.mtime) || !after.ctime.Equal(t.st.ctime) {
 		return fmt.Errorf("%s: %w (size %d→%d, read %d bytes); it will be copied on the next run",
 			t.e.Abs, ErrChanged, t.st.size, after.size, read)
@@ -192,7 +258,7 @@ func (j *jobRun) rehash(ctx context.Context, t task) result {
 	var sum [32]byte
 	h.Sum(sum[:0])
 	if sum == t.prev.Hash {
-		return result{rel: t.e.Rel, status: StatusSkipped}
+		return result{rel: t.e.Rel, status: StatusSkipped, file: true}
 	}
 	j.log.Warn("content differs although size and times match; copying", "path", t.e.Rel)
 	return j.copyFile(ctx, t)

@@ -60,6 +60,7 @@ type result struct {
 	rel    string
 	kind   Kind
 	rec    manifest.Record
+	file   bool // a regular file (what the summary counts as files)
 	put    bool // record rec in the manifest
 	del    bool // remove the path's record from the manifest
 	status Status
@@ -276,7 +277,7 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 		}
 		switch {
 		case act.Kind == KindSkip || len(act.Dests) == 0 && act.Kind != KindArchive:
-			j.deliver(result{rel: e.Rel, kind: KindSkip, status: StatusSkipped})
+			j.deliver(result{rel: e.Rel, kind: KindSkip, status: StatusSkipped, file: isFile})
 			return nil
 		case act.Kind == KindMkdir:
 			j.c.dirs.Add(1)
@@ -284,8 +285,10 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 			return nil
 		}
 		if isFile {
-			j.c.planned.Add(1)
 			j.c.plannedBytes.Add(st.size)
+		}
+		if j.a.opts.DryRun {
+			j.c.planned.Add(1)
 		}
 		select {
 		case tasks <- t:

@@ -383,7 +383,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 				w.ch <- chunkMsg{off: off, p: p}
 			}
 			off += int64(n)
-			j.c.bytes.Add(int64(n))
+			j.c.read.Add(int64(n))
 		}
 		if err == io.EOF {
 			break

@@ -69,7 +69,7 @@ func (p *progress) draw() {
 		return
 	}
 	el := time.Since(p.start).Seconds()
-	bytes := c.bytes.Load()
+	bytes := c.read.Load()
 	rate := 0.0
 	if el > 0 {
 		rate = float64(bytes) / el

@@ -103,7 +103,9 @@ func (j *jobRun) reportResult(r result) {
 			j.c.changed.Add(1)
 			j.log.Warn("changed during copy; not published", "path", r.rel, "error", r.err)
 		case StatusSkipped:
-			j.c.skipped.Add(1)
+			if r.file {
+				j.c.skipped.Add(1)
+			}
 		case StatusVanished:
 			j.log.Info("vanished", "path", r.rel)
 		}
@@ -137,9 +139,12 @@ func (j *jobRun) reportResult(r result) {
 		}
 		j.rep.write(l)
 	}
-	if failed {
+	switch {
+	case failed:
 		j.c.failed.Add(1)
-	} else if r.kind == KindCopy || r.kind == KindLink {
+	case j.a.opts.DryRun:
+	case r.kind == KindCopy || r.kind == KindLink || r.kind == KindRehash:
 		j.c.copied.Add(1)
+		j.c.bytes.Add(r.bytes)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -56,13 +57,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		var ue usageError
 		var ve *config.ValidationError
-		if errors.As(err, &ue) || errors.As(err, &ve) || root.Flags().Parsed() == false {
+		if errors.As(err, &ue) || errors.As(err, &ve) || errors.Is(err, agent.ErrUnknownJob) || isCobraUsage(err) {
 			fmt.Fprintln(stderr, "efssync:", err)
 			return 2
 		}
 		fmt.Fprintln(stderr, "efssync:", err)
 		return 1
 	}
+}
+
+// isCobraUsage recognises cobra's own complaints about the command line
+// (unknown command, wrong arguments), which carry no type of their own.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "accepts ") ||
+		strings.HasPrefix(msg, "unknown flag") || strings.HasPrefix(msg, "unknown shorthand flag") ||
+		strings.Contains(msg, "requires at least") || strings.Contains(msg, "flag needs an argument")
 }
 
 type globals struct {
@@ -152,7 +162,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			sum, err := runWithReload(cmd.Context(), g, cfg, opts, log)
 			if sum != nil {
-				log.Info("run finished", "files", sum.Files, "copied", sum.Copied, "unchanged", sum.Skipped,
+				log.Info("run finished", "files", sum.Files, "copied", sum.Copied, "planned", sum.Planned, "unchanged", sum.Skipped,
 					"deleted", sum.Deleted, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
 					"bytes", sum.Bytes, "duration", sum.Duration.String(), "report", sum.ReportPath)
 				for _, je := range sum.JobErrors {
