@@ -16,6 +16,7 @@
 #   LIVE_BIG_MIB=500       large file size (0 skips), written at LIVE_BIG_RATE MiB/s
 #   LIVE_BIG_RATE=50
 #   LIVE_OUT=docs/BENCHMARKS.md
+#   LIVE_JSON_DIR=         if set, the per-run JSON results (every lag) are copied here
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,6 +56,7 @@ for mode in $MODES; do
 		-big-mib "$BIG_MIB" -big-rate "$BIG_RATE" -md "$WORK/run-$mode.md" -json "$WORK/run-$mode.json")
 	echo "livebench ${args[*]//$WORK/\$WORK}" >>"$WORK/commands.txt"
 	"$WORK/livebench" "${args[@]}" >/dev/null
+	[ -n "${LIVE_JSON_DIR:-}" ] && mkdir -p "$LIVE_JSON_DIR" && cp "$WORK/run-$mode.json" "$LIVE_JSON_DIR/"
 	{
 		echo "#### Run with lsyncd \`default.$mode\`"
 		echo

@@ -222,6 +222,9 @@ func run(ctx context.Context) error {
 	}
 	logf("ffmpeg done; waiting for the replicas to publish the final playlist")
 	settle(ctx, src, "live.m3u8", dests, 15*time.Second)
+	// Give the poller a few more rounds: the last replica may have
+	// converged after its last poll.
+	time.Sleep(50 * o.every)
 	close(stopPoll)
 	<-pollDone
 	rep.Polls, rep.MaxPollMs = pl.polls, ms(pl.maxPoll)
@@ -244,6 +247,8 @@ func run(ctx context.Context) error {
 
 	var md strings.Builder
 	writeMarkdown(&md, rep.Live, rep.Big, o.bigSize, o.bigRate/(1<<20))
+	fmt.Fprintf(&md, "- poller: %d polls over the stream (one every %s planned), longest poll %.0f ms (a long poll delays both the source and the replica stamps it takes)\n",
+		rep.Polls, o.every, rep.MaxPollMs)
 	fmt.Print(md.String())
 	if o.mdOut != "" {
 		if err := os.WriteFile(o.mdOut, []byte(md.String()), 0o644); err != nil {
