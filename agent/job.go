@@ -85,7 +85,8 @@ type jobRun struct {
 	results chan result
 
 	// hard links: the first path seen for each multiply-linked inode, and
-	// its content hash once known.
+	// its content hash once known; linkMu also guards deferred, which the
+	// checkers append to concurrently.
 	linkMu    sync.Mutex
 	linkFirst map[[2]uint64]string
 	linkHash  map[[2]uint64][32]byte
@@ -224,81 +225,106 @@ func (j *jobRun) deliver(r result) {
 // plan streams the walk through the strategy and hands work to the workers.
 // Directories are created here, in walk order, so parents precede children.
 func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
-	return walk(ctx, j.job.Source, j.filter, func(e Entry) error {
-		j.walked.Add(1)
-		if j.skip != nil && j.skip(e.Rel) {
-			return nil
-		}
-		st := statOf(e.Info)
-		rec, known, err := j.a.db.Get(j.job.Name, e.Rel)
-		if err != nil {
-			j.log.Warn("manifest record unreadable; copying again", "path", e.Rel, "error", err)
-			known = false
-		}
-		act := j.strat.Plan(e, st, rec, known, j.names)
-		act.Dests = j.liveDests(act.Dests)
-		t := task{e: e, st: st, act: act, prev: rec, known: known}
-		isFile := e.Info.Mode().IsRegular()
-		if isFile {
-			j.c.files.Add(1)
-		}
-		if isFile && st.nlink > 1 {
-			key := [2]uint64{st.dev, st.ino}
-			j.linkMu.Lock()
-			first, seen := j.linkFirst[key]
-			if !seen {
-				j.linkFirst[key] = e.Rel
-				if act.Kind == KindSkip {
-					j.linkHash[key] = rec.Hash
+	return walkDirs(ctx, j.job.Source, j.filter, j.job.Checkers, func(entries []Entry) error {
+		// One read transaction for the directory's records, closed before
+		// any send below can block on a worker.
+		recs := make([]manifest.Record, len(entries))
+		known := make([]bool, len(entries))
+		err := j.a.db.View(j.job.Name, func(r *manifest.Reader) error {
+			for i, e := range entries {
+				var err error
+				recs[i], known[i], err = r.Get(e.Rel)
+				if err != nil {
+					j.log.Warn("manifest record unreadable; copying again", "path", e.Rel, "error", err)
+					known[i] = false
 				}
 			}
-			j.linkMu.Unlock()
-			if seen && act.Kind != KindSkip && len(act.Dests) > 0 {
-				t.act.Kind, t.linkTo = KindLink, first
-				j.deferred = append(j.deferred, t)
-				return nil
+			return nil
+		})
+		if err != nil {
+			j.log.Warn("manifest unreadable; copying again", "error", err)
+		}
+		for i, e := range entries {
+			if err := j.planEntry(ctx, e, recs[i], known[i], tasks); err != nil {
+				return err
 			}
 		}
-		if j.hlsOrder && act.Kind == KindCopy && hls.IsPlaylist(e.Rel) {
-			if j.playlist != nil {
-				j.playlist(e.Rel)
-			} else {
-				j.deferred = append(j.deferred, t)
-			}
-			return nil
-		}
-		if isFile && act.Kind != KindSkip && j.unfinished(st) {
-			j.deliver(result{rel: e.Rel, kind: act.Kind, status: StatusUnfinished})
-			return nil
-		}
-		if isFile && act.Kind == KindSkip && j.job.AfterArchive == "delete" {
-			t.act = Action{Kind: KindArchive}
-			act = t.act
-		}
-		switch {
-		case act.Kind == KindSkip || len(act.Dests) == 0 && act.Kind != KindArchive:
-			j.deliver(result{rel: e.Rel, kind: KindSkip, status: StatusSkipped, file: isFile})
-			return nil
-		case act.Kind == KindMkdir:
-			j.c.dirs.Add(1)
-			j.deliver(j.mkdir(ctx, t))
-			return nil
-		}
-		if isFile {
-			j.c.plannedBytes.Add(st.size)
-		}
-		if j.a.opts.DryRun {
-			j.c.planned.Add(1)
-		}
-		select {
-		case tasks <- t:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return nil
 	}, func(rel string, err error) {
 		j.deliver(result{rel: rel, status: StatusFailed, err: err})
 	})
+}
+
+func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {
+	j.walked.Add(1)
+	if j.skip != nil && j.skip(e.Rel) {
+		return nil
+	}
+	st := statOf(e.Info)
+	act := j.strat.Plan(e, st, rec, known, j.names)
+	act.Dests = j.liveDests(act.Dests)
+	t := task{e: e, st: st, act: act, prev: rec, known: known}
+	isFile := e.Info.Mode().IsRegular()
+	if isFile {
+		j.c.files.Add(1)
+	}
+	if isFile && st.nlink > 1 {
+		key := [2]uint64{st.dev, st.ino}
+		j.linkMu.Lock()
+		first, seen := j.linkFirst[key]
+		if !seen {
+			j.linkFirst[key] = e.Rel
+			if act.Kind == KindSkip {
+				j.linkHash[key] = rec.Hash
+			}
+		}
+		if seen && act.Kind != KindSkip && len(act.Dests) > 0 {
+			t.act.Kind, t.linkTo = KindLink, first
+			j.deferred = append(j.deferred, t)
+			j.linkMu.Unlock()
+			return nil
+		}
+		j.linkMu.Unlock()
+	}
+	if j.hlsOrder && act.Kind == KindCopy && hls.IsPlaylist(e.Rel) {
+		if j.playlist != nil {
+			j.playlist(e.Rel)
+		} else {
+			j.linkMu.Lock()
+			j.deferred = append(j.deferred, t)
+			j.linkMu.Unlock()
+		}
+		return nil
+	}
+	if isFile && act.Kind != KindSkip && j.unfinished(st) {
+		j.deliver(result{rel: e.Rel, kind: act.Kind, status: StatusUnfinished})
+		return nil
+	}
+	if isFile && act.Kind == KindSkip && j.job.AfterArchive == "delete" {
+		t.act = Action{Kind: KindArchive}
+		act = t.act
+	}
+	switch {
+	case act.Kind == KindSkip || len(act.Dests) == 0 && act.Kind != KindArchive:
+		j.deliver(result{rel: e.Rel, kind: KindSkip, status: StatusSkipped, file: isFile})
+		return nil
+	case act.Kind == KindMkdir:
+		j.c.dirs.Add(1)
+		j.deliver(j.mkdir(ctx, t))
+		return nil
+	}
+	if isFile {
+		j.c.plannedBytes.Add(st.size)
+	}
+	if j.a.opts.DryRun {
+		j.c.planned.Add(1)
+	}
+	select {
+	case tasks <- t:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (j *jobRun) liveDests(idx []int) []int {

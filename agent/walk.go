@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -42,56 +43,111 @@ func statOf(fi fs.FileInfo) stat {
 	return s
 }
 
-// walk streams the source tree depth-first in lexical order, one directory
-// listing in memory per level, calling fn for every entry the filter keeps.
-// Symlinks are reported, never followed, so loops and links out of the root
-// cannot lead the walk astray. A directory that vanishes mid-walk is skipped.
-// onErr receives per-path errors that do not stop the walk.
+// walk streams the source tree in one goroutine, depth-first in lexical
+// order, calling fn for every entry the filter keeps. See walkDirs.
 func walk(ctx context.Context, root string, f *Filter, fn func(Entry) error, onErr func(rel string, err error)) error {
-	var visit func(rel, abs string) error
-	visit = func(rel, abs string) error {
-		des, err := os.ReadDir(abs)
-		if err != nil {
-			if rel != "" && errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if rel == "" {
-				return fmt.Errorf("read source directory %s: %w", abs, err)
-			}
-			onErr(rel, fmt.Errorf("read directory %s: %w", abs, err))
-			return nil
-		}
-		for _, de := range des {
-			if err := ctx.Err(); err != nil {
+	return walkDirs(ctx, root, f, 1, func(entries []Entry) error {
+		for _, e := range entries {
+			if err := fn(e); err != nil {
 				return err
-			}
-			crel := de.Name()
-			if rel != "" {
-				crel = rel + "/" + de.Name()
-			}
-			cabs := filepath.Join(abs, de.Name())
-			isDir := de.IsDir()
-			if f.Excluded(crel, isDir) {
-				continue
-			}
-			fi, err := de.Info()
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
-				onErr(crel, fmt.Errorf("stat %s: %w", cabs, err))
-				continue
-			}
-			if err := fn(Entry{Rel: crel, Abs: cabs, Info: fi}); err != nil {
-				return err
-			}
-			if isDir {
-				if err := visit(crel, cabs); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
+	}, onErr)
+}
+
+// walkDirs walks the source tree with up to workers goroutines, each
+// listing one directory at a time: fn receives the kept entries of one
+// directory, in lexical order, and returns before any of its subdirectories
+// is listed, so a directory is always handled before its contents. Only one
+// listing per worker and the paths of directories still to visit are held
+// in memory. Symlinks are reported, never followed, so loops and links out
+// of the root cannot lead the walk astray. A directory that vanishes
+// mid-walk is skipped; other per-path errors go to onErr and the walk goes
+// on. An unreadable root, an error from fn, or ctx ending stops it.
+func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func([]Entry) error, onErr func(rel string, err error)) error {
+	type dir struct{ rel, abs string }
+	var (
+		mu       sync.Mutex
+		cond     = sync.NewCond(&mu)
+		stack    = []dir{{"", root}}
+		busy     int
+		firstErr error
+	)
+	visit := func(d dir) ([]dir, error) {
+		des, err := os.ReadDir(d.abs)
+		if err != nil {
+			if d.rel == "" {
+				return nil, fmt.Errorf("read source directory %s: %w", d.abs, err)
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				onErr(d.rel, fmt.Errorf("read directory %s: %w", d.abs, err))
+			}
+			return nil, nil
+		}
+		entries := make([]Entry, 0, len(des))
+		var subdirs []dir
+		for _, de := range des {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			crel := de.Name()
+			if d.rel != "" {
+				crel = d.rel + "/" + de.Name()
+			}
+			if f.Excluded(crel, de.IsDir()) {
+				continue
+			}
+			cabs := filepath.Join(d.abs, de.Name())
+			fi, err := de.Info()
+			if err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					onErr(crel, fmt.Errorf("stat %s: %w", cabs, err))
+				}
+				continue
+			}
+			entries = append(entries, Entry{Rel: crel, Abs: cabs, Info: fi})
+			if fi.IsDir() {
+				subdirs = append(subdirs, dir{crel, cabs})
+			}
+		}
+		if err := fn(entries); err != nil {
+			return nil, err
+		}
+		return subdirs, nil
 	}
-	return visit("", root)
+	worker := func() {
+		for {
+			mu.Lock()
+			for len(stack) == 0 && busy > 0 && firstErr == nil {
+				cond.Wait()
+			}
+			if firstErr != nil || len(stack) == 0 {
+				mu.Unlock()
+				cond.Broadcast()
+				return
+			}
+			d := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			busy++
+			mu.Unlock()
+			subdirs, err := visit(d)
+			mu.Lock()
+			busy--
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			for i := len(subdirs) - 1; i >= 0; i-- {
+				stack = append(stack, subdirs[i])
+			}
+			mu.Unlock()
+			cond.Broadcast()
+		}
+	}
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Go(worker)
+	}
+	wg.Wait()
+	return firstErr
 }
