@@ -46,9 +46,14 @@ func must(t testing.TB, err error) {
 
 func (f *fixture) config() *config.Config {
 	f.t.Helper()
+	return f.configB(f.t)
+}
+
+func (f *fixture) configB(tb testing.TB) *config.Config {
+	tb.Helper()
 	var b strings.Builder
 	if len(f.dests) == 0 && f.s3 == "" {
-		f.t.Fatal("fixture without destinations")
+		tb.Fatal("fixture without destinations")
 	}
 	fmt.Fprintf(&b, "state_dir: %s\njobs:\n  - name: job\n    source: %s\n    destinations:\n", filepath.Join(f.dir, "state"), f.src)
 	for _, d := range f.dests {
@@ -57,10 +62,10 @@ func (f *fixture) config() *config.Config {
 	b.WriteString(f.s3)
 	b.WriteString(f.extra)
 	p := filepath.Join(f.dir, "config.yaml")
-	must(f.t, os.WriteFile(p, []byte(b.String()), 0o600))
+	must(tb, os.WriteFile(p, []byte(b.String()), 0o600))
 	cfg, err := config.Load(p, nil)
 	if err != nil {
-		f.t.Fatalf("config: %v\n%s", err, b.String())
+		tb.Fatalf("config: %v\n%s", err, b.String())
 	}
 	return cfg
 }
