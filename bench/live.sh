@@ -129,6 +129,22 @@ FFMPEG_CMD="$(python3 -c 'import json,re,sys; print(re.sub(r"/dev/shm/livebench-
 	echo
 	echo "### Results"
 	echo
+	python3 - "$WORK"/run-*.json <<'PY'
+import json, sys
+best = None
+for path in sys.argv[1:]:
+    r = json.load(open(path))
+    ef = next((x for x in r["live"] if x["tool"] == "efssync" and x["dest"] == "fuse"), None)
+    for x in r["live"]:
+        if x["tool"] != "efssync" and x["dest"] == "fuse" and x["segments"]:
+            if best is None or x["p99_ms"] < best[0]["p99_ms"]:
+                best = (x, ef)
+if best:
+    x, ef = best
+    print(f"The lsyncd layer with the lower p99 lag on the latency-injected mount in this run is "
+          f"`{x['tool']}` ({x['p99_ms']:.0f} ms, {x['violations']} violations); efssync's p99 there in the same run: "
+          f"{ef['p99_ms']:.0f} ms (ratio {ef['p99_ms'] / x['p99_ms']:.2f}, target at most 0.5).\n")
+PY
 	cat "$WORK/tables.md"
 	echo "$END"
 } >"$WORK/section.md"
