@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,4 +137,107 @@ func TestMirrorDeleteOnS3(t *testing.T) {
 		t.Fatal("rec/b not deleted")
 	}
 	getObject(t, srv, bucket, "rec/c/d")
+}
+
+// TestS3SourceChangedDuringUploadIsNeverCompleted rewrites a multipart
+// file while it is read: the object must not be completed from the mixed
+// data, and the next run uploads the new version whole.
+func TestS3SourceChangedDuringUploadIsNeverCompleted(t *testing.T) {
+	f, srv, bucket := s3Fixture(t, 0)
+	p := filepath.Join(f.src, "rec.ts")
+	first := bytes.Repeat([]byte("A"), 11<<20)
+	must(t, os.WriteFile(p, first, 0o644))
+	a, err := New(f.config(), Options{})
+	must(t, err)
+	c := &counters{}
+	rep, _ := newReporter("")
+	j, err := a.newJobRun(context.Background(), a.cfg.Jobs[0], rep, c)
+	must(t, err)
+	j.afterRead = func(string) {
+		must(t, os.WriteFile(p, bytes.Repeat([]byte("B"), 7<<20), 0o644))
+	}
+	must(t, j.syncOnce(context.Background()))
+	a.Close()
+	if c.changed.Load() != 1 {
+		t.Fatalf("changed = %d, want 1", c.changed.Load())
+	}
+	if _, err := srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("rec/rec.ts")}); err == nil {
+		t.Fatal("an object was completed from a source that changed during its upload")
+	}
+	sum := f.run(Options{})
+	if !sum.OK() || sum.Copied != 1 {
+		t.Fatalf("next run: %+v", sum)
+	}
+	want, _ := os.ReadFile(p)
+	if got := getObject(t, srv, bucket, "rec/rec.ts"); !bytes.Equal(got, want) {
+		t.Fatal("object differs from the source")
+	}
+}
+
+// TestFailingDestinationDoesNotStopOthers sends to a good directory and to
+// a bucket that does not exist: every file reaches the directory, every
+// report line for the bucket names it, and the run exits with failures.
+func TestFailingDestinationDoesNotStopOthers(t *testing.T) {
+	f, srv, _ := s3Fixture(t, 1)
+	f.s3 = strings.Replace(f.s3, "bucket: archive", "bucket: no-such-bucket", 1)
+	treetest.Random(t, f.src, 5, 30, 8<<10)
+	rp := filepath.Join(f.dir, "report.jsonl")
+	a, err := New(f.config(), Options{ReportPath: rp})
+	must(t, err)
+	sum, err := a.Run(context.Background())
+	a.Close()
+	must(t, err)
+	if sum.OK() || sum.Failed == 0 {
+		t.Fatalf("want failures, got %+v", sum)
+	}
+	treetest.Equal(t, f.src, f.dests[0])
+	data, err := os.ReadFile(rp)
+	must(t, err)
+	if !strings.Contains(string(data), "no-such-bucket") {
+		t.Fatalf("report does not name the failing bucket:\n%.2000s", data)
+	}
+	_ = srv
+}
+
+// TestWatchRecordingToS3CompletesSoonAfterClose writes a recording of
+// 96 MiB at a steady rate in watch mode: parts go up while it is written, so
+// at the writer's close only the tail is left.
+func TestWatchRecordingToS3CompletesSoonAfterClose(t *testing.T) {
+	f, srv, bucket := s3Fixture(t, 0)
+	ready, stop := f.startWatch(t)
+	<-ready
+	w, err := os.Create(filepath.Join(f.src, "recording.ts"))
+	must(t, err)
+	chunk := make([]byte, 1<<20)
+	var all []byte
+	for i := range 96 {
+		for k := range chunk {
+			chunk[k] = byte(i + k)
+		}
+		_, err := w.Write(chunk)
+		must(t, err)
+		all = append(all, chunk...)
+		time.Sleep(10 * time.Millisecond) // a steady writer, ~100 MiB/s
+	}
+	// Before the close, most parts must already be in S3.
+	cl := srv.Client()
+	eventually(t, "parts uploaded while writing", func() bool {
+		ups, err := cl.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
+		if err != nil || len(ups.Uploads) != 1 {
+			return false
+		}
+		parts, err := cl.ListParts(context.Background(), &s3.ListPartsInput{Bucket: aws.String(bucket), Key: ups.Uploads[0].Key, UploadId: ups.Uploads[0].UploadId})
+		return err == nil && len(parts.Parts) >= 15
+	})
+	must(t, w.Close())
+	closed := time.Now()
+	eventually(t, "object complete", func() bool {
+		_, err := cl.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("rec/recording.ts")})
+		return err == nil
+	})
+	t.Logf("object complete %v after the writer's close", time.Since(closed))
+	stop()
+	if got := getObject(t, srv, bucket, "rec/recording.ts"); !bytes.Equal(got, all) {
+		t.Fatal("object differs from the recording")
+	}
 }
