@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/efssync/efssync/config"
+	"github.com/efssync/efssync/internal/treetest"
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -160,5 +162,71 @@ func TestResumeAfterSIGKILLMidMultipart(t *testing.T) {
 	must(t, err)
 	if len(ups.Uploads) != 0 {
 		t.Fatalf("%d multipart uploads left behind", len(ups.Uploads))
+	}
+}
+
+// TestWatchSIGKILLMidStreamCatchesUp kills a watch-mode agent while an
+// encoder-like writer keeps producing segments and playlists, starts a new
+// agent, and checks that it catches up to a byte-identical replica with no
+// temp files left.
+func TestWatchSIGKILLMidStreamCatchesUp(t *testing.T) {
+	f := newFixture(t, 2)
+	f.extra = "    mode: watch\n    order: [hls]\n"
+	f.config()
+	cfgPath := filepath.Join(f.dir, "config.yaml")
+	exe, err := os.Executable()
+	must(t, err)
+	child := exec.Command(exe, "-test.run=^$")
+	child.Env = append(os.Environ(), "EFSSYNC_TEST_CHILD="+cfgPath)
+	must(t, child.Start())
+
+	seg := func(i int) {
+		w, err := os.Create(filepath.Join(f.src, fmt.Sprintf("seg%03d.ts", i)))
+		must(t, err)
+		for k := range 8 {
+			_, _ = w.Write(bytes.Repeat([]byte{byte(i + k)}, 32<<10))
+		}
+		must(t, w.Close())
+		var b strings.Builder
+		b.WriteString("#EXTM3U\n#EXT-X-TARGETDURATION:1\n")
+		for k := 0; k <= i; k++ {
+			fmt.Fprintf(&b, "#EXTINF:1.0,\nseg%03d.ts\n", k)
+		}
+		tmp := filepath.Join(f.src, "live.m3u8.tmp")
+		must(t, os.WriteFile(tmp, []byte(b.String()), 0o644))
+		must(t, os.Rename(tmp, filepath.Join(f.src, "live.m3u8")))
+	}
+	for i := range 5 {
+		seg(i)
+	}
+	eventually(t, "the first agent to replicate", func() bool {
+		b, _ := os.ReadFile(filepath.Join(f.dests[1], "live.m3u8"))
+		return strings.Contains(string(b), "seg004.ts")
+	})
+	// Kill it in the middle of a segment.
+	w, err := os.Create(filepath.Join(f.src, "seg005.ts"))
+	must(t, err)
+	_, _ = w.Write(bytes.Repeat([]byte{5}, 100<<10))
+	must(t, child.Process.Kill())
+	_ = child.Wait()
+	_, _ = w.Write(bytes.Repeat([]byte{6}, 100<<10))
+	must(t, w.Close())
+	for i := 6; i < 9; i++ {
+		seg(i)
+	}
+	// seg005 is listed by the next playlist version.
+	f.extra = "    order: [hls]\n" // startWatch adds the watch mode
+	ready, stop := f.startWatch(t)
+	<-ready
+	seg(9)
+	for _, d := range f.dests {
+		eventually(t, "catch-up on "+d, func() bool {
+			b, _ := os.ReadFile(filepath.Join(d, "live.m3u8"))
+			return strings.Contains(string(b), "seg009.ts")
+		})
+	}
+	stop()
+	for _, d := range f.dests {
+		treetest.Equal(t, f.src, d)
 	}
 }
