@@ -67,13 +67,24 @@ type Upload struct {
 	err      error // first failure of a background part
 }
 
+// partSizeFor raises the configured part size for a file that would need
+// more than S3's 10,000 parts, to the next MiB that fits.
+func partSizeFor(configured, size int64) int64 {
+	if size <= configured*maxParts {
+		return configured
+	}
+	const mib = 1 << 20
+	need := (size + maxParts - 1) / maxParts
+	return min((need+mib-1)/mib*mib, MaxPartSize)
+}
+
 func newUpload(ctx context.Context, d *Dest, key string, m transfer.Meta) *Upload {
 	uctx, cancel := context.WithCancel(ctx)
 	return &Upload{
 		d:        d,
 		key:      key,
 		begin:    m,
-		partSize: d.opts.PartSize,
+		partSize: partSizeFor(d.opts.PartSize, m.Size),
 		ctx:      uctx,
 		cancel:   cancel,
 		sem:      make(chan struct{}, d.opts.PartConcurrency),
@@ -171,6 +182,11 @@ func (u *Upload) Write(ctx context.Context, off int64, p []byte) error {
 func (u *Upload) newBuffer() {
 	if u.pos == 0 && u.begin.Size >= 0 && u.begin.Size < u.partSize && u.uploadID == "" {
 		b := make([]byte, 0, u.begin.Size)
+		u.buf, u.fromPool = &b, false
+		return
+	}
+	if u.partSize != u.d.opts.PartSize {
+		b := make([]byte, 0, u.partSize) // a raised part size: not the pool's
 		u.buf, u.fromPool = &b, false
 		return
 	}
