@@ -30,6 +30,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalRecord$$' -fuzztime $(FUZZTIME) ./manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePlaylist$$' -fuzztime $(FUZZTIME) ./agent/hls
+	$(GO) test -run '^$$' -fuzz '^FuzzKey$$' -fuzztime $(FUZZTIME) ./transfer/s3dest
+	$(GO) test -run '^$$' -fuzz '^FuzzAbs$$' -fuzztime $(FUZZTIME) ./transfer/fsdest
 
 bench:
 	bash bench/run.sh

@@ -37,6 +37,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -260,7 +261,7 @@ func (d *Dest) Name() string { return d.name }
 // Key returns the object key for rel, or an error naming rel when S3 cannot
 // store it (not UTF-8, longer than 1024 bytes).
 func (d *Dest) Key(rel string) (string, error) {
-	if rel == "" || strings.HasPrefix(rel, "/") {
+	if rel == "" || rel == "." || strings.HasPrefix(rel, "/") || path.Clean(rel) != rel || rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", fmt.Errorf("s3dest: s3://%s: invalid relative path %q", d.bucket, rel)
 	}
 	k := rel
