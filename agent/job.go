@@ -213,6 +213,18 @@ func (j *jobRun) pass(ctx context.Context) error {
 	return err
 }
 
+// skipped reports an unchanged entry. It bypasses the recorder: there is
+// nothing to record, and an unchanged tree is mostly such entries.
+func (j *jobRun) skipped(rel string, isFile bool) {
+	if isFile {
+		j.c.skipped.Add(1)
+	}
+	if j.onResult != nil {
+		j.onResult(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
+	}
+	j.rep.writeSkip(j.a.opts.Now(), j.job.Name, rel)
+}
+
 // deliver hands a result to the recorder and to whoever else listens for
 // publications (the HLS gates in watch mode).
 func (j *jobRun) deliver(r result) {
@@ -306,7 +318,7 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 	}
 	switch {
 	case act.Kind == KindSkip || len(act.Dests) == 0 && act.Kind != KindArchive:
-		j.deliver(result{rel: e.Rel, kind: KindSkip, status: StatusSkipped, file: isFile})
+		j.skipped(e.Rel, isFile)
 		return nil
 	case act.Kind == KindMkdir:
 		j.c.dirs.Add(1)

@@ -61,6 +61,7 @@ type reporter struct {
 	c    io.Closer
 	enc  *json.Encoder
 	path string
+	buf  []byte
 }
 
 // newReporter opens the report file. An empty path discards the lines.
@@ -89,6 +90,39 @@ func (r *reporter) write(l Line) {
 	r.mu.Lock()
 	_ = r.enc.Encode(l)
 	r.mu.Unlock()
+}
+
+// writeSkip writes the line of an unchanged entry. It is the line a large
+// unchanged tree writes most, so plain paths skip the reflection of
+// encoding/json; anything that needs escaping takes the general path.
+func (r *reporter) writeSkip(now time.Time, job, rel string) {
+	if !plainJSON(rel) || !plainJSON(job) {
+		r.write(Line{Time: now, Job: job, Path: rel, Action: "skip", Status: StatusSkipped})
+		return
+	}
+	r.mu.Lock()
+	b := r.buf[:0]
+	b = append(b, `{"time":"`...)
+	b = now.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","job":"`...)
+	b = append(b, job...)
+	b = append(b, `","path":"`...)
+	b = append(b, rel...)
+	b = append(b, `","action":"skip","status":"skipped","bytes":0,"duration_ms":0}`+"\n"...)
+	_, _ = r.w.Write(b)
+	r.buf = b
+	r.mu.Unlock()
+}
+
+// plainJSON reports whether s can stand in a JSON string as it is.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *reporter) close() error {

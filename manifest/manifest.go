@@ -127,6 +127,21 @@ func Open(path string) (db *DB, err error) {
 // of a newer schema.
 func (db *DB) initSchema() (err error) {
 	defer db.guard(&err)
+	// The common case, an existing manifest of this schema, needs no write
+	// transaction (and so no fdatasync) at all.
+	current := false
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || tx.Bucket(bucketJobs) == nil {
+			return nil
+		}
+		v, n := binary.Uvarint(meta.Get(keySchema))
+		current = n > 0 && v == SchemaVersion
+		return nil
+	})
+	if current {
+		return nil
+	}
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
