@@ -86,6 +86,10 @@ func (b *Batch) Commit() error {
 				if files, err = createJobBucket(tx, op.job, bucketFiles); err != nil {
 					return fmt.Errorf("job %q: %w", op.job, err)
 				}
+				// Batches arrive in walk order, mostly appending: fuller
+				// pages keep a million-file manifest (and its mapped
+				// pages) small.
+				files.FillPercent = 0.9
 				lastJob = op.job
 			}
 			var err error

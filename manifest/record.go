@@ -47,7 +47,10 @@ const (
 	flagHash       = 1 << 0
 	flagLinkTarget = 1 << 1
 	recordFlags    = flagHash | flagLinkTarget
-	publishedFlags = flagHash
+	// flagSameHash marks a publication of exactly the record's content:
+	// the usual case, stored without a second copy of the hash.
+	flagSameHash   = 1 << 1
+	publishedFlags = flagHash | flagSameHash
 )
 
 // minPublishedLen is the smallest encoding of one Dests entry: name length,
@@ -102,7 +105,10 @@ func appendRecord(b []byte, r Record) []byte {
 		p := r.Dests[name]
 		b = appendString(b, name)
 		var pf uint64
-		if p.Hash != ([32]byte{}) {
+		switch {
+		case p.Hash != ([32]byte{}) && p.Hash == r.Hash:
+			pf |= flagSameHash
+		case p.Hash != ([32]byte{}):
 			pf |= flagHash
 		}
 		b = binary.AppendUvarint(b, pf)
@@ -180,8 +186,14 @@ func UnmarshalRecord(data []byte) (Record, error) {
 			}
 			p.Size = d.varint()
 			p.ModTime = d.time()
+			if pf&flagHash != 0 && pf&flagSameHash != 0 {
+				d.fail("destination flags %#x claim two hashes", pf)
+			}
 			if pf&flagHash != 0 {
 				d.hash(&p.Hash)
+			}
+			if pf&flagSameHash != 0 {
+				p.Hash = r.Hash
 			}
 			p.At = d.time()
 			if _, dup := r.Dests[name]; dup && d.err == nil {
