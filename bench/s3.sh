@@ -190,50 +190,58 @@ measure() {
 	log "$ds $tool${n:+ N=$n} $phase #$run: ${secs}s ${rss}KB cpu=${cpu}s minio=${srvcpu}s ok=$ok"
 }
 
-# bench_tool DS TOOL N: RUNS times, sync into a fresh prefix, then (small
-# files) sync the unchanged tree again with the same command and state.
-bench_tool() {
-	local ds=$1 tool=$2 n=$3 r
-	for r in $(seq "$RUNS"); do
-		SEQ=$((SEQ + 1))
-		local prefix="$ds-$tool$n-$SEQ" state="$WORK/state/$ds-$tool$n-$SEQ" src="$WORK/src/$ds"
-		mkdir -p "$state"
-		if [ "$tool" = efssync ]; then
-			{
-				echo "state_dir: $state/efssync"
-				echo "jobs:"
-				echo "  - name: s3"
-				echo "    source: $src"
-				[ -n "${BENCH_S3_CONCURRENCY:-}" ] && echo "    concurrency: $BENCH_S3_CONCURRENCY"
-				echo "    destinations:"
-				echo "      - type: s3"
-				echo "        bucket: $BUCKET"
-				echo "        prefix: $prefix"
-				echo "        endpoint: \"$ENDPOINT\""
-				echo "        path_style: true"
-				echo "        region: us-east-1"
-				[ -n "${BENCH_S3_PART_SIZE:-}" ] && echo "        part_size: $BENCH_S3_PART_SIZE"
-				[ -n "${BENCH_S3_PART_CONCURRENCY:-}" ] && echo "        part_concurrency: $BENCH_S3_PART_CONCURRENCY"
-				true
-			} >"$state/config.yaml"
-		fi
-		measure "$ds" "$tool" "$n" first "$r" "$src" "$prefix" "$state"
-		if [ "$ds" = small ]; then
-			measure "$ds" "$tool" "$n" rerun "$r" "$src" "$prefix" "$state"
-		fi
-		# The large objects would fill /dev/shm over many runs; drop them.
-		[ "$ds" = large ] && rclone purge "minio:$BUCKET/$prefix" 2>/dev/null
-		rm -rf "$state"
-	done
+# bench_once DS TOOL N RUN: sync into a fresh prefix, then (small files)
+# sync the unchanged tree again with the same command and state.
+bench_once() {
+	local ds=$1 tool=$2 n=$3 r=$4
+	SEQ=$((SEQ + 1))
+	local prefix="$ds-$tool$n-$SEQ" state="$WORK/state/$ds-$tool$n-$SEQ" src="$WORK/src/$ds"
+	mkdir -p "$state"
+	if [ "$tool" = efssync ]; then
+		{
+			echo "state_dir: $state/efssync"
+			echo "jobs:"
+			echo "  - name: s3"
+			echo "    source: $src"
+			[ -n "${BENCH_S3_CONCURRENCY:-}" ] && echo "    concurrency: $BENCH_S3_CONCURRENCY"
+			echo "    destinations:"
+			echo "      - type: s3"
+			echo "        bucket: $BUCKET"
+			echo "        prefix: $prefix"
+			echo "        endpoint: \"$ENDPOINT\""
+			echo "        path_style: true"
+			echo "        region: us-east-1"
+			[ -n "${BENCH_S3_PART_SIZE:-}" ] && echo "        part_size: $BENCH_S3_PART_SIZE"
+			[ -n "${BENCH_S3_PART_CONCURRENCY:-}" ] && echo "        part_concurrency: $BENCH_S3_PART_CONCURRENCY"
+			true
+		} >"$state/config.yaml"
+	fi
+	measure "$ds" "$tool" "$n" first "$r" "$src" "$prefix" "$state"
+	if [ "$ds" = small ]; then
+		measure "$ds" "$tool" "$n" rerun "$r" "$src" "$prefix" "$state"
+	fi
+	# The large objects would fill /dev/shm over many runs; drop them.
+	if [ "$ds" = large ]; then rclone purge "minio:$BUCKET/$prefix" 2>/dev/null || true; fi
+	rm -rf "$state"
 }
 
-for ds in $DATASETS; do
-	for tool in $TOOLS; do
-		case "$tool" in
-		rclone) for n in $TRANSFERS; do bench_tool "$ds" rclone "$n"; done ;;
-		efssync | aws) bench_tool "$ds" "$tool" "" ;;
-		*) echo "bench-s3: unknown tool $tool" >&2; exit 2 ;;
-		esac
+# Rounds: each round runs every tool (and every rclone N) once, in an order
+# rotated by one per round. Other work on a shared machine then slows every
+# tool alike instead of whichever happened to run during a busy minute.
+ENTRIES=()
+for tool in $TOOLS; do
+	case "$tool" in
+	rclone) for n in $TRANSFERS; do ENTRIES+=("rclone:$n"); done ;;
+	efssync | aws) ENTRIES+=("$tool:") ;;
+	*) echo "bench-s3: unknown tool $tool" >&2; exit 2 ;;
+	esac
+done
+for r in $(seq "$RUNS"); do
+	for ds in $DATASETS; do
+		for i in $(seq 0 $(( ${#ENTRIES[@]} - 1 ))); do
+			e="${ENTRIES[$(( (i + r - 1) % ${#ENTRIES[@]} ))]}"
+			bench_once "$ds" "${e%%:*}" "${e#*:}" "$r"
+		done
 	done
 done
 ELAPSED=$(( $(date +%s) - START ))
