@@ -249,14 +249,11 @@ func (j *jobRun) rehash(ctx context.Context, t task) result {
 		}
 		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs, err)}
 	}
-	h := blake3.New()
-	_, err = io.CopyBuffer(h, f, make([]byte, 256<<10))
+	sum, err := hashAll(f)
 	f.Close()
 	if err != nil {
 		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read %s: %w", t.e.Abs, err)}
 	}
-	var sum [32]byte
-	h.Sum(sum[:0])
 	if sum == t.prev.Hash {
 		return result{rel: t.e.Rel, status: StatusSkipped, file: true}
 	}
@@ -386,15 +383,24 @@ func verifyAt(ctx context.Context, d transfer.Destination, rel string, m transfe
 }
 
 func hashReader(ctx context.Context, op transfer.Opener, rel string) ([32]byte, error) {
-	var sum [32]byte
 	r, err := op.Open(ctx, rel)
 	if err != nil {
-		return sum, err
+		return [32]byte{}, err
 	}
 	defer r.Close()
+	sum, err := hashAll(r)
+	if err != nil {
+		return sum, fmt.Errorf("read back %s: %w", rel, err)
+	}
+	return sum, nil
+}
+
+// hashAll is the BLAKE3 of everything r holds.
+func hashAll(r io.Reader) ([32]byte, error) {
+	var sum [32]byte
 	h := blake3.New()
 	if _, err := io.CopyBuffer(h, r, make([]byte, 256<<10)); err != nil {
-		return sum, fmt.Errorf("read back %s: %w", rel, err)
+		return sum, err
 	}
 	h.Sum(sum[:0])
 	return sum, nil

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 
-	"github.com/zeebo/blake3"
 
 	"github.com/efssync/efssync/transfer"
 )
@@ -91,18 +89,14 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 }
 
 func hashFile(path string) ([32]byte, error) {
-	var sum [32]byte
 	f, err := openSource(path)
 	if err != nil {
-		return sum, err
+		return [32]byte{}, err
 	}
 	defer f.Close()
-	h := blake3.New()
-	if _, err := io.CopyBuffer(h, f, make([]byte, 256<<10)); err != nil {
+	sum, err := hashAll(f)
+	if err != nil {
 		return sum, fmt.Errorf("read %s: %w", path, err)
 	}
-	h.Sum(sum[:0])
 	return sum, nil
 }
-
-var _ = os.Stat

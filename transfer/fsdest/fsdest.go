@@ -446,9 +446,14 @@ func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) e
 		ts := []unix.Timespec{unix.NsecToTimespec(m.ModTime.UnixNano()), unix.NsecToTimespec(m.ModTime.UnixNano())}
 		_ = unix.UtimesNanoAt(unix.AT_FDCWD, tmp, ts, unix.AT_SYMLINK_NOFOLLOW)
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("publish symlink %s: %w", final, classify(err))
+	return d.publishTemp(tmp, final)
+}
+
+// publishTemp renames a finished temp entry over final, or removes it.
+func (d *Dest) publishTemp(tmp, final string) error {
+	if err := unix.Rename(tmp, final); err != nil {
+		_ = unix.Unlink(tmp)
+		return fmt.Errorf("publish %s: %w", final, classify(err))
 	}
 	d.markDirty(filepath.Dir(final))
 	return nil
@@ -472,12 +477,7 @@ func (d *Dest) Link(_ context.Context, existing, rel string) error {
 	if err := os.Link(src, tmp); err != nil {
 		return fmt.Errorf("hard link %s to %s: %w", final, src, classify(err))
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("publish hard link %s: %w", final, classify(err))
-	}
-	d.markDirty(filepath.Dir(final))
-	return nil
+	return d.publishTemp(tmp, final)
 }
 
 // Sync implements transfer.Syncer: one fsync per directory that received
