@@ -17,6 +17,8 @@
 #   BENCH_S3_CONCURRENCY=        efssync job concurrency (empty: default 32)
 #   BENCH_S3_PART_SIZE=          efssync part_size (empty: default 16MiB)
 #   BENCH_S3_PART_CONCURRENCY=   efssync part_concurrency (empty: default 4)
+#   BENCH_S3_VERIFY=             efssync verify: none, transferred, all (empty:
+#                                default transferred, one HeadObject per file on S3)
 #   BENCH_S3_PROFILE=1           also write a CPU profile of each efssync run
 #                                (kept in $WORK/profiles; implies BENCH_KEEP=1)
 #   BENCH_OUT=docs/BENCHMARKS.md ("-": print the section to stdout instead)
@@ -204,6 +206,7 @@ bench_once() {
 			echo "  - name: s3"
 			echo "    source: $src"
 			[ -n "${BENCH_S3_CONCURRENCY:-}" ] && echo "    concurrency: $BENCH_S3_CONCURRENCY"
+			[ -n "${BENCH_S3_VERIFY:-}" ] && echo "    verify: $BENCH_S3_VERIFY"
 			echo "    destinations:"
 			echo "      - type: s3"
 			echo "        bucket: $BUCKET"
@@ -254,7 +257,7 @@ cat >"$WORK/meta.txt" <<-EOF
 	kernel=$(uname -sr)
 	memory=$(free -h | awk '/^Mem:/ {print $2}')
 	efssync=$EFSSYNC_VERSION ($EFSSYNC_COMMIT)
-	efssync_tuning=concurrency=${BENCH_S3_CONCURRENCY:-default} part_size=${BENCH_S3_PART_SIZE:-default} part_concurrency=${BENCH_S3_PART_CONCURRENCY:-default}
+	efssync_tuning=concurrency=${BENCH_S3_CONCURRENCY:-default} part_size=${BENCH_S3_PART_SIZE:-default} part_concurrency=${BENCH_S3_PART_CONCURRENCY:-default} verify=${BENCH_S3_VERIFY:-default}
 	peers=$(aws --version 2>&1 | head -1); $(rclone version 2>/dev/null | head -1)
 	minio=$MINIO_VERSION (single drive on /dev/shm, same machine)
 	runs=$RUNS
@@ -380,7 +383,7 @@ out += ["", "Exact commands (`$SRC` is the data set on /dev/shm, `$PREFIX` a fre
         "```yaml", "state_dir: $STATE/efssync", "jobs:", "  - name: s3", "    source: $SRC", "    destinations:",
         "      - type: s3", "        bucket: bench", "        prefix: $PREFIX", "        endpoint: \"$ENDPOINT\"",
         "        path_style: true", "        region: us-east-1", "```", "",
-        "(plus `concurrency`, `part_size`, `part_concurrency` when `efssync_tuning` above is not default.)", "",
+        "(plus `concurrency`, `verify`, `part_size`, `part_concurrency` when `efssync_tuning` above is not default.)", "",
         "```", commands, "```", "", end]
 print("\n".join(out))
 PY
