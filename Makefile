@@ -7,7 +7,7 @@ GO      ?= go
 BIN     := $(CURDIR)/.bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build demo test test-deps fuzz bench clean
+.PHONY: build demo test test-deps fuzz bench bench-s3 bench-live clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o efssync ./cmd/efssync
@@ -33,8 +33,17 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzKey$$' -fuzztime $(FUZZTIME) ./transfer/s3dest
 	$(GO) test -run '^$$' -fuzz '^FuzzAbs$$' -fuzztime $(FUZZTIME) ./transfer/fsdest
 
+# Mounted destinations on a simulated EFS: efssync vs cp, rsync, fpsync, rclone.
 bench:
 	bash bench/run.sh
+
+# S3 into a local MinIO: efssync vs aws s3 sync and rclone.
+bench-s3:
+	bash bench/s3.sh
+
+# Live HLS replication lag: efssync vs lsyncd.
+bench-live:
+	bash bench/live.sh
 
 clean:
 	rm -rf efssync demo
