@@ -49,7 +49,8 @@ type Job struct {
 	// MaxDelete bounds a mirror delete: a count ("1000") or a percentage
 	// ("10%") of the files known at the destination. Default "10%".
 	MaxDelete string `mapstructure:"max_delete" yaml:"max_delete,omitempty" json:"max_delete,omitempty"`
-	// Concurrency bounds the files in flight. Default 32 (tuned for network mounts).
+	// Concurrency bounds the files in flight. Default 64, measured on the
+	// simulated EFS mount (docs/BENCHMARKS.md, "Concurrency").
 	Concurrency int `mapstructure:"concurrency" yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
 	// Checkers bounds the goroutines that stat and plan. Default 8.
 	Checkers int `mapstructure:"checkers" yaml:"checkers,omitempty" json:"checkers,omitempty"`

@@ -11,7 +11,7 @@ const (
 	DefaultMode            = "once"
 	DefaultDelete          = "never"
 	DefaultMaxDelete       = "10%"
-	DefaultConcurrency     = 32
+	DefaultConcurrency     = 64
 	DefaultCheckers        = 8
 	DefaultChunkSize       = Size(1 << 20)
 	DefaultVerify          = "transferred"

@@ -265,7 +265,7 @@ func TestDefaults(t *testing.T) {
 				{Type: "s3", Name: "s3://bkt/a/b", Bucket: "bkt", Prefix: "a/b", PartSize: 16 << 20, PartConcurrency: 4},
 			},
 			Mode: "once", Delete: "never", MaxDelete: "10%",
-			Concurrency: 32, Checkers: 8, ChunkSize: 1 << 20,
+			Concurrency: 64, Checkers: 8, ChunkSize: 1 << 20,
 			Verify: "transferred", Publish: "atomic",
 			Rescan: Duration(10 * time.Minute), Quiet: Duration(2 * time.Second),
 			AfterArchive: "keep",
