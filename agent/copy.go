@@ -304,7 +304,9 @@ func (u *destUpload) write(ctx context.Context, off int64, p []byte) {
 	}
 	if err := u.up.Write(ctx, off, p); err != nil {
 		u.err = fmt.Errorf("%s: %w", u.j.names[u.idx], err)
-		_ = u.up.Abort(context.WithoutCancel(ctx))
+		if !u.keepForResume(ctx) {
+			_ = u.up.Abort(context.WithoutCancel(ctx))
+		}
 		return
 	}
 	if cp := u.up.Checkpoint(); cp != nil && len(cp.Parts) != u.parts && !u.j.a.opts.DryRun {
@@ -317,9 +319,16 @@ func (u *destUpload) write(ctx context.Context, off int64, p []byte) {
 }
 
 func (u *destUpload) abort(ctx context.Context) {
-	if u.up != nil && u.err == nil {
+	if u.up != nil && u.err == nil && !u.keepForResume(ctx) {
 		_ = u.up.Abort(context.WithoutCancel(ctx))
 	}
+}
+
+// keepForResume reports whether an interrupted upload should stay for the
+// next run: on shutdown (SIGTERM) a checkpointed multipart upload is left in
+// place, so the next run sends only the parts it lacks.
+func (u *destUpload) keepForResume(ctx context.Context) bool {
+	return ctx.Err() != nil && !u.j.a.opts.DryRun && u.up.Checkpoint() != nil
 }
 
 func (u *destUpload) commit(ctx context.Context, m transfer.Meta) {

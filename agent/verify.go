@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 
-
 	"github.com/efssync/efssync/transfer"
 )
 
