@@ -23,6 +23,9 @@ import (
 // for: below S3's minimum part size nothing is ever multipart.
 const minResumable = 5 << 20
 
+// smallFile is the size below which a file is read with a small buffer.
+const smallFile = 64 << 10
+
 // ErrChanged marks a source file that changed while it was read. It is not
 // published; the next run copies it again.
 var ErrChanged = errors.New("source changed while it was copied")
@@ -148,12 +151,21 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 		ups[k] = j.begin(ctx, t, m, t.act.Dests[k])
 	})
 	h := blake3.New()
-	bp := j.pool.Get()
-	defer j.pool.Put(bp)
+	pool := j.pool
+	if t.st.size < smallFile && j.small.Size() < pool.Size() {
+		pool = j.small // 64 workers × 1 MiB of zeroed buffers is waste for small files
+	}
+	bp := pool.Get()
+	defer pool.Put(bp)
 	buf := *bp
 	var off int64
 	var rerr error
 	for {
+		if off == t.st.size {
+			// All the bytes fstat promised: the stability check below
+			// notices a writer that appended, so no read for EOF.
+			break
+		}
 		n, err := readFD(fd, buf)
 		if n == 0 && err == nil {
 			err = io.EOF

@@ -79,6 +79,7 @@ type jobRun struct {
 	dests   []*destination
 	names   []string
 	pool    *transfer.BufferPool
+	small   *transfer.BufferPool // for files below smallFile
 	rep     *reporter
 	c       *counters
 	strat   Strategy
@@ -119,7 +120,8 @@ func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c 
 	}
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
-		pool: transfer.NewBufferPool(int(job.ChunkSize)), rep: rep, c: c,
+		pool: transfer.NewBufferPool(int(job.ChunkSize)), small: transfer.NewBufferPool(min(smallFile, int(job.ChunkSize))),
+		rep: rep, c: c,
 		strat:     statStrategy{checksum: job.Checksum},
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
