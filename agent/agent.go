@@ -6,6 +6,7 @@ package agent
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zeebo/blake3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/efssync/efssync/config"
@@ -64,6 +66,9 @@ type Agent struct {
 	// not leave one behind.
 	tmpManifest string
 	metrics     *metrics
+	// tag names this agent (host and manifest) in its temp files, so its
+	// cleanup never touches another agent's files in flight.
+	tag string
 }
 
 // New opens the manifest exclusively. It fails at once if another agent
@@ -103,6 +108,10 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.db = db
+	host, _ := os.Hostname()
+	abs, _ := filepath.Abs(cfg.Manifest)
+	sum := blake3.Sum256([]byte(host + "\x00" + abs))
+	a.tag = hex.EncodeToString(sum[:4])
 	return a, nil
 }
 

@@ -299,7 +299,9 @@ func (j *jobRun) begin(ctx context.Context, t task, m transfer.Meta, idx int) *d
 			u.parts = len(c.Parts)
 		default:
 			// Another version of the file: its upload is not resumable.
-			// Dropping the checkpoint lets the cleanup abort the upload.
+			if old, err := d.d.Begin(ctx, t.e.Rel, m, c); err == nil {
+				_ = old.Abort(ctx)
+			}
 			_ = j.a.db.DeleteCheckpoint(j.job.Name, d.name, t.e.Rel)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/efssync/efssync/transfer"
@@ -33,13 +34,17 @@ func (j *jobRun) cleanupIfCrashed(ctx context.Context) error {
 	if !crashed {
 		return nil
 	}
+	if n, err := j.abortStaleUploads(ctx); err != nil {
+		j.log.Warn("aborting stale uploads failed", "error", err)
+	} else if n > 0 {
+		j.log.Info("aborted uploads of source versions that are gone", "count", n)
+	}
 	for _, d := range j.dests {
 		c, ok := transfer.As[transfer.Cleaner](d.d)
 		if !ok {
 			continue
 		}
-		keep := func(uploadID string) bool { return j.checkpointed(uploadID) }
-		n, err := c.Cleanup(ctx, keep)
+		n, err := c.Cleanup(ctx, j.notOurs)
 		if err != nil {
 			j.log.Warn("cleanup of a crashed run's leftovers failed", "dest", d.name, "error", err)
 			continue
@@ -51,16 +56,56 @@ func (j *jobRun) cleanupIfCrashed(ctx context.Context) error {
 	return nil
 }
 
-// checkpointed reports whether an upload ID is still needed for a resume.
-func (j *jobRun) checkpointed(uploadID string) bool {
-	found := false
-	_ = j.a.db.Checkpoints(j.job.Name, func(_, _ string, cp *transfer.Checkpoint) error {
-		if cp.UploadID == uploadID {
-			found = true
+// notOurs keeps, in a destination's cleanup, every multipart upload: the
+// uploads this agent started are known from its checkpoints and were dealt
+// with by abortStaleUploads; any other belongs to another agent (a shard
+// writing under the same prefix) or to nobody we can know of. Uploads that
+// crashed before their first checkpoint are left to the bucket's
+// AbortIncompleteMultipartUpload lifecycle rule.
+func (j *jobRun) notOurs(string) bool { return true }
+
+// abortStaleUploads aborts the multipart uploads this agent checkpointed
+// for a source version that no longer exists (the file changed or went),
+// and forgets them. Checkpoints that still match the source stay for the
+// run to resume.
+func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
+	type stale struct {
+		dest, rel string
+		cp        *transfer.Checkpoint
+	}
+	var gone []stale
+	err := j.a.db.Checkpoints(j.job.Name, func(dest, rel string, cp *transfer.Checkpoint) error {
+		fi, err := os.Lstat(filepath.Join(j.job.Source, filepath.FromSlash(rel)))
+		if err != nil || fi.Size() != cp.SourceSize || !fi.ModTime().Equal(cp.SourceModTime) {
+			gone = append(gone, stale{dest, rel, cp})
 		}
 		return nil
 	})
-	return found
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, s := range gone {
+		for _, d := range j.dests {
+			if d.name != s.dest {
+				continue
+			}
+			up, err := d.d.Begin(ctx, s.rel, transfer.Meta{Size: s.cp.SourceSize}, s.cp)
+			if err == nil {
+				err = up.Abort(ctx)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: abort stale upload of %s: %w", d.name, s.rel, err))
+				continue
+			}
+			n++
+		}
+		if err := j.a.db.DeleteCheckpoint(j.job.Name, s.dest, s.rel); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
 }
 
 func (j *jobRun) markClean() error {
@@ -86,12 +131,17 @@ func (a *Agent) GC(ctx context.Context) (int, error) {
 			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
 			continue
 		}
+		if s, err := j.abortStaleUploads(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
+		} else {
+			total += s
+		}
 		for _, d := range j.dests {
 			c, ok := transfer.As[transfer.Cleaner](d.d)
 			if !ok {
 				continue
 			}
-			n, err := c.Cleanup(ctx, j.checkpointed)
+			n, err := c.Cleanup(ctx, j.notOurs)
 			total += n
 			if err != nil {
 				errs = append(errs, fmt.Errorf("job %s: %s: %w", job.Name, d.name, err))

@@ -52,6 +52,7 @@ func (a *Agent) openDestination(ctx context.Context, job config.Job, dc config.D
 			Xattrs:      job.Xattrs,
 			Chown:       os.Geteuid() == 0,
 			Progressive: job.Publish == "progressive",
+			TempTag:     a.tag,
 		})
 		if err != nil {
 			return nil, err

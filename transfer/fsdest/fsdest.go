@@ -43,6 +43,10 @@ type Options struct {
 	// NoSync skips fsync of files and directories. For benchmarks against
 	// tools that do not fsync; never the default.
 	NoSync bool
+	// TempTag names the agent in its temp files (.efssync-tmp-TAG-...), so
+	// Cleanup removes only this agent's leftovers, never the files another
+	// agent (a shard writing into the same tree) is still writing.
+	TempTag string
 }
 
 // Dest is a mounted-directory destination. It is safe for concurrent use.
@@ -51,7 +55,8 @@ type Dest struct {
 	root string
 	opts Options
 
-	umask uint32 // the process umask, read once in New
+	umask      uint32 // the process umask, read once in New
+	tempPrefix string // TempPrefix and the agent's tag
 	// euid and egid own the files this process creates; a chown to them
 	// is skipped. Under a setgid root new files take the directory's
 	// group instead, so there egid is -1 and the chown always happens.
@@ -81,7 +86,11 @@ func New(name, root string, opts Options) (*Dest, error) {
 	if st.Mode()&fs.ModeSetgid != 0 {
 		egid = -1
 	}
-	return &Dest{name: name, root: root, opts: opts, umask: umask, euid: os.Geteuid(), egid: egid,
+	prefix := TempPrefix
+	if opts.TempTag != "" {
+		prefix += opts.TempTag + "-"
+	}
+	return &Dest{name: name, root: root, opts: opts, umask: umask, euid: os.Geteuid(), egid: egid, tempPrefix: prefix,
 		dirty: map[string]struct{}{}, known: map[string]struct{}{".": {}}}, nil
 }
 
@@ -142,10 +151,10 @@ func (d *Dest) markDirty(dirAbs string) {
 	d.mu.Unlock()
 }
 
-func tempName() string {
+func (d *Dest) tempName() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return TempPrefix + hex.EncodeToString(b[:])
+	return d.tempPrefix + hex.EncodeToString(b[:])
 }
 
 // Begin implements transfer.Destination. The file is created under a hidden
@@ -169,7 +178,7 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 		u.tmp = final
 		flags |= unix.O_TRUNC
 	} else {
-		u.tmp = filepath.Join(filepath.Dir(final), tempName())
+		u.tmp = filepath.Join(filepath.Dir(final), d.tempName())
 		flags |= unix.O_EXCL
 	}
 	u.fd, err = unix.Open(u.tmp, flags, perm)
@@ -432,7 +441,7 @@ func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) e
 	if err := d.ensureDir(path.Dir(rel)); err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(final), tempName())
+	tmp := filepath.Join(filepath.Dir(final), d.tempName())
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("symlink %s: %w", final, classify(err))
 	}
@@ -473,7 +482,7 @@ func (d *Dest) Link(_ context.Context, existing, rel string) error {
 	if err := d.ensureDir(path.Dir(rel)); err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(final), tempName())
+	tmp := filepath.Join(filepath.Dir(final), d.tempName())
 	if err := os.Link(src, tmp); err != nil {
 		return fmt.Errorf("hard link %s to %s: %w", final, src, classify(err))
 	}
@@ -556,7 +565,7 @@ func (d *Dest) Open(_ context.Context, rel string) (io.ReadCloser, error) {
 }
 
 // Cleanup implements transfer.Cleaner: it removes temp files a crashed run
-// left behind. It walks the whole destination, so the agent calls it only
+// of this agent (same TempTag) left behind. It walks the whole destination, so the agent calls it only
 // after a run that did not end cleanly.
 func (d *Dest) Cleanup(ctx context.Context, _ func(string) bool) (int, error) {
 	n := 0
@@ -570,7 +579,7 @@ func (d *Dest) Cleanup(ctx context.Context, _ func(string) bool) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !de.IsDir() && strings.HasPrefix(de.Name(), TempPrefix) {
+		if !de.IsDir() && strings.HasPrefix(de.Name(), d.tempPrefix) {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("remove leftover %s: %w", p, err)
 			}
