@@ -124,9 +124,6 @@ func (a *Agent) Close() error {
 	return err
 }
 
-// DB exposes the manifest to the verify and gc commands of the same agent.
-func (a *Agent) DB() *manifest.DB { return a.db }
-
 // Summary counts what a run did, for the log and the exit status.
 type Summary struct {
 	Files, Dirs, Links        int64
@@ -191,12 +188,8 @@ func (a *Agent) reportPath(start time.Time) string {
 	return filepath.Join(a.cfg.ReportDir, "run-"+start.UTC().Format("20060102T150405.000000000Z")+".jsonl")
 }
 
-// RunOnce syncs every selected job once. Per-file problems are counted in
-// the Summary; the error is for what stops the run as a whole.
-func (a *Agent) RunOnce(ctx context.Context) (*Summary, error) {
-	return a.runJobs(ctx, a.selected())
-}
-
+// runJobs syncs jobs once each. Per-file problems are counted in the
+// Summary; the error is for what stops the run as a whole.
 func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error) {
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}

@@ -154,9 +154,6 @@ func As[T any](d Destination) (T, bool) {
 	return zero, false
 }
 
-// ErrNotExist is returned (wrapped) by Stat and Open for missing entries.
-var ErrNotExist = fs.ErrNotExist
-
 // Error classification, after rclone's fserrors: the retry decorator retries
 // only what is retriable, and a fatal error stops the destination for the run.
 

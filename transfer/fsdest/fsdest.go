@@ -40,9 +40,6 @@ type Options struct {
 	// Progressive writes files in place under their final name, for
 	// consumers that read growing files. Readers may see partial content.
 	Progressive bool
-	// NoSync skips fsync of files and directories. For benchmarks against
-	// tools that do not fsync; never the default.
-	NoSync bool
 	// TempTag names the agent in its temp files (.efssync-tmp-TAG-...), so
 	// Cleanup removes only this agent's leftovers, never the files another
 	// agent (a shard writing into the same tree) is still writing.
@@ -286,10 +283,8 @@ func (u *upload) finish(m transfer.Meta) error {
 			return fmt.Errorf("set mtime of %s: %w", u.final, err)
 		}
 	}
-	if !u.d.opts.NoSync {
-		if err := unix.Fsync(fd); err != nil {
-			return fmt.Errorf("fsync %s: %w", u.final, err)
-		}
+	if err := unix.Fsync(fd); err != nil {
+		return fmt.Errorf("fsync %s: %w", u.final, err)
 	}
 	return nil
 }
@@ -496,9 +491,6 @@ func (d *Dest) Sync(context.Context) error {
 	dirs := d.dirty
 	d.dirty = map[string]struct{}{}
 	d.mu.Unlock()
-	if d.opts.NoSync {
-		return nil
-	}
 	var errs []error
 	for dir := range dirs {
 		if err := fsyncDir(dir); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"sync"
 	"syscall"
@@ -185,7 +186,7 @@ func TestRetriesUntilSuccess(t *testing.T) {
 	d := retry.New(f, policy(&s))
 	f.fail("stat", eio, eio)
 	_, err := d.Stat(t.Context(), "missing")
-	if !errors.Is(err, transfer.ErrNotExist) {
+	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Stat: %v, want the inner not-exist once the failures pass", err)
 	}
 	if n := f.count("stat"); n != 3 {

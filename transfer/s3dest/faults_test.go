@@ -2,6 +2,7 @@ package s3dest_test
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -168,7 +169,7 @@ func checkNoObject(t *testing.T, e *env, d *s3dest.Dest, rel string) {
 	if err == nil {
 		t.Fatalf("%s is published after a failed upload", key)
 	}
-	if _, err := d.Stat(t.Context(), rel); !errors.Is(err, transfer.ErrNotExist) {
+	if _, err := d.Stat(t.Context(), rel); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Stat %s after a failed upload: %v, want ErrNotExist", rel, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"strings"
 	"sync"
@@ -415,7 +416,7 @@ func testMissingBucket(t *testing.T, e *env) {
 	err = u.Write(t.Context(), 0, data)
 	checkFatal(t, "Write", err, "no-such-bucket")
 	_, err = d.Stat(t.Context(), "x")
-	if err == nil || errors.Is(err, transfer.ErrNotExist) && !transfer.IsFatal(err) {
+	if err == nil || errors.Is(err, fs.ErrNotExist) && !transfer.IsFatal(err) {
 		t.Errorf("Stat in a missing bucket: %v, want a Fatal error", err)
 	}
 }
