@@ -22,6 +22,7 @@ const (
 	KindArchive
 )
 
+// String names the kind in reports and dry-run output.
 func (k Kind) String() string {
 	return [...]string{"skip", "copy", "rehash", "mkdir", "symlink", "link", "archive"}[k]
 }
