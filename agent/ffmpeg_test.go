@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/efssync/efssync/internal/faultfs"
+	"github.com/efssync/efssync/internal/testbin"
 	"github.com/efssync/efssync/internal/treetest"
 )
 
@@ -22,10 +23,7 @@ func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required (make test-deps installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed; run make test-deps", name)
+		testbin.Missing(t, fmt.Sprintf("%s: %v", name, err))
 	}
 	return p
 }

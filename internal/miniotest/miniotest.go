@@ -9,11 +9,9 @@
 package miniotest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -28,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/efssync/efssync/internal/testbin"
 )
 
 // Region is the region MinIO answers for; clients must sign with it.
@@ -60,7 +60,7 @@ type Server struct {
 // test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := findBinary(t)
+	bin := testbin.Find(t, "EFSSYNC_TEST_MINIO", "minio")
 	port := freePort(t)
 	dir := dataRoot(t)
 	s := &Server{
@@ -218,60 +218,6 @@ func dataRoot(t testing.TB) string {
 	}
 	return t.TempDir()
 }
-
-func findBinary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("EFSSYNC_TEST_MINIO"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			missing(t, fmt.Sprintf("EFSSYNC_TEST_MINIO=%s: %v", p, err))
-		}
-		return p
-	}
-	if root, err := repoRoot(); err == nil {
-		p := filepath.Join(root, ".bin", "minio")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p
-	}
-	missing(t, "minio binary not found (EFSSYNC_TEST_MINIO, <repo>/.bin/minio, PATH)")
-	return ""
-}
-
-func missing(t testing.TB, why string) {
-	t.Helper()
-	msg := why + "; install it with scripts/install-test-deps.sh"
-	if os.Getenv("CI") == "true" {
-		t.Fatal("miniotest: " + msg)
-	}
-	t.Skip("miniotest: " + msg)
-}
-
-// repoRoot walks up from the working directory (a package directory under
-// go test) to the directory holding this module's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/efssync/efssync")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod of github.com/efssync/efssync not found")
-		}
-		dir = parent
-	}
-}
-
-// RepoRoot exposes the module root to sibling test harnesses that keep their
-// binaries in <repo>/.bin as well.
-func RepoRoot() (string, error) { return repoRoot() }
 
 func freePort(t testing.TB) string {
 	t.Helper()

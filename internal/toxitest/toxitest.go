@@ -22,6 +22,7 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 
 	"github.com/efssync/efssync/internal/miniotest"
+	"github.com/efssync/efssync/internal/testbin"
 )
 
 const readyTimeout = 30 * time.Second
@@ -47,7 +48,7 @@ type Proxy struct {
 // the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := findBinary(t)
+	bin := testbin.Find(t, "EFSSYNC_TEST_TOXIPROXY", "toxiproxy-server")
 	port := miniotest.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", port)
 	logPath := filepath.Join(t.TempDir(), "toxiproxy.log")
@@ -172,34 +173,4 @@ func (p *Proxy) LimitData(stream string, n int) string {
 	name := "limit_data_" + stream
 	p.Add(name, "limit_data", stream, map[string]any{"bytes": n})
 	return name
-}
-
-func findBinary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("EFSSYNC_TEST_TOXIPROXY"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			missing(t, fmt.Sprintf("EFSSYNC_TEST_TOXIPROXY=%s: %v", p, err))
-		}
-		return p
-	}
-	if root, err := miniotest.RepoRoot(); err == nil {
-		p := filepath.Join(root, ".bin", "toxiproxy-server")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("toxiproxy-server"); err == nil {
-		return p
-	}
-	missing(t, "toxiproxy-server not found (EFSSYNC_TEST_TOXIPROXY, <repo>/.bin/toxiproxy-server, PATH)")
-	return ""
-}
-
-func missing(t testing.TB, why string) {
-	t.Helper()
-	msg := why + "; install it with scripts/install-test-deps.sh"
-	if os.Getenv("CI") == "true" {
-		t.Fatal("toxitest: " + msg)
-	}
-	t.Skip("toxitest: " + msg)
 }
