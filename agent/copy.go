@@ -15,7 +15,6 @@ import (
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
 
-	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -459,5 +458,3 @@ func readXattrs(path string) map[string][]byte {
 	}
 	return out
 }
-
-var _ = manifest.Record{}

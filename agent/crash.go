@@ -7,12 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/efssync/efssync/transfer"
 )
-
-var syscallENOTDIR = syscall.ENOTDIR
 
 // runMarker names the file that exists while a job runs. Finding it at the
 // start of a run means the last one crashed, and only then is it worth

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/efssync/efssync/transfer"
@@ -56,7 +57,7 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 			return nil
 		}
 		_, err := os.Lstat(filepath.Join(j.job.Source, filepath.FromSlash(rel)))
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscallENOTDIR) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			gone = append(gone, rel)
 		}
 		return nil
