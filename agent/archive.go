@@ -30,7 +30,7 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 	r := result{rel: t.e.Rel, kind: KindArchive}
 	m := transfer.Meta{Size: t.st.size, ModTime: t.st.mtime, Hash: hash[:]}
 	for i, d := range j.dests {
-		if _, ok := t.prev.Dests[d.name]; !ok && t.act.Kind == KindArchive {
+		if _, ok := t.prev.Dests.Get(d.name); !ok && t.act.Kind == KindArchive {
 			r.status, r.err = StatusFailed, fmt.Errorf("%s: not recorded as published at %s; source kept", t.e.Rel, d.name)
 			return r
 		}

@@ -64,28 +64,7 @@ func fstatFD(fd int) (stat, fs.FileMode, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return stat{}, 0, err
 	}
-	s := stat{size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), ctime: time.Unix(st.Ctim.Sec, st.Ctim.Nsec),
-		ino: st.Ino, dev: uint64(st.Dev), nlink: uint64(st.Nlink), uid: int(st.Uid), gid: int(st.Gid)}
-	mode := fs.FileMode(st.Mode & 0o777)
-	if st.Mode&unix.S_ISUID != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if st.Mode&unix.S_ISGID != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if st.Mode&unix.S_ISVTX != 0 {
-		mode |= fs.ModeSticky
-	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFREG:
-	case unix.S_IFDIR:
-		mode |= fs.ModeDir
-	case unix.S_IFLNK:
-		mode |= fs.ModeSymlink
-	default:
-		mode |= fs.ModeIrregular
-	}
-	return s, mode, nil
+	return statOfUnix(&st), fileMode(st.Mode), nil
 }
 
 // readFD reads into p, retrying on EINTR; 0 bytes without error is EOF.

@@ -274,11 +274,11 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 	if j.skip != nil && j.skip(e.Rel) {
 		return nil
 	}
-	st := statOf(e.Info)
+	st := e.st
 	act := j.strat.Plan(e, st, rec, known, j.names)
 	act.Dests = j.liveDests(act.Dests)
 	t := task{e: e, st: st, act: act, prev: rec, known: known}
-	isFile := e.Info.Mode().IsRegular()
+	isFile := e.Mode.IsRegular()
 	if isFile {
 		j.c.files.Add(1)
 	}
@@ -378,15 +378,12 @@ func (j *jobRun) exec(ctx context.Context, t task) result {
 // publications of destinations that were not touched.
 func baseRecord(t task, mode fs.FileMode) manifest.Record {
 	rec := manifest.Record{Size: t.st.size, ModTime: t.st.mtime, CTime: t.st.ctime,
-		Inode: t.st.ino, Dev: t.st.dev, Mode: mode, Dests: map[string]manifest.Published{}}
-	for k, v := range t.prev.Dests {
-		rec.Dests[k] = v
-	}
+		Inode: t.st.ino, Dev: t.st.dev, Mode: mode, Dests: t.prev.Dests.Clone()}
 	return rec
 }
 
 func (j *jobRun) meta(t task) transfer.Meta {
-	return transfer.Meta{Size: t.st.size, Mode: t.e.Info.Mode(), ModTime: t.st.mtime, UID: t.st.uid, GID: t.st.gid}
+	return transfer.Meta{Size: t.st.size, Mode: t.e.Mode, ModTime: t.st.mtime, UID: t.st.uid, GID: t.st.gid}
 }
 
 // settle applies per-destination outcomes to rec: success publishes, failure
@@ -395,16 +392,16 @@ func (j *jobRun) settle(rec *manifest.Record, outs []outcome, now time.Time) {
 	for _, o := range outs {
 		name := j.names[o.dest]
 		if o.err != nil {
-			delete(rec.Dests, name)
+			rec.Dests.Delete(name)
 			j.dests[o.dest].fail(o.err)
 			continue
 		}
-		rec.Dests[name] = manifest.Published{Size: rec.Size, ModTime: rec.ModTime, Hash: rec.Hash, At: now}
+		rec.Dests.Set(name, manifest.Published{Size: rec.Size, ModTime: rec.ModTime, Hash: rec.Hash, At: now})
 	}
 }
 
 func (j *jobRun) mkdir(ctx context.Context, t task) result {
-	rec := baseRecord(t, t.e.Info.Mode())
+	rec := baseRecord(t, t.e.Mode)
 	m := j.meta(t)
 	var outs []outcome
 	for _, i := range t.act.Dests {
@@ -428,7 +425,7 @@ func (j *jobRun) symlink(ctx context.Context, t task) result {
 		}
 		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read symlink %s: %w", t.e.Abs, err)}
 	}
-	rec := baseRecord(t, t.e.Info.Mode())
+	rec := baseRecord(t, t.e.Mode)
 	rec.LinkTarget = target
 	m := j.meta(t)
 	var outs []outcome
@@ -459,7 +456,7 @@ func (j *jobRun) link(ctx context.Context, t task) result {
 	h, ok := j.linkHash[key]
 	j.linkMu.Unlock()
 	var copyTo []int
-	rec := baseRecord(t, t.e.Info.Mode())
+	rec := baseRecord(t, t.e.Mode)
 	rec.Hash = h
 	var outs []outcome
 	for _, i := range t.act.Dests {

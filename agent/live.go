@@ -334,7 +334,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	t := task{e: Entry{Rel: rel, Abs: abs, Info: fi}, st: statOf(fi)}
+	t := task{e: entryOf(rel, abs, fi), st: statOf(fi)}
 	rec, known, _ := j.a.db.Get(j.job.Name, rel)
 	t.prev, t.known = rec, known
 	act := j.strat.Plan(t.e, t.st, rec, known, j.names)
@@ -568,7 +568,7 @@ func (l *live) mkdir(ctx context.Context, rel string) {
 	if err != nil || !fi.IsDir() {
 		return
 	}
-	t := task{e: Entry{Rel: rel, Abs: abs, Info: fi}, st: statOf(fi)}
+	t := task{e: entryOf(rel, abs, fi), st: statOf(fi)}
 	rec, known, _ := l.j.a.db.Get(l.j.job.Name, rel)
 	t.prev, t.known = rec, known
 	t.act = l.j.strat.Plan(t.e, t.st, rec, known, l.j.names)
@@ -628,14 +628,11 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		rec, ok := l.recs[rel]
 		if !ok || rec.Hash != sum || rec.Size != m.Size {
 			rec = manifest.Record{Size: m.Size, ModTime: p.st.mtime, CTime: p.st.ctime, Inode: p.st.ino,
-				Dev: p.st.dev, Mode: p.mode, Hash: sum, Dests: map[string]manifest.Published{}}
+				Dev: p.st.dev, Mode: p.mode, Hash: sum}
 		}
 		j.settle(&rec, []outcome{o}, j.a.opts.Now())
 		cp := rec
-		cp.Dests = map[string]manifest.Published{}
-		for k, v := range rec.Dests {
-			cp.Dests[k] = v
-		}
+		cp.Dests = rec.Dests.Clone()
 		l.recs[rel] = rec
 		l.recMu.Unlock()
 		j.results <- result{rel: rel, kind: KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},

@@ -49,11 +49,11 @@ type statStrategy struct {
 
 func sameSource(e Entry, st stat, rec manifest.Record) bool {
 	return rec.Size == st.size && rec.ModTime.Equal(st.mtime) && rec.CTime.Equal(st.ctime) &&
-		rec.Inode == st.ino && rec.Mode == e.Info.Mode()
+		rec.Inode == st.ino && rec.Mode == e.Mode
 }
 
 func (s statStrategy) Plan(e Entry, st stat, rec manifest.Record, known bool, dests []string) Action {
-	mode := e.Info.Mode()
+	mode := e.Mode
 	var kind Kind
 	switch {
 	case mode.IsDir():
@@ -72,7 +72,7 @@ func (s statStrategy) Plan(e Entry, st stat, rec manifest.Record, known bool, de
 	}
 	var need []int
 	for i, name := range dests {
-		p, ok := rec.Dests[name]
+		p, ok := rec.Dests.Get(name)
 		if !unchanged || !ok || p.Size != rec.Size || !p.ModTime.Equal(rec.ModTime) || p.Hash != rec.Hash {
 			need = append(need, i)
 		}

@@ -75,7 +75,7 @@ func (j *jobRun) flush(ctx context.Context, rs []result) error {
 			continue
 		}
 		for name := range syncFailed {
-			delete(r.rec.Dests, name)
+			r.rec.Dests.Delete(name)
 		}
 		b.Put(j.job.Name, r.rel, r.rec)
 	}

@@ -7,16 +7,26 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Entry is one walked source path with what lstat said about it.
 type Entry struct {
 	Rel  string // slash-separated, relative to the source root
 	Abs  string
-	Info fs.FileInfo
+	Mode fs.FileMode
+	st   stat
+}
+
+// entryOf makes the Entry of a path stat'ed on its own (watch mode).
+func entryOf(rel, abs string, fi fs.FileInfo) Entry {
+	return Entry{Rel: rel, Abs: abs, Mode: fi.Mode(), st: statOf(fi)}
 }
 
 // stat is the part of lstat the manifest compares.
@@ -35,12 +45,16 @@ func statOf(fi fs.FileInfo) stat {
 	s := stat{size: fi.Size(), mtime: fi.ModTime(), uid: -1, gid: -1}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		s.ctime = time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
-		s.ino = st.Ino
-		s.dev = uint64(st.Dev)
-		s.nlink = uint64(st.Nlink)
+		s.ino, s.dev, s.nlink = st.Ino, uint64(st.Dev), uint64(st.Nlink)
 		s.uid, s.gid = int(st.Uid), int(st.Gid)
 	}
 	return s
+}
+
+// statOfUnix is statOf for a raw stat result.
+func statOfUnix(st *unix.Stat_t) stat {
+	return stat{size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), ctime: time.Unix(st.Ctim.Sec, st.Ctim.Nsec),
+		ino: st.Ino, dev: uint64(st.Dev), nlink: uint64(st.Nlink), uid: int(st.Uid), gid: int(st.Gid)}
 }
 
 // walk streams the source tree in one goroutine, depth-first in lexical
@@ -70,45 +84,29 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 	var (
 		mu       sync.Mutex
 		cond     = sync.NewCond(&mu)
-		stack    = []dir{{"", root}}
+		stack    = []dir{{"", filepath.Clean(root)}}
 		busy     int
 		firstErr error
 	)
 	visit := func(d dir) ([]dir, error) {
-		des, err := os.ReadDir(d.abs)
+		entries, err := listDir(ctx, d.rel, d.abs, f, onErr)
 		if err != nil {
 			if d.rel == "" {
 				return nil, fmt.Errorf("read source directory %s: %w", d.abs, err)
 			}
-			if !errors.Is(err, fs.ErrNotExist) {
-				onErr(d.rel, fmt.Errorf("read directory %s: %w", d.abs, err))
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil
 			}
-			return nil, nil
-		}
-		entries := make([]Entry, 0, len(des))
-		var subdirs []dir
-		for _, de := range des {
-			if err := ctx.Err(); err != nil {
+			if ctx.Err() != nil {
 				return nil, err
 			}
-			crel := de.Name()
-			if d.rel != "" {
-				crel = d.rel + "/" + de.Name()
-			}
-			if f.Excluded(crel, de.IsDir()) {
-				continue
-			}
-			cabs := filepath.Join(d.abs, de.Name())
-			fi, err := de.Info()
-			if err != nil {
-				if !errors.Is(err, fs.ErrNotExist) {
-					onErr(crel, fmt.Errorf("stat %s: %w", cabs, err))
-				}
-				continue
-			}
-			entries = append(entries, Entry{Rel: crel, Abs: cabs, Info: fi})
-			if fi.IsDir() {
-				subdirs = append(subdirs, dir{crel, cabs})
+			onErr(d.rel, fmt.Errorf("read directory %s: %w", d.abs, err))
+			return nil, nil
+		}
+		var subdirs []dir
+		for _, e := range entries {
+			if e.Mode.IsDir() {
+				subdirs = append(subdirs, dir{e.Rel, e.Abs})
 			}
 		}
 		if err := fn(entries); err != nil {
@@ -150,4 +148,97 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// listDir lists one directory in name order and lstats each entry the
+// filter keeps (the filter sees the type getdents reports), relative to the open directory: one path component per
+// stat instead of the whole path, which is most of an unchanged run's
+// system time. Entries that vanish before their stat are left out; other
+// stat errors go to onErr.
+func listDir(ctx context.Context, rel, abs string, f *Filter, onErr func(rel string, err error)) ([]Entry, error) {
+	dirf, err := os.Open(abs)
+	if err != nil {
+		return nil, err
+	}
+	defer dirf.Close()
+	des, err := dirf.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	raw, err := dirf.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, 0, len(des))
+	for _, de := range des {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := de.Name()
+		crel := name
+		if rel != "" {
+			crel = rel + "/" + name
+		}
+		if f.Excluded(crel, de.IsDir()) {
+			continue
+		}
+		cabs := abs + "/" + name
+		if abs == "/" {
+			cabs = abs + name
+		}
+		var st unix.Stat_t
+		var serr error
+		cerr := raw.Control(func(fd uintptr) {
+			for {
+				serr = unix.Fstatat(int(fd), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+				if serr != unix.EINTR {
+					break
+				}
+			}
+		})
+		if cerr != nil {
+			return nil, cerr
+		}
+		if serr != nil {
+			if serr != unix.ENOENT {
+				onErr(crel, fmt.Errorf("stat %s: %w", cabs, serr))
+			}
+			continue
+		}
+		entries = append(entries, Entry{Rel: crel, Abs: cabs, Mode: fileMode(st.Mode), st: statOfUnix(&st)})
+	}
+	return entries, nil
+}
+
+// fileMode turns a stat mode into an fs.FileMode, as os.Lstat does.
+func fileMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	if m&syscall.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&syscall.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&syscall.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFREG:
+	case syscall.S_IFDIR:
+		mode |= fs.ModeDir
+	case syscall.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case syscall.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		mode |= fs.ModeSocket
+	case syscall.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFBLK:
+		mode |= fs.ModeDevice
+	default:
+		mode |= fs.ModeIrregular
+	}
+	return mode
 }

@@ -294,10 +294,20 @@ func getRecord(path string, files *bolt.Bucket, job, rel string) (Record, bool, 
 
 // Reader looks up many records in one read transaction, cheaper than one Get
 // per walked file. It is valid only inside the View callback.
+//
+// A walk asks for a directory's entries in name order, which is also the
+// records' key order, so the Reader keeps a cursor and, when the next key
+// asked for lies after the previous one, steps to it instead of searching
+// the tree from its root again. Destination names, the same few in every
+// record, are decoded into shared strings.
 type Reader struct {
 	path  string
 	job   string
 	files *bolt.Bucket
+	c     *bolt.Cursor
+	last  string // the previous rel asked for
+	k, v  []byte // the cursor's position: the first key >= last, or nil at the end
+	names []string
 }
 
 // Get is DB.Get within the View's transaction.
@@ -307,7 +317,52 @@ func (r *Reader) Get(rel string) (rec Record, ok bool, err error) {
 			rec, ok, err = Record{}, false, fmt.Errorf("manifest %s: job %q: record %q: %w: %v", r.path, r.job, rel, ErrCorrupt, p)
 		}
 	}()
-	return getRecord(r.path, r.files, r.job, rel)
+	if r.files == nil {
+		return Record{}, false, nil
+	}
+	v, found := r.seek(rel)
+	if !found {
+		return Record{}, false, nil
+	}
+	rec, err = unmarshalRecord(v, r.intern)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("manifest %s: job %q: record %q: %w", r.path, r.job, rel, err)
+	}
+	return rec, true, nil
+}
+
+// seek moves the cursor to rel and returns its value if it exists.
+func (r *Reader) seek(rel string) ([]byte, bool) {
+	switch {
+	case r.c == nil || rel <= r.last:
+		if r.c == nil {
+			r.c = r.files.Cursor()
+		}
+		r.k, r.v = r.c.Seek([]byte(rel))
+	case r.k == nil || string(r.k) >= rel:
+		// No key lies between the previous rel and the cursor.
+	default:
+		r.k, r.v = r.c.Next()
+		if r.k != nil && string(r.k) < rel {
+			r.k, r.v = r.c.Seek([]byte(rel))
+		}
+	}
+	r.last = rel
+	return r.v, r.k != nil && string(r.k) == rel
+}
+
+// intern returns b as a string, shared with earlier records' equal names.
+func (r *Reader) intern(b []byte) string {
+	for _, s := range r.names {
+		if s == string(b) {
+			return s
+		}
+	}
+	s := string(b)
+	if len(r.names) < 16 {
+		r.names = append(r.names, s)
+	}
+	return s
 }
 
 // View calls fn with a Reader over job's records in one read transaction.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -24,10 +25,50 @@ type Record struct {
 	Hash [32]byte
 	// LinkTarget is the target of a symlink.
 	LinkTarget string
-	// Dests maps a destination name to what was last published there.
-	// An empty map decodes as nil.
-	Dests map[string]Published
+	// Dests is what was last published at each destination. An empty list
+	// decodes as nil.
+	Dests Dests
 }
+
+// Dests lists what was published at each destination, sorted by name. It is
+// a slice and not a map because a record names a handful of destinations
+// and is decoded for every walked file of every run: a map per record was
+// the largest cost of an unchanged run.
+type Dests []Dest
+
+// Dest is one destination's entry in a record.
+type Dest struct {
+	Name string
+	Published
+}
+
+// Get returns what was published at the destination name.
+func (ds Dests) Get(name string) (Published, bool) {
+	for _, d := range ds {
+		if d.Name == name {
+			return d.Published, true
+		}
+	}
+	return Published{}, false
+}
+
+// Set records p as published at name, keeping the list sorted.
+func (ds *Dests) Set(name string, p Published) {
+	i, found := slices.BinarySearchFunc(*ds, name, func(d Dest, n string) int { return strings.Compare(d.Name, n) })
+	if found {
+		(*ds)[i].Published = p
+		return
+	}
+	*ds = slices.Insert(*ds, i, Dest{Name: name, Published: p})
+}
+
+// Delete forgets the destination name.
+func (ds *Dests) Delete(name string) {
+	*ds = slices.DeleteFunc(*ds, func(d Dest) bool { return d.Name == name })
+}
+
+// Clone returns a copy that can be changed without touching ds.
+func (ds Dests) Clone() Dests { return slices.Clone(ds) }
 
 // Published is what the agent last made visible at one destination, so a
 // destination that missed an update (it was down) is caught up later.
@@ -63,8 +104,8 @@ const minPublishedLen = 1 + 1 + 1 + 2 + 2
 // records encode to equal bytes.
 func MarshalRecord(r Record) []byte {
 	n := 1 + 5*binary.MaxVarintLen64 + 4*binary.MaxVarintLen64 + 32 + binary.MaxVarintLen64 + len(r.LinkTarget) + binary.MaxVarintLen64
-	for name := range r.Dests {
-		n += len(name) + 8*binary.MaxVarintLen64 + 32
+	for _, d := range r.Dests {
+		n += len(d.Name) + 8*binary.MaxVarintLen64 + 32
 	}
 	return appendRecord(make([]byte, 0, n), r)
 }
@@ -95,15 +136,13 @@ func appendRecord(b []byte, r Record) []byte {
 	if len(r.Dests) == 0 {
 		return b
 	}
-	var small [8]string // most records have a few destinations: no allocation
-	names := small[:0]
-	for name := range r.Dests {
-		names = append(names, name)
+	dests := r.Dests
+	if !slices.IsSortedFunc(dests, func(a, b Dest) int { return strings.Compare(a.Name, b.Name) }) {
+		dests = slices.SortedFunc(slices.Values(dests), func(a, b Dest) int { return strings.Compare(a.Name, b.Name) })
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		p := r.Dests[name]
-		b = appendString(b, name)
+	for _, d := range dests {
+		p := d.Published
+		b = appendString(b, d.Name)
 		var pf uint64
 		switch {
 		case p.Hash != ([32]byte{}) && p.Hash == r.Hash:
@@ -140,6 +179,12 @@ func appendString(b []byte, s string) []byte {
 // input yields an error wrapping ErrCorrupt. It never panics, and it never
 // allocates more than the input's length can justify.
 func UnmarshalRecord(data []byte) (Record, error) {
+	return unmarshalRecord(data, nil)
+}
+
+// unmarshalRecord is UnmarshalRecord with intern, when not nil, turning
+// destination names into strings.
+func unmarshalRecord(data []byte, intern func([]byte) string) (Record, error) {
 	var r Record
 	if len(data) == 0 {
 		return r, fmt.Errorf("%w: empty record", ErrCorrupt)
@@ -150,7 +195,7 @@ func UnmarshalRecord(data []byte) (Record, error) {
 		}
 		return r, fmt.Errorf("%w: unknown record format %d", ErrCorrupt, v)
 	}
-	d := decoder{b: data[1:]}
+	d := decoder{b: data[1:], intern: intern}
 	flags := d.uvarint()
 	if flags&^recordFlags != 0 {
 		d.fail("unknown record flags %#x", flags)
@@ -176,9 +221,9 @@ func UnmarshalRecord(data []byte) (Record, error) {
 		d.fail("%d destinations cannot fit in %d bytes", n, len(d.b))
 	}
 	if n > 0 && d.err == nil {
-		r.Dests = make(map[string]Published, n)
+		r.Dests = make(Dests, 0, n)
 		for i := uint64(0); i < n && d.err == nil; i++ {
-			name := d.string()
+			name := d.name()
 			var p Published
 			pf := d.uvarint()
 			if pf&^publishedFlags != 0 {
@@ -196,10 +241,10 @@ func UnmarshalRecord(data []byte) (Record, error) {
 				p.Hash = r.Hash
 			}
 			p.At = d.time()
-			if _, dup := r.Dests[name]; dup && d.err == nil {
-				d.fail("destination %q listed twice", name)
+			if k := len(r.Dests); k > 0 && r.Dests[k-1].Name >= name && d.err == nil {
+				d.fail("destination %q listed twice or out of order", name)
 			}
-			r.Dests[name] = p
+			r.Dests = append(r.Dests, Dest{Name: name, Published: p})
 		}
 	}
 	if d.err == nil && len(d.b) != 0 {
@@ -214,8 +259,9 @@ func UnmarshalRecord(data []byte) (Record, error) {
 // decoder reads fields in order and remembers the first error, after which
 // every read returns a zero value: callers check once at the end.
 type decoder struct {
-	b   []byte
-	err error
+	b      []byte
+	err    error
+	intern func([]byte) string
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -277,15 +323,32 @@ func (d *decoder) hash(h *[32]byte) {
 }
 
 func (d *decoder) string() string {
+	b := d.bytes()
+	if b == nil {
+		return ""
+	}
+	return string(b)
+}
+
+// name is a destination name, interned when the decoder can.
+func (d *decoder) name() string {
+	b := d.bytes()
+	if b == nil || d.intern == nil {
+		return string(b)
+	}
+	return d.intern(b)
+}
+
+func (d *decoder) bytes() []byte {
 	n := d.uvarint()
 	if d.err != nil {
-		return ""
+		return nil
 	}
 	if n > uint64(len(d.b)) {
 		d.fail("string of %d bytes in %d remaining", n, len(d.b))
-		return ""
+		return nil
 	}
-	s := string(d.b[:n])
+	b := d.b[:n:n]
 	d.b = d.b[n:]
-	return s
+	return b
 }

@@ -25,10 +25,10 @@ func sampleRecord() Record {
 		Dev:     0xfd01,
 		Mode:    0o644,
 		Hash:    h,
-		Dests: map[string]Published{
-			"efs-a": {Size: 1 << 40, ModTime: mt, Hash: h, At: mt.Add(time.Hour)},
-			"s3":    {Size: 7, ModTime: mt.Add(-time.Second), Hash: h2, At: mt.Add(2 * time.Hour)},
-			"empty": {},
+		Dests: Dests{
+			{Name: "efs-a", Published: Published{Size: 1 << 40, ModTime: mt, Hash: h, At: mt.Add(time.Hour)}},
+			{Name: "empty"},
+			{Name: "s3", Published: Published{Size: 7, ModTime: mt.Add(-time.Second), Hash: h2, At: mt.Add(2 * time.Hour)}},
 		},
 	}
 }
@@ -42,7 +42,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			ModTime: time.Unix(-1, 5).UTC(),
 		},
 		"dir":      {Mode: fs.ModeDir | 0o755, Size: -1},
-		"longname": {LinkTarget: strings.Repeat("\xfe", 4096), Dests: map[string]Published{strings.Repeat("d", 300): {Size: -5}}},
+		"longname": {LinkTarget: strings.Repeat("\xfe", 4096), Dests: Dests{{Name: strings.Repeat("d", 300), Published: Published{Size: -5}}}},
 		"extreme_time": {
 			ModTime: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
 			CTime:   time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
@@ -71,8 +71,9 @@ func recordsEqual(a, b Record) bool {
 	if !a.ModTime.Equal(b.ModTime) || !a.CTime.Equal(b.CTime) || len(a.Dests) != len(b.Dests) {
 		return false
 	}
-	for k, pa := range a.Dests {
-		pb, ok := b.Dests[k]
+	for _, da := range a.Dests {
+		pa := da.Published
+		pb, ok := b.Dests.Get(da.Name)
 		if !ok || pa.Size != pb.Size || pa.Hash != pb.Hash || !pa.ModTime.Equal(pb.ModTime) || !pa.At.Equal(pb.At) {
 			return false
 		}
