@@ -42,7 +42,7 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 }
 
 func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) string {
-	mode := e.Info.Mode()
+	mode := e.Mode
 	if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
 		return ""
 	}
@@ -71,7 +71,7 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 	if !mode.IsRegular() {
 		return ""
 	}
-	st := statOf(e.Info)
+	st := e.st
 	m := transfer.Meta{Size: st.size, ModTime: st.mtime}
 	sum, err := hashFile(e.Abs)
 	if err != nil {
