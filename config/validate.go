@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,12 +40,6 @@ const (
 	MinChunkSize = Size(4 << 10)
 	MaxChunkSize = Size(64 << 20)
 	MaxParallel  = 1024 // ceiling for concurrency, checkers and part_concurrency
-)
-
-var (
-	safeName   = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	storageCls = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 )
 
 // checker accumulates problems with their key paths.
@@ -131,7 +124,7 @@ func (j *Job) check(c *checker, p string) {
 	switch {
 	case j.Name == "":
 		c.add(p+".name", "required")
-	case !safeName.MatchString(j.Name) || j.Name == "." || j.Name == "..":
+	case !allIn(j.Name, isSafeNameByte) || j.Name == "." || j.Name == "..":
 		c.add(p+".name", "%q may contain only letters, digits, '.', '_' and '-'", j.Name)
 	}
 	c.absPath(p+".source", j.Source)
@@ -251,7 +244,7 @@ func (d *Destination) checkS3(c *checker, p string) {
 	switch {
 	case d.Bucket == "":
 		c.add(p+".bucket", "required")
-	case !bucketName.MatchString(d.Bucket) || strings.Contains(d.Bucket, ".."):
+	case !validBucket(d.Bucket) || strings.Contains(d.Bucket, ".."):
 		c.add(p+".bucket", "%q is not a valid bucket name (3-63 lowercase letters, digits, '.' and '-')", d.Bucket)
 	}
 	if strings.HasPrefix(d.Prefix, "/") {
@@ -265,7 +258,7 @@ func (d *Destination) checkS3(c *checker, p string) {
 	if d.KMSKeyID != "" && d.SSE != "aws:kms" {
 		c.add(p+".kms_key_id", "only valid with sse: aws:kms")
 	}
-	if d.StorageClass != "" && !storageCls.MatchString(d.StorageClass) {
+	if d.StorageClass != "" && !validStorageClass(d.StorageClass) {
 		c.add(p+".storage_class", "%q is not a storage class name such as STANDARD or STANDARD_IA", d.StorageClass)
 	}
 	if d.Endpoint != "" {
@@ -313,4 +306,39 @@ func sortedTagKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Character classes of names, checked by hand instead of with regexps that
+// every start of the binary would compile (config is imported by all of it).
+
+func isSafeNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
+}
+
+func isBucketByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-'
+}
+
+// allIn reports whether s is not empty and every byte of it satisfies ok.
+func allIn(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// validBucket is S3's bucket naming rule: 3 to 63 of a-z 0-9 . -, starting
+// and ending with a letter or digit.
+func validBucket(s string) bool {
+	alnum := func(c byte) bool { return isBucketByte(c) && c != '.' && c != '-' }
+	return len(s) >= 3 && len(s) <= 63 && allIn(s, isBucketByte) && alnum(s[0]) && alnum(s[len(s)-1])
+}
+
+// validStorageClass accepts names like STANDARD_IA: an upper-case letter,
+// then upper-case letters, digits and underscores.
+func validStorageClass(s string) bool {
+	return s != "" && 'A' <= s[0] && s[0] <= 'Z' &&
+		allIn(s, func(c byte) bool { return 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' })
 }
