@@ -41,12 +41,14 @@ func openSource(path string) (*os.File, error) {
 
 // openSourceFD is openSource without the *os.File: the copy path reads
 // through a raw descriptor, which saves four fcntl calls and an epoll
-// registration per file.
+// registration per file. O_NONBLOCK changes nothing for a regular file; it
+// keeps a FIFO put where a walked file was from blocking the open.
 func openSourceFD(path string) (int, error) {
+	const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK
 	for {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOATIME, 0)
+		fd, err := unix.Open(path, flags|unix.O_NOATIME, 0)
 		if err == unix.EPERM {
-			fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			fd, err = unix.Open(path, flags, 0)
 		}
 		if err == unix.EINTR {
 			continue
@@ -98,26 +100,46 @@ func fanout(n int, fn func(i int)) {
 // copyFile reads the source once, hashes every chunk and writes it to every
 // destination that needs it, then publishes where all bytes arrived and the
 // source held still during the read.
+//
+// The first attempt trusts the walk's lstat instead of asking fstat again:
+// the fstat after the read compares the open file with the walked one, and
+// that one call catches a change before the open as well as during the read.
+// As the two cannot be told apart, a file that differs is copied once more
+// with its own fstat at the open, as the walk's view was stale.
 func (j *jobRun) copyFile(ctx context.Context, t task) result {
+	r, stale := j.copyOnce(ctx, t, true)
+	if stale && ctx.Err() == nil {
+		r, _ = j.copyOnce(ctx, t, false)
+	}
+	return r
+}
+
+// copyOnce is one attempt of copyFile. With trustWalk it returns stale when
+// the file is not the one the walk saw, and publishes nothing.
+func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result, stale bool) {
 	rel := t.e.Rel
 	fd, err := openSourceFD(t.e.Abs)
 	j.c.opened.Add(1)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			j.c.vanished.Add(1)
-			return result{rel: rel, status: StatusVanished, err: fmt.Errorf("%s: vanished before it was read", t.e.Abs)}
+			return result{rel: rel, status: StatusVanished, err: fmt.Errorf("%s: vanished before it was read", t.e.Abs)}, false
 		}
-		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs, err)}
+		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs, err)}, false
 	}
 	defer unix.Close(fd)
-	st, mode, err := fstatFD(fd)
-	if err != nil {
-		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("stat %s: %w", t.e.Abs, err)}
+	mode := t.e.Mode
+	if !trustWalk {
+		var st stat
+		st, mode, err = fstatFD(fd)
+		if err != nil {
+			return result{rel: rel, status: StatusFailed, err: fmt.Errorf("stat %s: %w", t.e.Abs, err)}, false
+		}
+		if !mode.IsRegular() {
+			return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (no longer a regular file)", t.e.Abs, ErrChanged)}, false
+		}
+		t.st = st
 	}
-	if !mode.IsRegular() {
-		return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (no longer a regular file)", t.e.Abs, ErrChanged)}
-	}
-	t.st = st
 	m := j.meta(t)
 	m.Mode = mode
 	if j.job.Xattrs {
@@ -170,8 +192,16 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 	if rerr == nil && j.afterRead != nil {
 		j.afterRead(rel)
 	}
-	if rerr == nil {
-		rerr = j.checkStable(fd, t, off)
+	if rerr == nil || trustWalk && ctx.Err() == nil {
+		// With the walk's stat a read error may also mean another file (a
+		// FIFO opened without blocking, a truncated file): the stat tells.
+		if serr := j.checkStable(fd, t, mode, off); serr != nil {
+			if trustWalk {
+				fanout(len(ups), func(k int) { ups[k].abort(ctx) })
+				return result{}, true
+			}
+			rerr = serr
+		}
 	}
 	if rerr != nil {
 		fanout(len(ups), func(k int) { ups[k].abort(ctx) })
@@ -179,7 +209,7 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 		if errors.Is(rerr, ErrChanged) {
 			status = StatusChanged
 		}
-		return result{rel: rel, status: status, err: rerr, bytes: off}
+		return result{rel: rel, status: status, err: rerr, bytes: off}, false
 	}
 	var sum [32]byte
 	h.Sum(sum[:0])
@@ -211,17 +241,19 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 		// verifies once more and removes the source.
 		defer func() { j.deliver(j.archive(ctx, t, sum)) }()
 	}
-	return r
+	return r, false
 }
 
 // checkStable compares the file after the read with the file before it: a
-// writer that appended, truncated or rewrote it invalidates the copy.
-func (j *jobRun) checkStable(fd int, t task, read int64) error {
-	after, _, err := fstatFD(fd)
+// writer that appended, truncated or rewrote it, or another file put in its
+// place, invalidates the copy.
+func (j *jobRun) checkStable(fd int, t task, mode fs.FileMode, read int64) error {
+	after, amode, err := fstatFD(fd)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", t.e.Abs, err)
 	}
-	if read != t.st.size || after.size != t.st.size || !after.mtime.Equal(t.st.mtime) || !after.ctime.Equal(t.st.ctime) {
+	if read != t.st.size || after.size != t.st.size || !after.mtime.Equal(t.st.mtime) || !after.ctime.Equal(t.st.ctime) ||
+		after.ino != t.st.ino || after.dev != t.st.dev || amode != mode {
 		return fmt.Errorf("%s: %w (size %d→%d, read %d bytes); it will be copied on the next run",
 			t.e.Abs, ErrChanged, t.st.size, after.size, read)
 	}

@@ -1,0 +1,80 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/efssync/efssync/internal/treetest"
+)
+
+// staleFixture starts a job run over src with one worker, so the walk has
+// stat'ed a directory's every entry before the first of them is copied.
+func staleFixture(t *testing.T, files map[string]string) (*fixture, *jobRun, *counters) {
+	t.Helper()
+	f := newFixture(t, 1)
+	f.extra = "    concurrency: 1\n"
+	treetest.Write(t, f.src, files)
+	a, err := New(f.config(), Options{})
+	must(t, err)
+	t.Cleanup(func() { a.Close() })
+	c := &counters{}
+	rep, _ := newReporter("")
+	j, err := a.newJobRun(context.Background(), a.cfg.Jobs[0], rep, c)
+	must(t, err)
+	return f, j, c
+}
+
+// A file rewritten after the walk but before its copy is copied in the
+// same run with its new content: the walk's stat was only stale.
+func TestFileChangedAfterWalkIsCopiedInTheSameRun(t *testing.T) {
+	f, j, c := staleFixture(t, map[string]string{"a": "a", "b": "old"})
+	var once sync.Once
+	j.afterRead = func(rel string) {
+		if rel == "a" {
+			once.Do(func() { must(t, os.WriteFile(filepath.Join(f.src, "b"), []byte("new, longer"), 0o644)) })
+		}
+	}
+	must(t, j.syncOnce(context.Background()))
+	if n := c.changed.Load(); n != 0 {
+		t.Fatalf("changed = %d, want 0", n)
+	}
+	if n := c.opened.Load(); n != 3 {
+		t.Fatalf("opened %d files, want 3 (a, then b with the walk's stat and again with its own)", n)
+	}
+	got, err := os.ReadFile(filepath.Join(f.dests[0], "b"))
+	must(t, err)
+	if string(got) != "new, longer" {
+		t.Fatalf("b = %q, want the content after the rewrite", got)
+	}
+	treetest.Equal(t, f.src, f.dests[0])
+}
+
+// A FIFO put in place of a walked file neither blocks the open nor gets
+// published; the file is reported as changed.
+func TestFIFOInPlaceOfWalkedFileDoesNotBlock(t *testing.T) {
+	f, j, c := staleFixture(t, map[string]string{"a": "a", "b": "regular"})
+	var once sync.Once
+	j.afterRead = func(rel string) {
+		if rel == "a" {
+			once.Do(func() {
+				p := filepath.Join(f.src, "b")
+				must(t, os.Remove(p))
+				must(t, syscall.Mkfifo(p, 0o644))
+			})
+		}
+	}
+	must(t, j.syncOnce(context.Background()))
+	if n := c.changed.Load(); n != 1 {
+		t.Fatalf("changed = %d, want 1", n)
+	}
+	if _, err := os.Lstat(filepath.Join(f.dests[0], "b")); !os.IsNotExist(err) {
+		t.Fatalf("b was published: %v", err)
+	}
+	if left := treetest.Leftovers(t, f.dests[0]); len(left) > 0 {
+		t.Fatalf("temp files left: %v", left)
+	}
+}
