@@ -166,10 +166,9 @@ func listDir(ctx context.Context, rel, abs string, f *Filter, onErr func(rel str
 		return nil, err
 	}
 	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	raw, err := dirf.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
+	// Fd keeps dirf blocking, which a directory is anyway; the deferred
+	// Close keeps the descriptor open until the last fstatat.
+	dirfd := int(dirf.Fd())
 	entries := make([]Entry, 0, len(des))
 	for _, de := range des {
 		if err := ctx.Err(); err != nil {
@@ -188,17 +187,9 @@ func listDir(ctx context.Context, rel, abs string, f *Filter, onErr func(rel str
 			cabs = abs + name
 		}
 		var st unix.Stat_t
-		var serr error
-		cerr := raw.Control(func(fd uintptr) {
-			for {
-				serr = unix.Fstatat(int(fd), name, &st, unix.AT_SYMLINK_NOFOLLOW)
-				if serr != unix.EINTR {
-					break
-				}
-			}
-		})
-		if cerr != nil {
-			return nil, cerr
+		serr := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		for serr == unix.EINTR {
+			serr = unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		}
 		if serr != nil {
 			if serr != unix.ENOENT {

@@ -308,6 +308,9 @@ type Reader struct {
 	last  string // the previous rel asked for
 	k, v  []byte // the cursor's position: the first key >= last, or nil at the end
 	names []string
+	// internFn is intern as a func value, made once: a method value made per
+	// call would be allocated per record.
+	internFn func([]byte) string
 }
 
 // Get is DB.Get within the View's transaction.
@@ -324,7 +327,10 @@ func (r *Reader) Get(rel string) (rec Record, ok bool, err error) {
 	if !found {
 		return Record{}, false, nil
 	}
-	rec, err = unmarshalRecord(v, r.intern)
+	if r.internFn == nil {
+		r.internFn = r.intern
+	}
+	rec, err = unmarshalRecord(v, r.internFn)
 	if err != nil {
 		return Record{}, false, fmt.Errorf("manifest %s: job %q: record %q: %w", r.path, r.job, rel, err)
 	}
