@@ -88,10 +88,13 @@ type jobRun struct {
 	// hard links: the first path seen for each multiply-linked inode, and
 	// its content hash once known; linkMu also guards deferred, which the
 	// checkers append to concurrently.
-	linkMu    sync.Mutex
-	linkFirst map[[2]uint64]string
-	linkHash  map[[2]uint64][32]byte
-	deferred  []task
+	linkMu sync.Mutex
+	// planScratch holds the per-directory record slices of the plan step,
+	// so listing a directory allocates no fresh ones.
+	planScratch sync.Pool
+	linkFirst   map[[2]uint64]string
+	linkHash    map[[2]uint64][32]byte
+	deferred    []task
 
 	walked atomic.Int64
 	// hlsOrder is set by `order: [hls]`: playlists go after their segments.
@@ -236,14 +239,26 @@ func (j *jobRun) deliver(r result) {
 	j.results <- r
 }
 
+// planScratch is one directory's worth of looked-up records.
+type planScratch struct {
+	recs  []manifest.Record
+	known []bool
+}
+
 // plan streams the walk through the strategy and hands work to the workers.
 // Directories are created here, in walk order, so parents precede children.
 func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 	return walkDirs(ctx, j.job.Source, j.filter, j.job.Checkers, func(entries []Entry) error {
 		// One read transaction for the directory's records, closed before
 		// any send below can block on a worker.
-		recs := make([]manifest.Record, len(entries))
-		known := make([]bool, len(entries))
+		scratch, _ := j.planScratch.Get().(*planScratch)
+		if scratch == nil {
+			scratch = &planScratch{}
+		}
+		defer j.planScratch.Put(scratch)
+		recs := slices.Grow(scratch.recs[:0], len(entries))[:len(entries)]
+		known := slices.Grow(scratch.known[:0], len(entries))[:len(entries)]
+		defer func() { clear(recs); scratch.recs, scratch.known = recs, known }()
 		err := j.a.db.View(j.job.Name, func(r *manifest.Reader) error {
 			for i, e := range entries {
 				var err error

@@ -72,8 +72,8 @@ func walk(ctx context.Context, root string, f *Filter, fn func(Entry) error, onE
 
 // walkDirs walks the source tree with up to workers goroutines, each
 // listing one directory at a time: fn receives the kept entries of one
-// directory, in lexical order, and returns before any of its subdirectories
-// is listed, so a directory is always handled before its contents. Only one
+// directory, in lexical order (in a slice the worker reuses once fn has
+// returned), and returns before any of its subdirectories is listed, so a directory is always handled before its contents. Only one
 // listing per worker and the paths of directories still to visit are held
 // in memory. Symlinks are reported, never followed, so loops and links out
 // of the root cannot lead the walk astray. A directory that vanishes
@@ -88,8 +88,9 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 		busy     int
 		firstErr error
 	)
-	visit := func(d dir) ([]dir, error) {
-		entries, err := listDir(ctx, d.rel, d.abs, f, onErr)
+	visit := func(d dir, buf *[]Entry) ([]dir, error) {
+		entries, err := listDir(ctx, d.rel, d.abs, f, onErr, (*buf)[:0])
+		defer func() { clear(entries); *buf = entries }() // reused by the worker's next directory
 		if err != nil {
 			if d.rel == "" {
 				return nil, fmt.Errorf("read source directory %s: %w", d.abs, err)
@@ -115,6 +116,7 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 		return subdirs, nil
 	}
 	worker := func() {
+		var buf []Entry
 		for {
 			mu.Lock()
 			for len(stack) == 0 && busy > 0 && firstErr == nil {
@@ -129,7 +131,7 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 			stack = stack[:len(stack)-1]
 			busy++
 			mu.Unlock()
-			subdirs, err := visit(d)
+			subdirs, err := visit(d, &buf)
 			mu.Lock()
 			busy--
 			if err != nil && firstErr == nil {
@@ -155,21 +157,24 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 // stat instead of the whole path, which is most of an unchanged run's
 // system time. Entries that vanish before their stat are left out; other
 // stat errors go to onErr.
-func listDir(ctx context.Context, rel, abs string, f *Filter, onErr func(rel string, err error)) ([]Entry, error) {
-	dirf, err := os.Open(abs)
-	if err != nil {
-		return nil, err
+func listDir(ctx context.Context, rel, abs string, f *Filter, onErr func(rel string, err error), entries []Entry) ([]Entry, error) {
+	// A raw open: os.Open would register the directory with the poller
+	// and set its flags, four wasted syscalls per directory.
+	dirfd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	for err == unix.EINTR {
+		dirfd, err = unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	}
-	defer dirf.Close()
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: abs, Err: err}
+	}
+	dirf := os.NewFile(uintptr(dirfd), abs)
+	defer dirf.Close() // after the last fstatat on dirfd
 	des, err := dirf.ReadDir(-1)
 	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	// Fd keeps dirf blocking, which a directory is anyway; the deferred
-	// Close keeps the descriptor open until the last fstatat.
-	dirfd := int(dirf.Fd())
-	entries := make([]Entry, 0, len(des))
+	entries = slices.Grow(entries, len(des))
 	for _, de := range des {
 		if err := ctx.Err(); err != nil {
 			return nil, err
