@@ -140,116 +140,51 @@ func (u *upload) Abort(ctx context.Context) error {
 	return u.u.Abort(ctx)
 }
 
-// abilities builds one adapter per optional ability of the inner
-// destination, each implementing exactly that ability interface, so
-// transfer.As finds an ability through the counter exactly when the inner
-// destination has it.
+// abilities is the decorator's chain of the inner destination's abilities,
+// each counted.
 func (c *Dest) abilities() transfer.Destination {
-	var next transfer.Destination = c.inner
-	if v, ok := transfer.As[transfer.DirMaker](c.inner); ok {
-		next = dirMaker{c, next, v}
-	}
-	if v, ok := transfer.As[transfer.Symlinker](c.inner); ok {
-		next = symlinker{c, next, v}
-	}
-	if v, ok := transfer.As[transfer.Linker](c.inner); ok {
-		next = linker{c, next, v}
-	}
-	if v, ok := transfer.As[transfer.Lister](c.inner); ok {
-		next = lister{c, next, v}
-	}
-	if v, ok := transfer.As[transfer.Opener](c.inner); ok {
-		next = opener{c, next, v}
-	}
-	if v, ok := transfer.As[transfer.Syncer](c.inner); ok {
-		next = syncer{c, next, v}
-	}
-	if v, ok := transfer.As[transfer.Cleaner](c.inner); ok {
-		next = cleaner{c, next, v}
-	}
-	return next
-}
-
-type dirMaker struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.DirMaker
-}
-
-func (a dirMaker) Unwrap() transfer.Destination { return a.next }
-func (a dirMaker) Mkdir(ctx context.Context, rel string, m transfer.Meta) error {
-	a.n.mkdir.Add(1)
-	return a.v.Mkdir(ctx, rel, m)
-}
-
-type symlinker struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Symlinker
-}
-
-func (a symlinker) Unwrap() transfer.Destination { return a.next }
-func (a symlinker) Symlink(ctx context.Context, rel, target string, m transfer.Meta) error {
-	a.n.symlink.Add(1)
-	return a.v.Symlink(ctx, rel, target, m)
-}
-
-type linker struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Linker
-}
-
-func (a linker) Unwrap() transfer.Destination { return a.next }
-func (a linker) Link(ctx context.Context, existing, rel string) error {
-	a.n.link.Add(1)
-	return a.v.Link(ctx, existing, rel)
-}
-
-type lister struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Lister
-}
-
-func (a lister) Unwrap() transfer.Destination { return a.next }
-func (a lister) List(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
-	a.n.list.Add(1)
-	return a.v.List(ctx, fn)
-}
-
-type opener struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Opener
-}
-
-func (a opener) Unwrap() transfer.Destination { return a.next }
-func (a opener) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
-	a.n.open.Add(1)
-	return a.v.Open(ctx, rel)
-}
-
-type syncer struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Syncer
-}
-
-func (a syncer) Unwrap() transfer.Destination { return a.next }
-func (a syncer) Sync(ctx context.Context) error {
-	a.n.sync.Add(1)
-	return a.v.Sync(ctx)
-}
-
-type cleaner struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Cleaner
-}
-
-func (a cleaner) Unwrap() transfer.Destination { return a.next }
-func (a cleaner) Cleanup(ctx context.Context, keep func(uploadID string) bool) (int, error) {
-	a.n.cleanup.Add(1)
-	return a.v.Cleanup(ctx, keep)
+	return transfer.Chain(c, c.inner, c.inner, transfer.Wrappers{
+		Mkdir: func(v transfer.DirMaker) transfer.DirMakerFunc {
+			return func(ctx context.Context, rel string, m transfer.Meta) error {
+				c.n.mkdir.Add(1)
+				return v.Mkdir(ctx, rel, m)
+			}
+		},
+		Symlink: func(v transfer.Symlinker) transfer.SymlinkerFunc {
+			return func(ctx context.Context, rel, target string, m transfer.Meta) error {
+				c.n.symlink.Add(1)
+				return v.Symlink(ctx, rel, target, m)
+			}
+		},
+		Link: func(v transfer.Linker) transfer.LinkerFunc {
+			return func(ctx context.Context, existing, rel string) error {
+				c.n.link.Add(1)
+				return v.Link(ctx, existing, rel)
+			}
+		},
+		List: func(v transfer.Lister) transfer.ListerFunc {
+			return func(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
+				c.n.list.Add(1)
+				return v.List(ctx, fn)
+			}
+		},
+		Open: func(v transfer.Opener) transfer.OpenerFunc {
+			return func(ctx context.Context, rel string) (io.ReadCloser, error) {
+				c.n.open.Add(1)
+				return v.Open(ctx, rel)
+			}
+		},
+		Sync: func(v transfer.Syncer) transfer.SyncerFunc {
+			return func(ctx context.Context) error {
+				c.n.sync.Add(1)
+				return v.Sync(ctx)
+			}
+		},
+		Cleanup: func(v transfer.Cleaner) transfer.CleanerFunc {
+			return func(ctx context.Context, keep func(uploadID string) bool) (int, error) {
+				c.n.cleanup.Add(1)
+				return v.Cleanup(ctx, keep)
+			}
+		},
+	})
 }

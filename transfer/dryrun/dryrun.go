@@ -22,7 +22,6 @@ package dryrun
 
 import (
 	"context"
-	"io"
 
 	"github.com/efssync/efssync/transfer"
 )
@@ -73,102 +72,29 @@ func (discard) Checkpoint() *transfer.Checkpoint                   { return nil 
 func (discard) Commit(ctx context.Context, _ transfer.Meta) error  { return ctx.Err() }
 func (discard) Abort(context.Context) error                        { return nil }
 
-// abilities builds one adapter per optional ability of the inner
-// destination, each implementing exactly that interface, and ends the chain
-// in nil.
+// abilities is the decorator's chain: a no-op for each mutating ability the
+// inner destination has, the inner reading abilities as they are, and nil
+// at the end instead of the inner destination. Each link embeds r, so a
+// caller that asserts it back to a Destination still gets the dry-run Begin
+// and Remove.
 func (r *Dest) abilities() transfer.Destination {
-	var next transfer.Destination // nil: the end of the chain
-	if _, ok := transfer.As[transfer.DirMaker](r.inner); ok {
-		next = dirMaker{r, next}
-	}
-	if _, ok := transfer.As[transfer.Symlinker](r.inner); ok {
-		next = symlinker{r, next}
-	}
-	if _, ok := transfer.As[transfer.Linker](r.inner); ok {
-		next = linker{r, next}
-	}
-	if _, ok := transfer.As[transfer.Syncer](r.inner); ok {
-		next = syncer{r, next}
-	}
-	if _, ok := transfer.As[transfer.Cleaner](r.inner); ok {
-		next = cleaner{r, next}
-	}
-	if v, ok := transfer.As[transfer.Lister](r.inner); ok {
-		next = lister{r, next, v}
-	}
-	if v, ok := transfer.As[transfer.Opener](r.inner); ok {
-		next = opener{r, next, v}
-	}
-	return next
-}
-
-// Each adapter embeds *Dest, so a caller that asserts it back to a
-// Destination still gets the dry-run Begin and Remove.
-
-type dirMaker struct {
-	*Dest
-	next transfer.Destination
-}
-
-func (a dirMaker) Unwrap() transfer.Destination { return a.next }
-func (a dirMaker) Mkdir(ctx context.Context, _ string, _ transfer.Meta) error {
-	return ctx.Err()
-}
-
-type symlinker struct {
-	*Dest
-	next transfer.Destination
-}
-
-func (a symlinker) Unwrap() transfer.Destination { return a.next }
-func (a symlinker) Symlink(ctx context.Context, _, _ string, _ transfer.Meta) error {
-	return ctx.Err()
-}
-
-type linker struct {
-	*Dest
-	next transfer.Destination
-}
-
-func (a linker) Unwrap() transfer.Destination                { return a.next }
-func (a linker) Link(ctx context.Context, _, _ string) error { return ctx.Err() }
-
-type syncer struct {
-	*Dest
-	next transfer.Destination
-}
-
-func (a syncer) Unwrap() transfer.Destination   { return a.next }
-func (a syncer) Sync(ctx context.Context) error { return ctx.Err() }
-
-type cleaner struct {
-	*Dest
-	next transfer.Destination
-}
-
-func (a cleaner) Unwrap() transfer.Destination { return a.next }
-func (a cleaner) Cleanup(ctx context.Context, _ func(string) bool) (int, error) {
-	return 0, ctx.Err()
-}
-
-type lister struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Lister
-}
-
-func (a lister) Unwrap() transfer.Destination { return a.next }
-func (a lister) List(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
-	return a.v.List(ctx, fn)
-}
-
-type opener struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Opener
-}
-
-func (a opener) Unwrap() transfer.Destination { return a.next }
-func (a opener) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
-	return a.v.Open(ctx, rel)
+	return transfer.Chain(r, r.inner, nil, transfer.Wrappers{
+		Mkdir: func(transfer.DirMaker) transfer.DirMakerFunc {
+			return func(ctx context.Context, _ string, _ transfer.Meta) error { return ctx.Err() }
+		},
+		Symlink: func(transfer.Symlinker) transfer.SymlinkerFunc {
+			return func(ctx context.Context, _, _ string, _ transfer.Meta) error { return ctx.Err() }
+		},
+		Link: func(transfer.Linker) transfer.LinkerFunc {
+			return func(ctx context.Context, _, _ string) error { return ctx.Err() }
+		},
+		Sync: func(transfer.Syncer) transfer.SyncerFunc {
+			return func(ctx context.Context) error { return ctx.Err() }
+		},
+		Cleanup: func(transfer.Cleaner) transfer.CleanerFunc {
+			return func(ctx context.Context, _ func(string) bool) (int, error) { return 0, ctx.Err() }
+		},
+		List: func(v transfer.Lister) transfer.ListerFunc { return v.List },
+		Open: func(v transfer.Opener) transfer.OpenerFunc { return v.Open },
+	})
 }

@@ -223,134 +223,67 @@ func (u *upload) Abort(ctx context.Context) error {
 	return u.p.do(ctx, "abort", u.rel, func() error { return u.u.Abort(ctx) })
 }
 
-// abilities builds one adapter per optional ability of the inner
-// destination. Each adapter implements exactly one ability interface, so
-// transfer.As finds an ability through the decorator exactly when the inner
-// destination has it. Each adapter embeds r, so whatever As returns still
-// retries Begin, Stat and Remove.
+// abilities is the decorator's chain of the inner destination's abilities,
+// each retried. Each link embeds r, so whatever As returns still retries
+// Begin, Stat and Remove.
 func (r *Dest) abilities() transfer.Destination {
-	var next transfer.Destination = r.inner
-	if v, ok := transfer.As[transfer.DirMaker](r.inner); ok {
-		next = dirMaker{r, next, v}
-	}
-	if v, ok := transfer.As[transfer.Symlinker](r.inner); ok {
-		next = symlinker{r, next, v}
-	}
-	if v, ok := transfer.As[transfer.Linker](r.inner); ok {
-		next = linker{r, next, v}
-	}
-	if v, ok := transfer.As[transfer.Lister](r.inner); ok {
-		next = lister{r, next, v}
-	}
-	if v, ok := transfer.As[transfer.Opener](r.inner); ok {
-		next = opener{r, next, v}
-	}
-	if v, ok := transfer.As[transfer.Syncer](r.inner); ok {
-		next = syncer{r, next, v}
-	}
-	if v, ok := transfer.As[transfer.Cleaner](r.inner); ok {
-		next = cleaner{r, next, v}
-	}
-	return next
-}
-
-type dirMaker struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.DirMaker
-}
-
-func (a dirMaker) Unwrap() transfer.Destination { return a.next }
-func (a dirMaker) Mkdir(ctx context.Context, rel string, m transfer.Meta) error {
-	return a.p.do(ctx, "mkdir", rel, func() error { return a.v.Mkdir(ctx, rel, m) })
-}
-
-type symlinker struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Symlinker
-}
-
-func (a symlinker) Unwrap() transfer.Destination { return a.next }
-func (a symlinker) Symlink(ctx context.Context, rel, target string, m transfer.Meta) error {
-	return a.p.do(ctx, "symlink", rel, func() error { return a.v.Symlink(ctx, rel, target, m) })
-}
-
-type linker struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Linker
-}
-
-func (a linker) Unwrap() transfer.Destination { return a.next }
-func (a linker) Link(ctx context.Context, existing, rel string) error {
-	return a.p.do(ctx, "link", rel, func() error { return a.v.Link(ctx, existing, rel) })
-}
-
-type lister struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Lister
-}
-
-func (a lister) Unwrap() transfer.Destination { return a.next }
-
-// List retries only a failure that came before the first entry: after that
-// a retry would hand fn entries it has seen.
-func (a lister) List(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
-	called := false
-	return a.p.do(ctx, "list", "", func() error {
-		err := a.v.List(ctx, func(rel string, m transfer.Meta) error {
-			called = true
-			return fn(rel, m)
-		})
-		if err != nil && called {
-			return noRetry{err}
-		}
-		return err
+	return transfer.Chain(r, r.inner, r.inner, transfer.Wrappers{
+		Mkdir: func(v transfer.DirMaker) transfer.DirMakerFunc {
+			return func(ctx context.Context, rel string, m transfer.Meta) error {
+				return r.p.do(ctx, "mkdir", rel, func() error { return v.Mkdir(ctx, rel, m) })
+			}
+		},
+		Symlink: func(v transfer.Symlinker) transfer.SymlinkerFunc {
+			return func(ctx context.Context, rel, target string, m transfer.Meta) error {
+				return r.p.do(ctx, "symlink", rel, func() error { return v.Symlink(ctx, rel, target, m) })
+			}
+		},
+		Link: func(v transfer.Linker) transfer.LinkerFunc {
+			return func(ctx context.Context, existing, rel string) error {
+				return r.p.do(ctx, "link", rel, func() error { return v.Link(ctx, existing, rel) })
+			}
+		},
+		List: func(v transfer.Lister) transfer.ListerFunc {
+			// Retried only when it failed before the first entry: after
+			// that a retry would hand fn entries it has seen.
+			return func(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
+				called := false
+				return r.p.do(ctx, "list", "", func() error {
+					err := v.List(ctx, func(rel string, m transfer.Meta) error {
+						called = true
+						return fn(rel, m)
+					})
+					if err != nil && called {
+						return noRetry{err}
+					}
+					return err
+				})
+			}
+		},
+		Open: func(v transfer.Opener) transfer.OpenerFunc {
+			return func(ctx context.Context, rel string) (rc io.ReadCloser, err error) {
+				err = r.p.do(ctx, "open", rel, func() (err error) {
+					rc, err = v.Open(ctx, rel)
+					return err
+				})
+				return rc, err
+			}
+		},
+		Sync: func(v transfer.Syncer) transfer.SyncerFunc {
+			return func(ctx context.Context) error {
+				return r.p.do(ctx, "sync", "", func() error { return v.Sync(ctx) })
+			}
+		},
+		Cleanup: func(v transfer.Cleaner) transfer.CleanerFunc {
+			return func(ctx context.Context, keep func(uploadID string) bool) (int, error) {
+				total := 0
+				err := r.p.do(ctx, "cleanup", "", func() error {
+					n, err := v.Cleanup(ctx, keep)
+					total += n // a failed pass may have removed some before failing
+					return err
+				})
+				return total, err
+			}
+		},
 	})
-}
-
-type opener struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Opener
-}
-
-func (a opener) Unwrap() transfer.Destination { return a.next }
-func (a opener) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
-	var rc io.ReadCloser
-	err := a.p.do(ctx, "open", rel, func() (err error) {
-		rc, err = a.v.Open(ctx, rel)
-		return err
-	})
-	return rc, err
-}
-
-type syncer struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Syncer
-}
-
-func (a syncer) Unwrap() transfer.Destination { return a.next }
-func (a syncer) Sync(ctx context.Context) error {
-	return a.p.do(ctx, "sync", "", func() error { return a.v.Sync(ctx) })
-}
-
-type cleaner struct {
-	*Dest
-	next transfer.Destination
-	v    transfer.Cleaner
-}
-
-func (a cleaner) Unwrap() transfer.Destination { return a.next }
-func (a cleaner) Cleanup(ctx context.Context, keep func(uploadID string) bool) (int, error) {
-	total := 0
-	err := a.p.do(ctx, "cleanup", "", func() error {
-		n, err := a.v.Cleanup(ctx, keep)
-		total += n // a failed pass may have removed some before failing
-		return err
-	})
-	return total, err
 }
