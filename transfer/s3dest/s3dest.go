@@ -209,6 +209,7 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 		// Whole-object checksums of multipart objects are composite and
 		// cannot be validated on GetObject; the SDK would warn every time.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		o.APIOptions = append(o.APIOptions, dropDiagnosticHeaders)
 	})
 
 	d := &Dest{

@@ -127,6 +127,7 @@ func TestS3Dest(t *testing.T) {
 	t.Run("MetadataTagsClass", func(t *testing.T) { testMetadata(t, e) })
 	t.Run("PartConcurrency", func(t *testing.T) { testPartConcurrency(t, e) })
 	t.Run("ConnectionReuse", func(t *testing.T) { testConnectionReuse(t, e) })
+	t.Run("NoDiagnosticHeaders", func(t *testing.T) { testNoDiagnosticHeaders(t, e) })
 	t.Run("Resume", func(t *testing.T) { testResume(t, e) })
 	t.Run("ResumeNoSuchUpload", func(t *testing.T) { testResumeGone(t, e) })
 	t.Run("ResumeETagMismatch", func(t *testing.T) { testResumeMismatch(t, e) })
@@ -366,6 +367,53 @@ func testConnectionReuse(t *testing.T, e *env) {
 	}
 	if got := dc.fresh.Load(); got > conc {
 		t.Errorf("%d rounds of %d concurrent uploads opened %d connections, want at most %d", rounds, conc, got, conc)
+	}
+}
+
+// headerRecorder records the header names of every request as sent.
+type headerRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen map[string]int
+	reqs int
+}
+
+func (h *headerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.reqs++
+	for k := range r.Header {
+		h.seen[http.CanonicalHeaderKey(k)]++
+	}
+	h.mu.Unlock()
+	return h.next.RoundTrip(r)
+}
+
+// testNoDiagnosticHeaders checks that the SDK's per-request diagnostic
+// headers stay off the wire while the requests, signed without them,
+// still succeed — a small file (PutObject), a multipart one and a Stat.
+func testNoDiagnosticHeaders(t *testing.T, e *env) {
+	hr := &headerRecorder{seen: map[string]int{}}
+	d, _ := e.dest(t, func(o *s3dest.Options) {
+		o.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			hr.next = rt
+			return hr
+		}
+	})
+	for _, n := range []int{1000, partSize + 1} {
+		rel := fmt.Sprintf("hdr/%d", n)
+		data := transfertest.Content(uint64(n), n)
+		upload(t, d, rel, data)
+		checkObject(t, d, rel, data)
+	}
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	for _, h := range []string{"Amz-Sdk-Invocation-Id", "Amz-Sdk-Request"} {
+		if hr.seen[h] > 0 {
+			t.Errorf("%d of %d requests carried %s", hr.seen[h], hr.reqs, h)
+		}
+	}
+	if hr.seen["X-Amz-Checksum-Crc32c"] == 0 {
+		t.Errorf("no request carried X-Amz-Checksum-Crc32c (headers seen: %v)", hr.seen)
 	}
 }
 
