@@ -64,6 +64,7 @@ func (a *Agent) openDestination(ctx context.Context, job config.Job, dc config.D
 			Endpoint: dc.Endpoint, PathStyle: dc.PathStyle, StorageClass: dc.StorageClass,
 			SSE: dc.SSE, KMSKeyID: dc.KMSKeyID, Tags: dc.Tags,
 			PartSize: int64(dc.PartSize), PartConcurrency: dc.PartConcurrency,
+			Concurrency: job.Concurrency,
 		})
 		if err != nil {
 			return nil, err

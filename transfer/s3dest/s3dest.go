@@ -103,6 +103,13 @@ type Options struct {
 	// PartConcurrency is how many parts of one file are in flight at once,
 	// default 4. An upload holds at most PartConcurrency+1 part buffers.
 	PartConcurrency int
+	// Concurrency is how many files the caller uploads at once (the job's
+	// concurrency). It sizes the pool of idle keep-alive connections: a
+	// pool smaller than the requests in flight closes a connection after
+	// nearly every request and dials a new one for the next, which costs
+	// both ends a TCP handshake and the server a fresh connection each
+	// time. Zero means one file.
+	Concurrency int
 	// Credentials overrides the SDK's default credential chain (tests).
 	Credentials aws.CredentialsProvider
 	// WrapTransport, when set, wraps the HTTP transport, e.g. to count
@@ -202,6 +209,7 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 		// Whole-object checksums of multipart objects are composite and
 		// cannot be validated on GetObject; the SDK would warn every time.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		o.APIOptions = append(o.APIOptions, dropDiagnosticHeaders)
 	})
 
 	d := &Dest{
@@ -245,14 +253,27 @@ func newHTTPClient(base aws.HTTPClient, opts Options) *http.Client {
 		tr = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	tr.DialContext = stallDialer(tr.DialContext, opts.StallTimeout)
-	if tr.MaxIdleConnsPerHost < 2*opts.PartConcurrency {
-		tr.MaxIdleConnsPerHost = 2 * opts.PartConcurrency
+	if n := idleConns(opts); tr.MaxIdleConnsPerHost < n {
+		tr.MaxIdleConnsPerHost = n
+		if tr.MaxIdleConns != 0 && tr.MaxIdleConns < n {
+			tr.MaxIdleConns = n
+		}
 	}
 	var rt http.RoundTripper = tr
 	if opts.WrapTransport != nil {
 		rt = opts.WrapTransport(rt)
 	}
 	return &http.Client{Transport: rt}
+}
+
+// idleConns is how many idle connections to keep for the endpoint: one per
+// request that can be in flight, so that every request finds the
+// connection an earlier one released. A file has one request in flight,
+// a large one up to PartConcurrency parts, so the bound is Concurrency ×
+// PartConcurrency (256 with the defaults), and never less than the
+// 2×PartConcurrency a single upload always had.
+func idleConns(opts Options) int {
+	return max(opts.Concurrency*opts.PartConcurrency, 2*opts.PartConcurrency)
 }
 
 // Name reports the destination's name.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,6 +126,8 @@ func TestS3Dest(t *testing.T) {
 	t.Run("Sizes", func(t *testing.T) { testSizes(t, e) })
 	t.Run("MetadataTagsClass", func(t *testing.T) { testMetadata(t, e) })
 	t.Run("PartConcurrency", func(t *testing.T) { testPartConcurrency(t, e) })
+	t.Run("ConnectionReuse", func(t *testing.T) { testConnectionReuse(t, e) })
+	t.Run("NoDiagnosticHeaders", func(t *testing.T) { testNoDiagnosticHeaders(t, e) })
 	t.Run("Resume", func(t *testing.T) { testResume(t, e) })
 	t.Run("ResumeNoSuchUpload", func(t *testing.T) { testResumeGone(t, e) })
 	t.Run("ResumeETagMismatch", func(t *testing.T) { testResumeMismatch(t, e) })
@@ -277,6 +280,140 @@ func testPartConcurrency(t *testing.T, e *env) {
 	defer c.mu.Unlock()
 	if c.maxPar > 2 {
 		t.Errorf("%d parts in flight at once, PartConcurrency is 2", c.maxPar)
+	}
+}
+
+// barrier holds callers until want of them have arrived, then lets them all
+// go and starts over. A caller that waits a minute goes on anyway, so a
+// retried request (which arrives a second time) fails the count instead of
+// hanging the test.
+type barrier struct {
+	mu   sync.Mutex
+	n    int
+	want int
+	ch   chan struct{}
+}
+
+func (b *barrier) wait() {
+	b.mu.Lock()
+	ch := b.ch
+	b.n++
+	if b.n == b.want {
+		close(ch)
+		b.ch, b.n = make(chan struct{}), 0
+	}
+	b.mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(time.Minute):
+	}
+}
+
+// dialCounter holds every PUT at a barrier, so that a round's requests are
+// all in flight at once, and counts the requests that needed a new
+// connection.
+type dialCounter struct {
+	next  http.RoundTripper
+	b     *barrier
+	fresh atomic.Int64
+}
+
+func (c *dialCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut {
+		c.b.wait()
+	}
+	ctx := httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if !i.Reused {
+			c.fresh.Add(1)
+		}
+	}})
+	return c.next.RoundTrip(r.WithContext(ctx))
+}
+
+// testConnectionReuse uploads rounds of small files, Concurrency of them at
+// once, as the agent does: every round must find the connections of the
+// last one idle in the pool. With the SDK's default of 10 idle connections
+// per host, each round after the first dialled Concurrency-10 new ones.
+func testConnectionReuse(t *testing.T, e *env) {
+	const conc, rounds = 16, 5
+	dc := &dialCounter{b: &barrier{want: conc, ch: make(chan struct{})}}
+	d, _ := e.dest(t, func(o *s3dest.Options) {
+		o.Concurrency = conc
+		o.PartConcurrency = 1
+		o.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			dc.next = rt
+			return dc
+		}
+	})
+	for r := range rounds {
+		var wg sync.WaitGroup
+		for i := range conc {
+			wg.Go(func() {
+				data := transfertest.Content(uint64(r*conc+i), 1000+i)
+				rel := fmt.Sprintf("reuse/%d/%d", r, i)
+				u, err := d.Begin(t.Context(), rel, meta(data), nil)
+				if err == nil {
+					err = u.Write(t.Context(), 0, data)
+				}
+				if err == nil {
+					err = u.Commit(t.Context(), meta(data))
+				}
+				if err != nil {
+					t.Errorf("%s: %v", rel, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if got := dc.fresh.Load(); got > conc {
+		t.Errorf("%d rounds of %d concurrent uploads opened %d connections, want at most %d", rounds, conc, got, conc)
+	}
+}
+
+// headerRecorder records the header names of every request as sent.
+type headerRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen map[string]int
+	reqs int
+}
+
+func (h *headerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.reqs++
+	for k := range r.Header {
+		h.seen[http.CanonicalHeaderKey(k)]++
+	}
+	h.mu.Unlock()
+	return h.next.RoundTrip(r)
+}
+
+// testNoDiagnosticHeaders checks that the SDK's per-request diagnostic
+// headers stay off the wire while the requests, signed without them,
+// still succeed — a small file (PutObject), a multipart one and a Stat.
+func testNoDiagnosticHeaders(t *testing.T, e *env) {
+	hr := &headerRecorder{seen: map[string]int{}}
+	d, _ := e.dest(t, func(o *s3dest.Options) {
+		o.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			hr.next = rt
+			return hr
+		}
+	})
+	for _, n := range []int{1000, partSize + 1} {
+		rel := fmt.Sprintf("hdr/%d", n)
+		data := transfertest.Content(uint64(n), n)
+		upload(t, d, rel, data)
+		checkObject(t, d, rel, data)
+	}
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	for _, h := range []string{"Amz-Sdk-Invocation-Id", "Amz-Sdk-Request"} {
+		if hr.seen[h] > 0 {
+			t.Errorf("%d of %d requests carried %s", hr.seen[h], hr.reqs, h)
+		}
+	}
+	if hr.seen["X-Amz-Checksum-Crc32c"] == 0 {
+		t.Errorf("no request carried X-Amz-Checksum-Crc32c (headers seen: %v)", hr.seen)
 	}
 }
 
