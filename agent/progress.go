@@ -5,8 +5,6 @@ import (
 	"io"
 	"sync"
 	"time"
-
-	"github.com/dustin/go-humanize"
 )
 
 // progress draws a one-line status (files, bytes, rate, ETA) on a terminal.
@@ -80,8 +78,19 @@ func (p *progress) draw() {
 	}
 	fmt.Fprintf(p.w, "\r\033[K%d files (%d copied, %d unchanged, %d failed)  %s/%s  %s/s  ETA %s",
 		c.files.Load(), c.copied.Load(), c.skipped.Load(), c.failed.Load(),
-		humanize.IBytes(uint64(bytes)), humanize.IBytes(uint64(c.plannedBytes.Load())),
-		humanize.IBytes(uint64(rate)), eta)
+		iBytes(bytes), iBytes(c.plannedBytes.Load()), iBytes(int64(rate)), eta)
+}
+
+// iBytes writes n in binary units with one decimal, as "1.5 MiB".
+func iBytes(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, unit := float64(n)/1024, 0
+	for v >= 1024 && unit < 5 {
+		v, unit = v/1024, unit+1
+	}
+	return fmt.Sprintf("%.1f %s", v, [...]string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}[unit])
 }
 
 func (p *progress) close() {
