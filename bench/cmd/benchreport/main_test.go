@@ -48,3 +48,24 @@ func TestReportKeepsIntroAndMarksFailures(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetsSayMetOrMissed(t *testing.T) {
+	rows := []row{
+		{ds: "medium", target: "tmpfs", tool: "efssync", phase: "rerun", secs: 0.1, ok: true},
+		{ds: "medium", target: "tmpfs", tool: "rsync", phase: "rerun", secs: 0.3, ok: true},
+		{ds: "large", target: "tmpfs", tool: "efssync", phase: "first", secs: 0.4, ok: true},
+		{ds: "large", target: "tmpfs", tool: "cp", phase: "first", secs: 0.2, ok: true},
+	}
+	var b strings.Builder
+	writeTargets(&b, summarize(rows, nil))
+	out := b.String()
+	for _, want := range []string{"re-run at least 2× faster than rsync -a's: 3.00× (0.10 s vs 0.30 s): met",
+		"80% or more of cp -a's throughput: 0.50× (0.40 s vs 0.20 s): MISSED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("targets lack %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "20,000 small files no slower") {
+		t.Errorf("a target without measurements was stated:\n%s", out)
+	}
+}
