@@ -198,6 +198,7 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 		if serr := j.checkStable(fd, t, mode, off); serr != nil {
 			if trustWalk {
 				fanout(len(ups), func(k int) { ups[k].abort(ctx) })
+				j.c.read.Add(-off) // read again by the next attempt; count it once
 				return result{}, true
 			}
 			rerr = serr

@@ -73,9 +73,9 @@ func walk(ctx context.Context, root string, f *Filter, fn func(Entry) error, onE
 // walkDirs walks the source tree with up to workers goroutines, each
 // listing one directory at a time: fn receives the kept entries of one
 // directory, in lexical order (in a slice the worker reuses once fn has
-// returned), and returns before any of its subdirectories is listed, so a directory is always handled before its contents. Only one
-// listing per worker and the paths of directories still to visit are held
-// in memory. Symlinks are reported, never followed, so loops and links out
+// returned), and returns before any of its subdirectories is listed, so a
+// directory is always handled before its contents. Only one listing per
+// worker and the paths of directories still to visit are held in memory. Symlinks are reported, never followed, so loops and links out
 // of the root cannot lead the walk astray. A directory that vanishes
 // mid-walk is skipped; other per-path errors go to onErr and the walk goes
 // on. An unreadable root, an error from fn, or ctx ending stops it.
@@ -153,9 +153,9 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 }
 
 // listDir lists one directory in name order and lstats each entry the
-// filter keeps (the filter sees the type getdents reports), relative to the open directory: one path component per
-// stat instead of the whole path, which is most of an unchanged run's
-// system time. Entries that vanish before their stat are left out; other
+// filter keeps (the filter sees the type getdents reports), relative to the
+// open directory: one path component per stat instead of the whole path,
+// which is most of an unchanged run's system time. Entries that vanish before their stat are left out; other
 // stat errors go to onErr.
 func listDir(ctx context.Context, rel, abs string, f *Filter, onErr func(rel string, err error), entries []Entry) ([]Entry, error) {
 	// A raw open: os.Open would register the directory with the poller
