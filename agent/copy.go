@@ -150,7 +150,12 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 	fanout(len(ups), func(k int) {
 		ups[k] = j.begin(ctx, t, m, t.act.Dests[k])
 	})
-	h := blake3.New()
+	h, _ := j.hashers.Get().(*blake3.Hasher)
+	if h == nil {
+		h = blake3.New()
+	}
+	h.Reset()
+	defer j.hashers.Put(h)
 	pool := j.pool
 	if t.st.size < smallFile && j.small.Size() < pool.Size() {
 		pool = j.small // 64 workers × 1 MiB of zeroed buffers is waste for small files

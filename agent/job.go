@@ -80,6 +80,9 @@ type jobRun struct {
 	names   []string
 	pool    *transfer.BufferPool
 	small   *transfer.BufferPool // for files below smallFile
+	// hashers keeps BLAKE3 states between files: each is about 10 KiB that
+	// would otherwise be allocated and zeroed for every file copied.
+	hashers sync.Pool
 	rep     *reporter
 	c       *counters
 	strat   Strategy

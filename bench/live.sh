@@ -42,7 +42,7 @@ log() { printf '%s live: %s\n' "$(date +%T)" "$*" >&2; }
 
 cd "$REPO"
 log "building"
-go build -o "$WORK/efssync" ./cmd/efssync
+CGO_ENABLED=0 go build -o "$WORK/efssync" ./cmd/efssync
 go build -o "$WORK/livebench" ./bench/cmd/livebench
 go build -o "$WORK/latencyfs" ./bench/cmd/latencyfs # same faultfs; livebench mounts it in-process
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"

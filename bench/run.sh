@@ -72,7 +72,7 @@ go build -o "$WORK/bin/latencyfs" ./bench/cmd/latencyfs
 go build -o "$WORK/bin/gendata" ./bench/cmd/gendata
 go build -o "$WORK/bin/benchreport" ./bench/cmd/benchreport
 EFSSYNC_OK=1
-if ! go build -o "$WORK/bin/efssync" ./cmd/efssync 2>"$WORK/efssync-build.log"; then
+if ! CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync 2>"$WORK/efssync-build.log"; then
 	log "efssync does not build; its rows will be empty (see below)"
 	cat "$WORK/efssync-build.log" >&2
 	EFSSYNC_OK=0

@@ -74,7 +74,7 @@ LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 cd "$REPO"
 log "building"
 go build -o "$WORK/bin/gendata" ./bench/cmd/gendata
-go build -o "$WORK/bin/efssync" ./cmd/efssync
+CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync
 EFSSYNC_VERSION="$("$WORK/bin/efssync" version 2>/dev/null | head -1 || echo unknown)"
 EFSSYNC_COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
