@@ -72,14 +72,14 @@ type result struct {
 
 // jobRun is the state of one job during one run.
 type jobRun struct {
-	a       *Agent
-	job     config.Job
-	log     *slog.Logger
-	filter  *Filter
-	dests   []*destination
-	names   []string
-	pool    *transfer.BufferPool
-	small   *transfer.BufferPool // for files below smallFile
+	a      *Agent
+	job    config.Job
+	log    *slog.Logger
+	filter *Filter
+	dests  []*destination
+	names  []string
+	pool   *transfer.BufferPool
+	small  *transfer.BufferPool // for files below smallFile
 	// hashers keeps BLAKE3 states between files: each is about 10 KiB that
 	// would otherwise be allocated and zeroed for every file copied.
 	hashers sync.Pool
