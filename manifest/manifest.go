@@ -67,6 +67,9 @@ type DB struct {
 	closeErr  error
 }
 
+// initialMmapSize is the manifest's first mapping; see Open.
+const initialMmapSize = 256 << 20
+
 // Open opens the manifest at path exclusively, creating it (mode 0600, parent
 // directory 0700) when missing. A manifest held by another opener fails at
 // once with an error wrapping ErrLocked; a damaged file fails with an error
@@ -82,6 +85,12 @@ func Open(path string) (db *DB, err error) {
 	opts := &bolt.Options{
 		Timeout:      lockTimeout,
 		FreelistType: bolt.FreelistMapType,
+		// Address space only, not file size: each time a growing manifest
+		// outgrows its mapping, bbolt copies every node of the open write
+		// transaction to the heap and remaps. Starting at 256 MiB (about
+		// 1.5 million records) saved a quarter of all allocations of a
+		// first sync.
+		InitialMmapSize: initialMmapSize,
 		// NoFreelistSync stays false: with it, bbolt rebuilds the freelist
 		// at open in a goroutine that panics unrecoverably on a damaged page.
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
