@@ -148,10 +148,20 @@ func (d *Dest) markDirty(dirAbs string) {
 	d.mu.Unlock()
 }
 
-func (d *Dest) tempName() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return d.tempPrefix + hex.EncodeToString(b[:])
+// tempPath is a fresh hidden temp name in the directory of final, built
+// in one allocation: it is made for every file.
+func (d *Dest) tempPath(final string) string {
+	var r [8]byte
+	_, _ = rand.Read(r[:])
+	var h [16]byte
+	hex.Encode(h[:], r[:])
+	dir := final[:strings.LastIndexByte(final, '/')+1]
+	var b strings.Builder
+	b.Grow(len(dir) + len(d.tempPrefix) + len(h))
+	b.WriteString(dir)
+	b.WriteString(d.tempPrefix)
+	b.Write(h[:])
+	return b.String()
 }
 
 // Begin implements transfer.Destination. The file is created under a hidden
@@ -175,7 +185,7 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 		u.tmp = final
 		flags |= unix.O_TRUNC
 	} else {
-		u.tmp = filepath.Join(filepath.Dir(final), d.tempName())
+		u.tmp = d.tempPath(final)
 		flags |= unix.O_EXCL
 	}
 	u.fd, err = unix.Open(u.tmp, flags, perm)
@@ -436,7 +446,7 @@ func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) e
 	if err := d.ensureDir(path.Dir(rel)); err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(final), d.tempName())
+	tmp := d.tempPath(final)
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("symlink %s: %w", final, classify(err))
 	}
@@ -477,7 +487,7 @@ func (d *Dest) Link(_ context.Context, existing, rel string) error {
 	if err := d.ensureDir(path.Dir(rel)); err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(final), d.tempName())
+	tmp := d.tempPath(final)
 	if err := os.Link(src, tmp); err != nil {
 		return fmt.Errorf("hard link %s to %s: %w", final, src, classify(err))
 	}
