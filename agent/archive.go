@@ -49,7 +49,7 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 		r.status = StatusPlanned
 		return r
 	}
-	fi, err := os.Lstat(t.e.Abs)
+	fi, err := os.Lstat(t.e.Abs())
 	if err != nil {
 		r.status, r.err = StatusVanished, nil
 		return r
@@ -57,7 +57,7 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 	now := statOf(fi)
 	if now.size != t.st.size || !now.mtime.Equal(t.st.mtime) || !now.ctime.Equal(t.st.ctime) || now.ino != t.st.ino {
 		r.status = StatusChanged
-		r.err = fmt.Errorf("%s: %w since it was archived; source kept", t.e.Abs, ErrChanged)
+		r.err = fmt.Errorf("%s: %w since it was archived; source kept", t.e.Abs(), ErrChanged)
 		return r
 	}
 	// The copies must survive a power loss before the original goes.
@@ -69,8 +69,8 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 			}
 		}
 	}
-	if err := os.Remove(t.e.Abs); err != nil {
-		r.status, r.err = StatusFailed, fmt.Errorf("remove archived source %s: %w", t.e.Abs, err)
+	if err := os.Remove(t.e.Abs()); err != nil {
+		r.status, r.err = StatusFailed, fmt.Errorf("remove archived source %s: %w", t.e.Abs(), err)
 		return r
 	}
 	j.c.deleted.Add(1)

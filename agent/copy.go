@@ -167,14 +167,14 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 // the file is not the one the walk saw, and publishes nothing.
 func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result, stale bool) {
 	rel := t.e.Rel
-	fd, err := openSourceFD(t.e.Abs)
+	fd, err := openSourceFD(t.e.Abs())
 	j.c.opened.Add(1)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			j.c.vanished.Add(1)
-			return result{rel: rel, status: StatusVanished, err: fmt.Errorf("%s: vanished before it was read", t.e.Abs)}, false
+			return result{rel: rel, status: StatusVanished, err: fmt.Errorf("%s: vanished before it was read", t.e.Abs())}, false
 		}
-		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs, err)}, false
+		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs(), err)}, false
 	}
 	defer unix.Close(fd)
 	mode := t.e.Mode
@@ -182,17 +182,17 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 		var st stat
 		st, mode, err = fstatFD(fd)
 		if err != nil {
-			return result{rel: rel, status: StatusFailed, err: fmt.Errorf("stat %s: %w", t.e.Abs, err)}, false
+			return result{rel: rel, status: StatusFailed, err: fmt.Errorf("stat %s: %w", t.e.Abs(), err)}, false
 		}
 		if !mode.IsRegular() {
-			return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (no longer a regular file)", t.e.Abs, ErrChanged)}, false
+			return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (no longer a regular file)", t.e.Abs(), ErrChanged)}, false
 		}
 		t.st = st
 	}
 	m := j.meta(t)
 	m.Mode = mode
 	if j.job.Xattrs {
-		m.Xattrs = readXattrs(t.e.Abs)
+		m.Xattrs = readXattrs(t.e.Abs())
 	}
 
 	ups := j.beginAll(ctx, t, m)
@@ -232,7 +232,7 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 			break
 		}
 		if err != nil {
-			rerr = fmt.Errorf("read %s: %w", t.e.Abs, err)
+			rerr = fmt.Errorf("read %s: %w", t.e.Abs(), err)
 			break
 		}
 		if ctx.Err() != nil {
@@ -302,12 +302,12 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 func (j *jobRun) checkStable(fd int, t task, mode fs.FileMode, read int64) error {
 	after, amode, err := fstatFD(fd)
 	if err != nil {
-		return fmt.Errorf("stat %s: %w", t.e.Abs, err)
+		return fmt.Errorf("stat %s: %w", t.e.Abs(), err)
 	}
 	if read != t.st.size || after.size != t.st.size || !after.mtime.Equal(t.st.mtime) || !after.ctime.Equal(t.st.ctime) ||
 		after.ino != t.st.ino || after.dev != t.st.dev || amode != mode {
 		return fmt.Errorf("%s: %w (size %d→%d, read %d bytes); it will be copied on the next run",
-			t.e.Abs, ErrChanged, t.st.size, after.size, read)
+			t.e.Abs(), ErrChanged, t.st.size, after.size, read)
 	}
 	return nil
 }
@@ -315,18 +315,18 @@ func (j *jobRun) checkStable(fd int, t task, mode fs.FileMode, read int64) error
 // rehash is the checksum mode's check of a file that looks unchanged: it
 // is read and hashed, and copied only if the content differs.
 func (j *jobRun) rehash(ctx context.Context, t task) result {
-	f, err := openSource(t.e.Abs)
+	f, err := openSource(t.e.Abs())
 	j.c.opened.Add(1)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return result{rel: t.e.Rel, status: StatusVanished}
 		}
-		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs, err)}
+		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs(), err)}
 	}
 	sum, err := hashAll(f)
 	f.Close()
 	if err != nil {
-		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read %s: %w", t.e.Abs, err)}
+		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read %s: %w", t.e.Abs(), err)}
 	}
 	if sum == t.prev.Hash {
 		return result{rel: t.e.Rel, status: StatusSkipped, file: true}

@@ -436,12 +436,12 @@ func (j *jobRun) mkdir(ctx context.Context, t task) result {
 }
 
 func (j *jobRun) symlink(ctx context.Context, t task) result {
-	target, err := os.Readlink(t.e.Abs)
+	target, err := os.Readlink(t.e.Abs())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return result{rel: t.e.Rel, status: StatusVanished}
 		}
-		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read symlink %s: %w", t.e.Abs, err)}
+		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read symlink %s: %w", t.e.Abs(), err)}
 	}
 	rec := baseRecord(t, t.e.Mode)
 	rec.LinkTarget = target

@@ -334,7 +334,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	t := task{e: entryOf(rel, abs, fi), st: statOf(fi)}
+	t := task{e: entryOf(j.job.Source, rel, fi), st: statOf(fi)}
 	rec, known, _ := j.a.db.Get(j.job.Name, rel)
 	t.prev, t.known = rec, known
 	act := j.strat.Plan(t.e, t.st, rec, known, j.names)
@@ -568,7 +568,7 @@ func (l *live) mkdir(ctx context.Context, rel string) {
 	if err != nil || !fi.IsDir() {
 		return
 	}
-	t := task{e: entryOf(rel, abs, fi), st: statOf(fi)}
+	t := task{e: entryOf(l.j.job.Source, rel, fi), st: statOf(fi)}
 	rec, known, _ := l.j.a.db.Get(l.j.job.Name, rel)
 	t.prev, t.known = rec, known
 	t.act = l.j.strat.Plan(t.e, t.st, rec, known, l.j.names)

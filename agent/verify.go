@@ -73,7 +73,7 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 	}
 	st := e.st
 	m := transfer.Meta{Size: st.size, ModTime: st.mtime}
-	sum, err := hashFile(e.Abs)
+	sum, err := hashFile(e.Abs())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return ""

@@ -1,17 +1,19 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,14 +21,27 @@ import (
 // Entry is one walked source path with what lstat said about it.
 type Entry struct {
 	Rel  string // slash-separated, relative to the source root
-	Abs  string
 	Mode fs.FileMode
 	st   stat
+	root string // the cleaned source root
+}
+
+// Abs is the entry's absolute path. It is built on demand: an unchanged
+// file never needs it, and a walk of millions of files would otherwise
+// make one string per file for nothing.
+func (e Entry) Abs() string {
+	switch {
+	case e.Rel == "":
+		return e.root
+	case e.root == "/":
+		return "/" + e.Rel
+	}
+	return e.root + "/" + e.Rel
 }
 
 // entryOf makes the Entry of a path stat'ed on its own (watch mode).
-func entryOf(rel, abs string, fi fs.FileInfo) Entry {
-	return Entry{Rel: rel, Abs: abs, Mode: fi.Mode(), st: statOf(fi)}
+func entryOf(root, rel string, fi fs.FileInfo) Entry {
+	return Entry{Rel: rel, root: filepath.Clean(root), Mode: fi.Mode(), st: statOf(fi)}
 }
 
 // stat is the part of lstat the manifest compares.
@@ -81,16 +96,17 @@ func walk(ctx context.Context, root string, f *Filter, fn func(Entry) error, onE
 // on. An unreadable root, an error from fn, or ctx ending stops it.
 func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func([]Entry) error, onErr func(rel string, err error)) error {
 	type dir struct{ rel, abs string }
+	root = filepath.Clean(root)
 	var (
 		mu       sync.Mutex
 		cond     = sync.NewCond(&mu)
-		stack    = []dir{{"", filepath.Clean(root)}}
+		stack    = []dir{{"", root}}
 		busy     int
 		firstErr error
 	)
-	visit := func(d dir, buf *[]Entry) ([]dir, error) {
-		entries, err := listDir(ctx, d.rel, d.abs, f, onErr, (*buf)[:0])
-		defer func() { clear(entries); *buf = entries }() // reused by the worker's next directory
+	visit := func(d dir, sc *dirScratch) ([]dir, error) {
+		entries, err := listDir(ctx, root, d.rel, d.abs, f, onErr, sc)
+		defer func() { clear(entries); sc.entries = entries[:0] }() // reused by the worker's next directory
 		if err != nil {
 			if d.rel == "" {
 				return nil, fmt.Errorf("read source directory %s: %w", d.abs, err)
@@ -107,7 +123,7 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 		var subdirs []dir
 		for _, e := range entries {
 			if e.Mode.IsDir() {
-				subdirs = append(subdirs, dir{e.Rel, e.Abs})
+				subdirs = append(subdirs, dir{e.Rel, e.Abs()})
 			}
 		}
 		if err := fn(entries); err != nil {
@@ -116,7 +132,7 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 		return subdirs, nil
 	}
 	worker := func() {
-		var buf []Entry
+		var sc dirScratch
 		for {
 			mu.Lock()
 			for len(stack) == 0 && busy > 0 && firstErr == nil {
@@ -131,7 +147,7 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 			stack = stack[:len(stack)-1]
 			busy++
 			mu.Unlock()
-			subdirs, err := visit(d, &buf)
+			subdirs, err := visit(d, &sc)
 			mu.Lock()
 			busy--
 			if err != nil && firstErr == nil {
@@ -152,12 +168,28 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 	return firstErr
 }
 
+// dirScratch is what one walk worker reuses from directory to directory,
+// so listing a directory allocates one string per kept entry (its path)
+// and nothing else.
+type dirScratch struct {
+	entries []Entry
+	raw     []byte   // getdents64 buffer
+	names   []byte   // every name of the directory, each followed by a NUL
+	ents    []dirent // the names, to be sorted
+}
+
+// dirent is one name in dirScratch.names.
+type dirent struct {
+	off, len int
+	typ      uint8 // DT_* as getdents reports it
+}
+
 // listDir lists one directory in name order and lstats each entry the
 // filter keeps (the filter sees the type getdents reports), relative to the
 // open directory: one path component per stat instead of the whole path,
-// which is most of an unchanged run's system time. Entries that vanish before their stat are left out; other
-// stat errors go to onErr.
-func listDir(ctx context.Context, rel, abs string, f *Filter, onErr func(rel string, err error), entries []Entry) ([]Entry, error) {
+// which is most of an unchanged run's system time. Entries that vanish
+// before their stat are left out; other stat errors go to onErr.
+func listDir(ctx context.Context, root, rel, abs string, f *Filter, onErr func(rel string, err error), sc *dirScratch) ([]Entry, error) {
 	// A raw open: os.Open would register the directory with the poller
 	// and set its flags, four wasted syscalls per directory.
 	dirfd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -167,44 +199,117 @@ func listDir(ctx context.Context, rel, abs string, f *Filter, onErr func(rel str
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: abs, Err: err}
 	}
-	dirf := os.NewFile(uintptr(dirfd), abs)
-	defer dirf.Close() // after the last fstatat on dirfd
-	des, err := dirf.ReadDir(-1)
-	if err != nil {
-		return nil, err
+	defer unix.Close(dirfd) // after the last fstatat on dirfd
+	if err := sc.readDir(dirfd); err != nil {
+		return nil, &fs.PathError{Op: "readdirent", Path: abs, Err: err}
 	}
-	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	entries = slices.Grow(entries, len(des))
-	for _, de := range des {
+	names := sc.names
+	name := func(d dirent) []byte { return names[d.off : d.off+d.len] }
+	slices.SortFunc(sc.ents, func(a, b dirent) int { return bytes.Compare(name(a), name(b)) })
+	entries := slices.Grow(sc.entries[:0], len(sc.ents))
+	for _, d := range sc.ents {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		name := de.Name()
-		crel := name
+		// The name as a string without a copy: it is only read while
+		// names is, and every kept path is copied into crel.
+		nm := unsafe.String(&names[d.off], d.len)
+		crel := nm
 		if rel != "" {
-			crel = rel + "/" + name
-		}
-		if f.Excluded(crel, de.IsDir()) {
-			continue
-		}
-		cabs := abs + "/" + name
-		if abs == "/" {
-			cabs = abs + name
+			crel = rel + "/" + nm
+		} else {
+			crel = strings.Clone(nm)
 		}
 		var st unix.Stat_t
-		serr := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-		for serr == unix.EINTR {
-			serr = unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-		}
-		if serr != nil {
-			if serr != unix.ENOENT {
-				onErr(crel, fmt.Errorf("stat %s: %w", cabs, serr))
+		statted := false
+		if d.typ != unix.DT_UNKNOWN {
+			if f.Excluded(crel, d.typ == unix.DT_DIR) {
+				continue
 			}
+		} else {
+			// Some file systems leave the type to a stat.
+			if !lstatAt(dirfd, nm, crel, abs, &st, onErr) {
+				continue
+			}
+			statted = true
+			if f.Excluded(crel, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
+				continue
+			}
+		}
+		if !statted && !lstatAt(dirfd, nm, crel, abs, &st, onErr) {
 			continue
 		}
-		entries = append(entries, Entry{Rel: crel, Abs: cabs, Mode: fileMode(st.Mode), st: statOfUnix(&st)})
+		entries = append(entries, Entry{Rel: crel, root: root, Mode: fileMode(st.Mode), st: statOfUnix(&st)})
 	}
 	return entries, nil
+}
+
+// lstatAt stats name in the directory open at dirfd. A name that vanished
+// gives false quietly; another error goes to onErr.
+func lstatAt(dirfd int, name, crel, abs string, st *unix.Stat_t, onErr func(rel string, err error)) bool {
+	err := unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+	for err == unix.EINTR {
+		err = unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err != nil {
+		if err != unix.ENOENT {
+			onErr(crel, fmt.Errorf("stat %s: %w", filepath.Join(abs, name), err))
+		}
+		return false
+	}
+	return true
+}
+
+// readDir reads every name of the directory open at fd into sc.names and
+// sc.ents, leaving out . and ..
+func (sc *dirScratch) readDir(fd int) error {
+	if sc.raw == nil {
+		sc.raw = make([]byte, 32<<10)
+	}
+	sc.names, sc.ents = sc.names[:0], sc.ents[:0]
+	for {
+		n, err := unix.Getdents(fd, sc.raw)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return nil
+		}
+		if err := sc.parse(sc.raw[:n]); err != nil {
+			return err
+		}
+	}
+}
+
+// linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, then
+// the NUL-terminated name.
+const direntNameOff = 19
+
+// parse appends the names of one getdents64 result.
+func (sc *dirScratch) parse(b []byte) error {
+	for len(b) > 0 {
+		if len(b) < direntNameOff {
+			return fmt.Errorf("short dirent record: %w", unix.EIO)
+		}
+		reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+		if reclen < direntNameOff || reclen > len(b) {
+			return fmt.Errorf("dirent record length %d: %w", reclen, unix.EIO)
+		}
+		rec := b[direntNameOff:reclen]
+		if i := bytes.IndexByte(rec, 0); i >= 0 {
+			rec = rec[:i]
+		}
+		if len(rec) > 0 && !(len(rec) == 1 && rec[0] == '.') && !(len(rec) == 2 && rec[0] == '.' && rec[1] == '.') {
+			sc.ents = append(sc.ents, dirent{off: len(sc.names), len: len(rec), typ: b[18]})
+			sc.names = append(sc.names, rec...)
+			sc.names = append(sc.names, 0)
+		}
+		b = b[reclen:]
+	}
+	return nil
 }
 
 // fileMode turns a stat mode into an fs.FileMode, as os.Lstat does.
