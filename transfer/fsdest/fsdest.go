@@ -59,6 +59,8 @@ type Dest struct {
 	// group instead, so there egid is -1 and the chown always happens.
 	euid, egid int
 
+	dirs dirFDs // directories being written into
+
 	mu    sync.Mutex
 	dirty map[string]struct{} // directories with renames not yet fsynced
 	known map[string]struct{} // directories known to exist
@@ -148,20 +150,23 @@ func (d *Dest) markDirty(dirAbs string) {
 	d.mu.Unlock()
 }
 
-// tempPath is a fresh hidden temp name in the directory of final, built
-// in one allocation: it is made for every file.
-func (d *Dest) tempPath(final string) string {
+// tempName is a fresh hidden temp file name, built in one allocation: it
+// is made for every file.
+func (d *Dest) tempName() string {
 	var r [8]byte
 	_, _ = rand.Read(r[:])
 	var h [16]byte
 	hex.Encode(h[:], r[:])
-	dir := final[:strings.LastIndexByte(final, '/')+1]
 	var b strings.Builder
-	b.Grow(len(dir) + len(d.tempPrefix) + len(h))
-	b.WriteString(dir)
+	b.Grow(len(d.tempPrefix) + len(h))
 	b.WriteString(d.tempPrefix)
 	b.Write(h[:])
 	return b.String()
+}
+
+// tempPath is a fresh hidden temp name in the directory of final.
+func (d *Dest) tempPath(final string) string {
+	return filepath.Join(filepath.Dir(final), d.tempName())
 }
 
 // Begin implements transfer.Destination. The file is created under a hidden
@@ -175,22 +180,42 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 	if err := d.ensureDir(path.Dir(rel)); err != nil {
 		return nil, err
 	}
-	u := &upload{d: d, rel: rel, final: final, fd: -1}
+	i := strings.LastIndexByte(final, '/')
+	dir, base := final[:i], final[i+1:]
+	if dir == "" {
+		dir = "/"
+	}
+	u := &upload{d: d, rel: rel, final: final, base: base, fd: -1}
 	perm := uint32(m.Mode.Perm())
 	if perm == 0 {
 		perm = 0o600
 	}
 	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_CLOEXEC
 	if d.opts.Progressive {
-		u.tmp = final
+		u.inPlace, u.name = true, base
 		flags |= unix.O_TRUNC
 	} else {
-		u.tmp = d.tempPath(final)
+		u.name = d.tempName()
 		flags |= unix.O_EXCL
 	}
-	u.fd, err = unix.Open(u.tmp, flags, perm)
+	u.dir, err = d.dirs.acquire(dir)
+	if err == nil {
+		u.fd, err = unix.Openat(u.dir.fd, u.name, flags, perm)
+		if err == unix.ENOENT {
+			// The directory may have been removed, and made again, since
+			// its descriptor was opened: look it up afresh once.
+			d.dirs.release(u.dir)
+			d.dirs.forget(dir)
+			if u.dir, err = d.dirs.acquire(dir); err == nil {
+				u.fd, err = unix.Openat(u.dir.fd, u.name, flags, perm)
+			}
+		}
+		if err != nil && u.dir != nil {
+			d.dirs.release(u.dir)
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", u.tmp, classify(err))
+		return nil, fmt.Errorf("create %s: %w", filepath.Join(dir, u.name), classify(err))
 	}
 	u.created = perm &^ d.umask
 	return u, nil
@@ -199,12 +224,29 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 // upload writes through a raw descriptor: an *os.File would cost four
 // fcntl calls and a failed epoll registration per file, for nothing.
 type upload struct {
-	d          *Dest
-	rel        string
-	final, tmp string
-	fd         int
-	created    uint32 // permission bits the file was created with
-	end        int64  // highest offset written
+	d     *Dest
+	rel   string
+	final string
+	// The file is written as name in dir (released when the upload
+	// ends) and renamed to base, unless it is written inPlace.
+	dir     *dirFD
+	name    string
+	base    string
+	inPlace bool
+	fd      int
+	created uint32 // permission bits the file was created with
+	end     int64  // highest offset written
+}
+
+// tmp is the path the upload writes to, for messages.
+func (u *upload) tmp() string { return u.dir.path + "/" + u.name }
+
+// done gives the directory back; the upload must not touch it afterwards.
+func (u *upload) done() {
+	if u.dir != nil {
+		u.d.dirs.release(u.dir)
+		u.dir = nil
+	}
 }
 
 func (u *upload) Write(_ context.Context, off int64, p []byte) error {
@@ -241,20 +283,22 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 		err = fmt.Errorf("close %s: %w", u.final, cerr)
 	}
 	u.fd = -1
+	defer u.done()
 	if err != nil {
-		if u.tmp != u.final {
-			_ = unix.Unlink(u.tmp)
+		if !u.inPlace {
+			_ = unix.Unlinkat(u.dir.fd, u.name, 0)
 		}
 		return err
 	}
-	if u.tmp != u.final {
-		// unix.Rename, not os.Rename: the latter lstats the target first.
-		if err := unix.Rename(u.tmp, u.final); err != nil {
-			_ = unix.Unlink(u.tmp)
+	if !u.inPlace {
+		// Both names in the one open directory: no path walk, and no
+		// lstat of the target as os.Rename would make.
+		if err := unix.Renameat(u.dir.fd, u.name, u.dir.fd, u.base); err != nil {
+			_ = unix.Unlinkat(u.dir.fd, u.name, 0)
 			return fmt.Errorf("publish %s: %w", u.final, err)
 		}
 	}
-	u.d.markDirty(filepath.Dir(u.final))
+	u.d.markDirty(u.dir.path)
 	return nil
 }
 
@@ -309,11 +353,12 @@ func (u *upload) Abort(context.Context) error {
 	}
 	_ = unix.Close(u.fd)
 	u.fd = -1
-	if u.tmp == u.final {
+	defer u.done()
+	if u.inPlace {
 		return nil // progressive: the partial file stays until the retry overwrites it
 	}
-	if err := unix.Unlink(u.tmp); err != nil && err != unix.ENOENT {
-		return fmt.Errorf("remove temp file %s: %w", u.tmp, err)
+	if err := unix.Unlinkat(u.dir.fd, u.name, 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("remove temp file %s: %w", u.tmp(), err)
 	}
 	return nil
 }
@@ -384,6 +429,7 @@ func (d *Dest) Remove(_ context.Context, rel string) error {
 	d.mu.Lock()
 	delete(d.known, rel)
 	d.mu.Unlock()
+	d.dirs.forget(p)
 	d.markDirty(filepath.Dir(p))
 	return nil
 }
@@ -508,6 +554,7 @@ func (d *Dest) Sync(context.Context) error {
 			d.markDirty(dir) // try again next time
 		}
 	}
+	d.dirs.closeIdle()
 	return errors.Join(errs...)
 }
 

@@ -1,7 +1,15 @@
 package fsdest_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/fsdest"
@@ -16,4 +24,107 @@ func TestConformance(t *testing.T) {
 		}
 		return d
 	})
+}
+
+// put publishes one small file through d.
+func put(t *testing.T, d *fsdest.Dest, rel, content string) {
+	t.Helper()
+	ctx := context.Background()
+	m := transfer.Meta{Size: int64(len(content)), Mode: 0o644, ModTime: time.Unix(1_700_000_000, 0), UID: -1, GID: -1}
+	u, err := d.Begin(ctx, rel, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Write(ctx, 0, []byte(content)); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Commit(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openDirs counts this process's descriptors open on directories under root.
+func openDirs(t *testing.T, root string) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, root) {
+			n++
+		}
+	}
+	return n
+}
+
+// A directory replaced behind the destination's back (removed and made
+// again by someone else) still receives the next file: the descriptor
+// kept for it is not written through blindly.
+func TestDirectoryReplacedBetweenFiles(t *testing.T) {
+	root := t.TempDir()
+	d, err := fsdest.New("local", root, fsdest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, d, "a/one", "1")
+	if err := os.RemoveAll(filepath.Join(root, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	put(t, d, "a/two", "2")
+	if b, err := os.ReadFile(filepath.Join(root, "a", "two")); err != nil || string(b) != "2" {
+		t.Fatalf("a/two after the directory was replaced: %q, %v", b, err)
+	}
+}
+
+// Directory descriptors stay bounded while files go into many directories,
+// and none is left open after Sync, so the mount can be unmounted.
+func TestDirectoryDescriptorsAreBoundedAndClosedBySync(t *testing.T) {
+	root := t.TempDir()
+	d, err := fsdest.New("local", root, fsdest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	most := 0
+	for i := range 100 {
+		put(t, d, fmt.Sprintf("d%03d/f", i), "x")
+		most = max(most, openDirs(t, root))
+	}
+	if most > 20 {
+		t.Errorf("%d directory descriptors open at once, want at most about 16", most)
+	}
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := openDirs(t, root); n != 0 {
+		t.Errorf("%d directory descriptors still open after Sync", n)
+	}
+}
+
+// Removing a directory forgets its descriptor and those below it: a
+// directory made again at the same path gets the next files.
+func TestRemovedDirectoryIsForgotten(t *testing.T) {
+	root := t.TempDir()
+	d, err := fsdest.New("local", root, fsdest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	put(t, d, "a/b/one", "1")
+	for _, rel := range []string{"a/b/one", "a/b"} {
+		if err := d.Remove(ctx, rel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(t, d, "a/b/two", "2")
+	if b, err := os.ReadFile(filepath.Join(root, "a", "b", "two")); err != nil || string(b) != "2" {
+		t.Fatalf("a/b/two: %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "a", "b", "one")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a/b/one came back: %v", err)
+	}
 }
