@@ -83,13 +83,9 @@ func readFD(fd int, p []byte) (int, error) {
 	}
 }
 
-// fanout runs fn for each index, in parallel when there are several, so
+// fanout runs fn for each index in parallel, so
 // one slow destination does not serialise the others.
 func fanout(n int, fn func(i int)) {
-	if n == 1 {
-		fn(0)
-		return
-	}
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() { fn(i) })
@@ -223,8 +219,7 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 		}
 		if n > 0 {
 			_, _ = h.Write(buf[:n])
-			chunk := buf[:n]
-			ups.write(ctx, off, chunk)
+			ups.write(ctx, off, buf[:n])
 			off += int64(n)
 			j.c.read.Add(int64(n))
 		}

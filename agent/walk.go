@@ -174,7 +174,7 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 type dirScratch struct {
 	entries []Entry
 	raw     []byte   // getdents64 buffer
-	names   []byte   // every name of the directory, each followed by a NUL
+	names   []byte   // every name of the directory, one after the other
 	ents    []dirent // the names, to be sorted
 }
 
@@ -220,23 +220,16 @@ func listDir(ctx context.Context, root, rel, abs string, f *Filter, onErr func(r
 		} else {
 			crel = strings.Clone(nm)
 		}
-		var st unix.Stat_t
-		statted := false
-		if d.typ != unix.DT_UNKNOWN {
-			if f.Excluded(crel, d.typ == unix.DT_DIR) {
-				continue
-			}
-		} else {
-			// Some file systems leave the type to a stat.
-			if !lstatAt(dirfd, nm, crel, abs, &st, onErr) {
-				continue
-			}
-			statted = true
-			if f.Excluded(crel, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
-				continue
-			}
+		// Some file systems leave the type to the stat: filter after it.
+		typed := d.typ != unix.DT_UNKNOWN
+		if typed && f.Excluded(crel, d.typ == unix.DT_DIR) {
+			continue
 		}
-		if !statted && !lstatAt(dirfd, nm, crel, abs, &st, onErr) {
+		var st unix.Stat_t
+		if !lstatAt(dirfd, nm, crel, abs, &st, onErr) {
+			continue
+		}
+		if !typed && f.Excluded(crel, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
 			continue
 		}
 		entries = append(entries, Entry{Rel: crel, root: root, Mode: fileMode(st.Mode), st: statOfUnix(&st)})
@@ -305,7 +298,6 @@ func (sc *dirScratch) parse(b []byte) error {
 		if len(rec) > 0 && !(len(rec) == 1 && rec[0] == '.') && !(len(rec) == 2 && rec[0] == '.' && rec[1] == '.') {
 			sc.ents = append(sc.ents, dirent{off: len(sc.names), len: len(rec), typ: b[18]})
 			sc.names = append(sc.names, rec...)
-			sc.names = append(sc.names, 0)
 		}
 		b = b[reclen:]
 	}

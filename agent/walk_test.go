@@ -34,9 +34,6 @@ func TestParseDirents(t *testing.T) {
 	}
 	var got []string
 	for _, d := range sc.ents {
-		if sc.names[d.off+d.len] != 0 {
-			t.Errorf("%q is not NUL-terminated", sc.names[d.off:d.off+d.len])
-		}
 		got = append(got, string(sc.names[d.off:d.off+d.len])+"/"+string(rune('0'+d.typ)))
 	}
 	want := []string{"b file/" + string(rune('0'+unix.DT_REG)), "a\ndir/" + string(rune('0'+unix.DT_DIR)),
