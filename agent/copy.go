@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -28,37 +26,6 @@ const smallFile = 64 << 10
 // ErrChanged marks a source file that changed while it was read. It is not
 // published; the next run copies it again.
 var ErrChanged = errors.New("source changed while it was copied")
-
-// openSource opens a file for reading without touching its atime where the
-// kernel allows it (O_NOATIME needs ownership or CAP_FOWNER).
-func openSource(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOATIME, 0)
-	if errors.Is(err, syscall.EPERM) {
-		f, err = os.Open(path)
-	}
-	return f, err
-}
-
-// openSourceFD is openSource without the *os.File: the copy path reads
-// through a raw descriptor, which saves four fcntl calls and an epoll
-// registration per file. O_NONBLOCK changes nothing for a regular file; it
-// keeps a FIFO put where a walked file was from blocking the open.
-func openSourceFD(path string) (int, error) {
-	const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK
-	for {
-		fd, err := unix.Open(path, flags|unix.O_NOATIME, 0)
-		if err == unix.EPERM {
-			fd, err = unix.Open(path, flags, 0)
-		}
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, &fs.PathError{Op: "open", Path: path, Err: err}
-		}
-		return fd, nil
-	}
-}
 
 // fstatFD returns what the manifest compares, and the file's mode.
 func fstatFD(fd int) (stat, fs.FileMode, error) {
@@ -169,6 +136,9 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 		if errors.Is(err, fs.ErrNotExist) {
 			j.c.vanished.Add(1)
 			return result{rel: rel, status: StatusVanished, err: fmt.Errorf("%s: vanished before it was read", t.e.Abs())}, false
+		}
+		if errors.Is(err, unix.ELOOP) {
+			return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (a symlink now, not followed); it will be copied on the next run", t.e.Abs(), ErrChanged)}, false
 		}
 		return result{rel: rel, status: StatusFailed, err: fmt.Errorf("open %s: %w", t.e.Abs(), err)}, false
 	}

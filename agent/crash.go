@@ -72,7 +72,7 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 	}
 	var gone []stale
 	err := j.a.db.Checkpoints(j.job.Name, func(dest, rel string, cp *transfer.Checkpoint) error {
-		fi, err := os.Lstat(filepath.Join(j.job.Source, filepath.FromSlash(rel)))
+		fi, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
 		if err != nil || fi.Size() != cp.SourceSize || !fi.ModTime().Equal(cp.SourceModTime) {
 			gone = append(gone, stale{dest, rel, cp})
 		}

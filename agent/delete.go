@@ -56,7 +56,7 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 		if j.filter.Excluded(rel, m.Mode.IsDir()) || excludedByParent(j.filter, rel) {
 			return nil
 		}
-		_, err := os.Lstat(filepath.Join(j.job.Source, filepath.FromSlash(rel)))
+		_, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			gone = append(gone, rel)
 		}

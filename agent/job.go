@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -72,8 +73,11 @@ type result struct {
 
 // jobRun is the state of one job during one run.
 type jobRun struct {
-	a      *Agent
-	job    config.Job
+	a   *Agent
+	job config.Job
+	// src is the source root with its symlinks resolved: every path read
+	// below it is opened refusing symlinks (openNoSymlinks).
+	src    string
 	log    *slog.Logger
 	filter *Filter
 	dests  []*destination
@@ -135,6 +139,13 @@ func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c 
 		j.names = append(j.names, d.name)
 	}
 	j.hlsOrder = slices.Contains(job.Order, "hls")
+	// A source given through a symlink (/srv/media -> /mnt/data/media) is
+	// read through its target; a missing source is left as given, for the
+	// checks that report it.
+	j.src = filepath.Clean(job.Source)
+	if real, err := filepath.EvalSymlinks(j.src); err == nil {
+		j.src = real
+	}
 	return j, nil
 }
 
@@ -251,7 +262,7 @@ type planScratch struct {
 // plan streams the walk through the strategy and hands work to the workers.
 // Directories are created here, in walk order, so parents precede children.
 func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
-	return walkDirs(ctx, j.job.Source, j.filter, j.job.Checkers, func(entries []Entry) error {
+	return walkDirs(ctx, j.src, j.filter, j.job.Checkers, func(entries []Entry) error {
 		// One read transaction for the directory's records, closed before
 		// any send below can block on a worker.
 		scratch, _ := j.planScratch.Get().(*planScratch)

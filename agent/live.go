@@ -293,7 +293,7 @@ func (l *live) startLocked(ctx context.Context, rel string) *liveFile {
 		defer func() {
 			// A file removed while it was being published may have landed
 			// after its delete was carried out: delete it again.
-			abs := filepath.Join(l.j.job.Source, filepath.FromSlash(rel))
+			abs := filepath.Join(l.j.src, filepath.FromSlash(rel))
 			if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) && ctx.Err() == nil {
 				l.removed(rel)
 			}
@@ -320,7 +320,7 @@ type chunkMsg struct {
 // start (truncated or replaced).
 func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool) {
 	j := l.j
-	abs := filepath.Join(j.job.Source, filepath.FromSlash(rel))
+	abs := filepath.Join(j.src, filepath.FromSlash(rel))
 	start := time.Now()
 	f, err := openSource(abs)
 	if err != nil {
@@ -334,7 +334,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	t := task{e: entryOf(j.job.Source, rel, fi), st: statOf(fi)}
+	t := task{e: entryOf(j.src, rel, fi), st: statOf(fi)}
 	rec, known, _ := j.a.db.Get(j.job.Name, rel)
 	t.prev, t.known = rec, known
 	act := j.strat.Plan(t.e, t.st, rec, known, j.names)
@@ -520,12 +520,16 @@ func (l *live) onResult(r result) {
 // playlistChanged reads a new version of a playlist and queues it at every
 // destination, where it is published once everything it lists is there.
 func (l *live) playlistChanged(ctx context.Context, rel string) {
-	abs := filepath.Join(l.j.job.Source, filepath.FromSlash(rel))
-	fi, err := os.Lstat(abs)
+	f, err := openSource(filepath.Join(l.j.src, filepath.FromSlash(rel)))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
 		return
 	}
-	data, err := os.ReadFile(abs)
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return
 	}
@@ -563,12 +567,12 @@ func (l *live) removed(rel string) {
 }
 
 func (l *live) mkdir(ctx context.Context, rel string) {
-	abs := filepath.Join(l.j.job.Source, filepath.FromSlash(rel))
+	abs := filepath.Join(l.j.src, filepath.FromSlash(rel))
 	fi, err := os.Lstat(abs)
 	if err != nil || !fi.IsDir() {
 		return
 	}
-	t := task{e: entryOf(l.j.job.Source, rel, fi), st: statOf(fi)}
+	t := task{e: entryOf(l.j.src, rel, fi), st: statOf(fi)}
 	rec, known, _ := l.j.a.db.Get(l.j.job.Name, rel)
 	t.prev, t.known = rec, known
 	t.act = l.j.strat.Plan(t.e, t.st, rec, known, l.j.names)
@@ -650,7 +654,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	g.mu.Unlock()
 	for _, rel := range del {
 		j.log.Debug("delete", "path", rel, "dest", d.name)
-		if _, err := os.Lstat(filepath.Join(j.job.Source, filepath.FromSlash(rel))); err == nil {
+		if _, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel))); err == nil {
 			continue // it came back
 		}
 		start := time.Now()

@@ -78,3 +78,49 @@ func TestFIFOInPlaceOfWalkedFileDoesNotBlock(t *testing.T) {
 		t.Fatalf("temp files left: %v", left)
 	}
 }
+
+// A symlink put in place of a walked file is not followed: the file it
+// points to, outside the source root, must not be copied under the walked
+// file's name (a user who can write in the source could otherwise read
+// any file the agent can). The path is reported as changed.
+func TestSymlinkInPlaceOfWalkedFileIsNotFollowed(t *testing.T) {
+	f, j, c := staleFixture(t, map[string]string{"a": "a", "b": "regular"})
+	secret := filepath.Join(t.TempDir(), "secret")
+	must(t, os.WriteFile(secret, []byte("secret content"), 0o600))
+	var once sync.Once
+	j.afterRead = func(rel string) {
+		if rel == "a" {
+			once.Do(func() {
+				p := filepath.Join(f.src, "b")
+				must(t, os.Remove(p))
+				must(t, os.Symlink(secret, p))
+			})
+		}
+	}
+	must(t, j.syncOnce(context.Background()))
+	if got, err := os.ReadFile(filepath.Join(f.dests[0], "b")); err == nil {
+		t.Fatalf("b was published with %q: the symlink was followed", got)
+	}
+	if n := c.changed.Load(); n != 1 {
+		t.Fatalf("changed = %d, want 1", n)
+	}
+	if left := treetest.Leftovers(t, f.dests[0]); len(left) > 0 {
+		t.Fatalf("temp files left: %v", left)
+	}
+}
+
+// A source root given through a symlink (/srv/media -> /mnt/data/media) is
+// read through its target: only symlinks below the root are refused.
+func TestSourceRootThroughSymlink(t *testing.T) {
+	f := newFixture(t, 1)
+	treetest.Write(t, f.src, map[string]string{"a": "a", "d/b": "b"})
+	link := filepath.Join(f.dir, "link")
+	must(t, os.Symlink(f.src, link))
+	real := f.src
+	f.src = link
+	sum := f.run(Options{})
+	if !sum.OK() || sum.Copied != 2 {
+		t.Fatalf("run through a symlinked root: %+v", sum)
+	}
+	treetest.Equal(t, real, f.dests[0])
+}

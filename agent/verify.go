@@ -22,7 +22,7 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 		if err != nil {
 			return diffs, fmt.Errorf("job %s: %w", job.Name, err)
 		}
-		err = walk(ctx, job.Source, j.filter, func(e Entry) error {
+		err = walk(ctx, j.src, j.filter, func(e Entry) error {
 			for _, d := range j.dests {
 				if why := j.verifyEntry(ctx, d, e); why != "" {
 					diffs++

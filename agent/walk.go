@@ -111,7 +111,8 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 			if d.rel == "" {
 				return nil, fmt.Errorf("read source directory %s: %w", d.abs, err)
 			}
-			if errors.Is(err, fs.ErrNotExist) {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) {
+				// Gone, or now a symlink: the next run sees what is there.
 				return nil, nil
 			}
 			if ctx.Err() != nil {
@@ -191,11 +192,9 @@ type dirent struct {
 // before their stat are left out; other stat errors go to onErr.
 func listDir(ctx context.Context, root, rel, abs string, f *Filter, onErr func(rel string, err error), sc *dirScratch) ([]Entry, error) {
 	// A raw open: os.Open would register the directory with the poller
-	// and set its flags, four wasted syscalls per directory.
-	dirfd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	for err == unix.EINTR {
-		dirfd, err = unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	}
+	// and set its flags, four wasted syscalls per directory. No symlink is
+	// followed: one put in place of a listed directory is refused.
+	dirfd, err := openNoSymlinks(abs, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: abs, Err: err}
 	}
