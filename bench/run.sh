@@ -179,44 +179,40 @@ measure() {
 	log "$ds $target $tool${n:+ N=$n} $phase #$run: ${secs}s ${rss}KB ok=$ok"
 }
 
-# bench_tool DS TARGET TOOL N RUNS FIRST RERUN: for each run, sync into an
-# empty destination (if FIRST=1) and sync again unchanged (if RERUN=1). When
-# the first sync is skipped the destination is seeded behind the mount's back.
+# bench_tool DS TARGET TOOL N ROUND FIRST RERUN: run number ROUND: sync into
+# an empty destination (if FIRST=1) and sync again unchanged (if RERUN=1).
+# When the first sync is skipped the destination is seeded behind the
+# mount's back.
 bench_tool() {
-	local ds=$1 target=$2 tool=$3 n=$4 runs=$5 first=$6 rerun=$7 r
+	local ds=$1 target=$2 tool=$3 n=$4 r=$5 first=$6 rerun=$7
 	[ "$tool" = efssync ] && [ "$EFSSYNC_OK" = 0 ] && return 0
-	# fpsync's time is dominated by its fixed 0.2 s polling loop and 1 s
-	# pause, not by the copy: one run per N keeps the default run short.
-	[ "$tool" = fpsync ] && runs=1
 	CUR_DS=$ds
-	for r in $(seq "$runs"); do
-		SEQ=$((SEQ + 1))
-		local name="$ds-$tool$n-$SEQ" state="$T/state/$ds-$tool$n-$SEQ"
-		local dst src="$T/src/$ds"
-		dst="$(target_dir "$target" "$name")"
-		mkdir -p "$state/fpsync"
-		if [ "$tool" = efssync ]; then
-			cat >"$state/config.yaml" <<-EOF
-				state_dir: $state/efssync
-				jobs:
-				  - name: bench
-				    source: $src
-				    destinations:
-				      - type: fs
-				        path: $dst
-			EOF
-		fi
-		if [ "$first" = 1 ]; then
-			mkdir -p "$dst"
-			measure "$ds" "$target" "$tool" "$n" first "$r" "$src" "$dst" "$state"
-		else
-			cp -a "$src/." "$(backing_dir "$target" "$name")/"
-		fi
-		if [ "$rerun" = 1 ]; then
-			measure "$ds" "$target" "$tool" "$n" rerun "$r" "$src" "$dst" "$state"
-		fi
-		rm -rf "$(backing_dir "$target" "$name")" "$state"
-	done
+	SEQ=$((SEQ + 1))
+	local name="$ds-$tool$n-$SEQ" state="$T/state/$ds-$tool$n-$SEQ"
+	local dst src="$T/src/$ds"
+	dst="$(target_dir "$target" "$name")"
+	mkdir -p "$state/fpsync"
+	if [ "$tool" = efssync ]; then
+		cat >"$state/config.yaml" <<-EOF
+			state_dir: $state/efssync
+			jobs:
+			  - name: bench
+			    source: $src
+			    destinations:
+			      - type: fs
+			        path: $dst
+		EOF
+	fi
+	if [ "$first" = 1 ]; then
+		mkdir -p "$dst"
+		measure "$ds" "$target" "$tool" "$n" first "$r" "$src" "$dst" "$state"
+	else
+		cp -a "$src/." "$(backing_dir "$target" "$name")/"
+	fi
+	if [ "$rerun" = 1 ]; then
+		measure "$ds" "$target" "$tool" "$n" rerun "$r" "$src" "$dst" "$state"
+	fi
+	rm -rf "$(backing_dir "$target" "$name")" "$state"
 }
 
 # best_n DS TARGET TOOL: the N with the lowest median first-sync time so far.
@@ -236,17 +232,26 @@ run_target() { # TARGET RUNS
 			case "$ds" in medium | huge) serial_first=0 ;; esac
 		fi
 		if [ "$ds" = huge ]; then runs=1; fi
-		bench_tool "$ds" "$target" efssync "" "$runs" 1 1
-		[ "$serial_first" = 1 ] && bench_tool "$ds" "$target" cp "" "$runs" 1 "$cp_rerun"
-		bench_tool "$ds" "$target" rsync "" "$runs" "$serial_first" 1
-		for tool in fpsync rclone; do
-			if [ "$ds" = small ] || [ "$FULL" = 1 ]; then
-				for n in $PARALLEL; do bench_tool "$ds" "$target" "$tool" "$n" "$runs" 1 1; done
-			else
-				# Larger sets: only the best N found on "small" (same target).
-				n="$(best_n small "$target" "$tool")"
-				bench_tool "$ds" "$target" "$tool" "${n:-${PARALLEL##* }}" "$runs" 1 1
-			fi
+		# Rounds are interleaved (every tool once, then again), so a change
+		# in the machine's load during the data set falls on every tool
+		# alike instead of on whichever ran at the time.
+		for r in $(seq "$runs"); do
+			bench_tool "$ds" "$target" efssync "" "$r" 1 1
+			[ "$serial_first" = 1 ] && bench_tool "$ds" "$target" cp "" "$r" 1 "$cp_rerun"
+			bench_tool "$ds" "$target" rsync "" "$r" "$serial_first" 1
+			for tool in fpsync rclone; do
+				# fpsync's time is dominated by its fixed 0.2 s polling loop
+				# and 1 s pause, not by the copy: one run per N keeps the
+				# default run short.
+				[ "$tool" = fpsync ] && [ "$r" -gt 1 ] && continue
+				if [ "$ds" = small ] || [ "$FULL" = 1 ]; then
+					for n in $PARALLEL; do bench_tool "$ds" "$target" "$tool" "$n" "$r" 1 1; done
+				else
+					# Larger sets: only the best N found on "small" (same target).
+					n="$(best_n small "$target" "$tool")"
+					bench_tool "$ds" "$target" "$tool" "${n:-${PARALLEL##* }}" "$r" 1 1
+				fi
+			done
 		done
 	done
 }

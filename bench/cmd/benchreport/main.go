@@ -239,6 +239,7 @@ func writeReport(b *strings.Builder, rows []row, meta map[string]string, order [
 	}
 	b.WriteString("\nCells: median wall time in seconds, then (time ÷ efssync time): above 1× efssync is faster. " +
 		"*first* syncs into an empty destination; *rerun* syncs the same tree again unchanged. " +
+		"The runs of a data set are interleaved: every tool once, then every tool again, so that load from other users of the machine falls on all tools alike. " +
 		"fpsync and rclone show their best N (in brackets). — : not run; failed: the tool exited non-zero or left files missing.\n")
 
 	for _, t := range []struct{ target, title string }{
