@@ -28,16 +28,22 @@ func staleFixture(t *testing.T, files map[string]string) (*fixture, *jobRun, *co
 	return f, j, c
 }
 
+// afterReading runs fn once, when the copy of rel has been read: after the
+// walk has stat'ed every entry of the directory, before the next copy.
+func afterReading(j *jobRun, rel string, fn func()) {
+	var once sync.Once
+	j.afterRead = func(r string) {
+		if r == rel {
+			once.Do(fn)
+		}
+	}
+}
+
 // A file rewritten after the walk but before its copy is copied in the
 // same run with its new content: the walk's stat was only stale.
 func TestFileChangedAfterWalkIsCopiedInTheSameRun(t *testing.T) {
 	f, j, c := staleFixture(t, map[string]string{"a": "a", "b": "old"})
-	var once sync.Once
-	j.afterRead = func(rel string) {
-		if rel == "a" {
-			once.Do(func() { must(t, os.WriteFile(filepath.Join(f.src, "b"), []byte("new, longer"), 0o644)) })
-		}
-	}
+	afterReading(j, "a", func() { must(t, os.WriteFile(filepath.Join(f.src, "b"), []byte("new, longer"), 0o644)) })
 	must(t, j.syncOnce(context.Background()))
 	if n := c.changed.Load(); n != 0 {
 		t.Fatalf("changed = %d, want 0", n)
@@ -57,16 +63,11 @@ func TestFileChangedAfterWalkIsCopiedInTheSameRun(t *testing.T) {
 // published; the file is reported as changed.
 func TestFIFOInPlaceOfWalkedFileDoesNotBlock(t *testing.T) {
 	f, j, c := staleFixture(t, map[string]string{"a": "a", "b": "regular"})
-	var once sync.Once
-	j.afterRead = func(rel string) {
-		if rel == "a" {
-			once.Do(func() {
-				p := filepath.Join(f.src, "b")
-				must(t, os.Remove(p))
-				must(t, syscall.Mkfifo(p, 0o644))
-			})
-		}
-	}
+	afterReading(j, "a", func() {
+		p := filepath.Join(f.src, "b")
+		must(t, os.Remove(p))
+		must(t, syscall.Mkfifo(p, 0o644))
+	})
 	must(t, j.syncOnce(context.Background()))
 	if n := c.changed.Load(); n != 1 {
 		t.Fatalf("changed = %d, want 1", n)
@@ -87,16 +88,11 @@ func TestSymlinkInPlaceOfWalkedFileIsNotFollowed(t *testing.T) {
 	f, j, c := staleFixture(t, map[string]string{"a": "a", "b": "regular"})
 	secret := filepath.Join(t.TempDir(), "secret")
 	must(t, os.WriteFile(secret, []byte("secret content"), 0o600))
-	var once sync.Once
-	j.afterRead = func(rel string) {
-		if rel == "a" {
-			once.Do(func() {
-				p := filepath.Join(f.src, "b")
-				must(t, os.Remove(p))
-				must(t, os.Symlink(secret, p))
-			})
-		}
-	}
+	afterReading(j, "a", func() {
+		p := filepath.Join(f.src, "b")
+		must(t, os.Remove(p))
+		must(t, os.Symlink(secret, p))
+	})
 	must(t, j.syncOnce(context.Background()))
 	if got, err := os.ReadFile(filepath.Join(f.dests[0], "b")); err == nil {
 		t.Fatalf("b was published with %q: the symlink was followed", got)
