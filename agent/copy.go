@@ -158,7 +158,7 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 	m := j.meta(t)
 	m.Mode = mode
 	if j.job.Xattrs {
-		m.Xattrs = readXattrs(t.e.Abs())
+		m.Xattrs = readXattrs(fd)
 	}
 
 	ups := j.beginAll(ctx, t, m)
@@ -456,15 +456,16 @@ func hashAll(r io.Reader) ([32]byte, error) {
 	return sum, nil
 }
 
-// readXattrs returns the extended attributes of path; a file system without
-// them yields none.
-func readXattrs(path string) map[string][]byte {
-	sz, err := unix.Llistxattr(path, nil)
+// readXattrs returns the extended attributes of the open source file, so
+// they belong to the very file being copied, whatever happens to its path;
+// a file system without them yields none.
+func readXattrs(fd int) map[string][]byte {
+	sz, err := unix.Flistxattr(fd, nil)
 	if err != nil || sz == 0 {
 		return nil
 	}
 	names := make([]byte, sz)
-	sz, err = unix.Llistxattr(path, names)
+	sz, err = unix.Flistxattr(fd, names)
 	if err != nil {
 		return nil
 	}
@@ -473,12 +474,12 @@ func readXattrs(path string) map[string][]byte {
 		if len(name) == 0 {
 			continue
 		}
-		n, err := unix.Lgetxattr(path, string(name), nil)
+		n, err := unix.Fgetxattr(fd, string(name), nil)
 		if err != nil {
 			continue
 		}
 		v := make([]byte, n)
-		n, err = unix.Lgetxattr(path, string(name), v)
+		n, err = unix.Fgetxattr(fd, string(name), v)
 		if err != nil {
 			continue
 		}

@@ -75,8 +75,8 @@ type result struct {
 type jobRun struct {
 	a   *Agent
 	job config.Job
-	// src is the source root with its symlinks resolved: every path read
-	// below it is opened refusing symlinks (openNoSymlinks).
+	// src is the source root with its symlinks resolved: every file and
+	// directory below it is opened refusing symlinks (openNoSymlinks).
 	src    string
 	log    *slog.Logger
 	filter *Filter

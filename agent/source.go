@@ -7,12 +7,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Every read of the source goes through openNoSymlinks, with a path built
+// Every open of a source file or directory goes through openNoSymlinks, with a path built
 // on the job's resolved source root (jobRun.src): the walk classified each
 // path with lstat, and a symlink put in place of a walked file or
 // directory afterwards must not lead a read out of the root. Without this
 // a user who can write in the source could have the agent copy any file it
-// can read (/etc/shadow, under root) into the destination.
+// can read (/etc/shadow, under root) into the destination. Symlinks
+// themselves are read with readlink by path, which follows a symlink put
+// in place of a directory above them: at worst another link's target text
+// is copied, never file content.
 
 // openNoSymlinks opens path, no component of which may be a symlink: with
 // openat2's RESOLVE_NO_SYMLINKS the kernel refuses, with ELOOP, a symlink

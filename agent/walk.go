@@ -170,8 +170,8 @@ func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func(
 }
 
 // dirScratch is what one walk worker reuses from directory to directory,
-// so listing a directory allocates one string per kept entry (its path)
-// and nothing else.
+// so listing a directory allocates, per kept entry, only its path and
+// fstatat's copy of its name.
 type dirScratch struct {
 	entries []Entry
 	raw     []byte   // getdents64 buffer
