@@ -11,7 +11,8 @@ type Config struct {
 	// StateDir holds the manifest and reports. Default: $STATE_DIRECTORY,
 	// else $XDG_STATE_HOME/efssync, else ~/.local/state/efssync.
 	StateDir string `mapstructure:"state_dir" yaml:"state_dir,omitempty" json:"state_dir,omitempty"`
-	// Manifest is the bbolt file. Default: StateDir/manifest.db.
+	// Manifest is the bbolt file. Default: derived from the configuration
+	// file's path, see DefaultManifest.
 	Manifest string `mapstructure:"manifest" yaml:"manifest,omitempty" json:"manifest,omitempty"`
 	// ReportDir receives one JSON-lines report per run. Default: StateDir/reports.
 	ReportDir string `mapstructure:"report_dir" yaml:"report_dir,omitempty" json:"report_dir,omitempty"`

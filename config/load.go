@@ -97,7 +97,7 @@ func Load(path string, env []string) (*Config, error) {
 			return nil, fmt.Errorf("config file %s: %w", path, err)
 		}
 	}
-	return fromTree(codec.raw, env)
+	return fromTree(codec.raw, env, path)
 }
 
 // captureCodec decodes one format for viper and keeps a case-preserving copy
@@ -228,8 +228,9 @@ func (p *problems) add(path, format string, args ...any) {
 	p.list = append(p.list, path+": "+msg)
 }
 
-// fromTree turns a decoded document into a validated Config.
-func fromTree(raw map[string]any, env []string) (*Config, error) {
+// fromTree turns a decoded document, read from the file at path, into a
+// validated Config.
+func fromTree(raw map[string]any, env []string, path string) (*Config, error) {
 	p := &problems{}
 	tree, _ := normalize(raw, reflect.TypeFor[Config](), "", p)
 	root, _ := tree.(map[string]any)
@@ -251,6 +252,7 @@ func fromTree(raw map[string]any, env []string) (*Config, error) {
 		collectDecodeErrors(err, p, origin)
 	}
 
+	cfg.deriveManifest(env, path)
 	cfg.SetDefaults(env)
 	for _, msg := range cfg.problems() {
 		if !p.coversBad(msg) {

@@ -220,7 +220,9 @@ func TestFormatsAreEquivalent(t *testing.T) {
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			got := mustLoad(t, f.name, f.content, testEnv)
-			if want := wantFull(); !reflect.DeepEqual(got, want) {
+			want := wantFull()
+			want.Manifest = derivedManifest(t, got, want.StateDir)
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got  %+v\nwant %+v", got, want)
 			}
 		})
@@ -239,6 +241,16 @@ func TestPrintedConfigLoadsBack(t *testing.T) {
 	}
 }
 
+// derivedManifest checks that c's manifest was derived from its file under
+// stateDir (the file's temp path differs per test) and returns it.
+func derivedManifest(t *testing.T, c *Config, stateDir string) string {
+	t.Helper()
+	if dir, base := filepath.Split(c.Manifest); dir != stateDir+"/manifests/" || !strings.HasPrefix(base, "c-") {
+		t.Errorf("manifest %s: want %s/manifests/c-<hash>.db", c.Manifest, stateDir)
+	}
+	return c.Manifest
+}
+
 const minimalYAML = `
 jobs:
   - name: j
@@ -255,7 +267,7 @@ func TestDefaults(t *testing.T) {
 	c := mustLoad(t, "c.yaml", minimalYAML, testEnv)
 	want := &Config{
 		StateDir:  "/home/op/.local/state/efssync",
-		Manifest:  "/home/op/.local/state/efssync/manifest.db",
+		Manifest:  derivedManifest(t, c, "/home/op/.local/state/efssync"),
 		ReportDir: "/home/op/.local/state/efssync/reports",
 		LogLevel:  "info",
 		Jobs: []Job{{
@@ -293,7 +305,7 @@ func TestStateDirDefault(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := mustLoad(t, "c.yaml", minimalYAML, c.env)
-			if cfg.StateDir != c.want || cfg.Manifest != filepath.Join(c.want, "manifest.db") || cfg.ReportDir != filepath.Join(c.want, "reports") {
+			if cfg.StateDir != c.want || filepath.Dir(cfg.Manifest) != filepath.Join(c.want, "manifests") || cfg.ReportDir != filepath.Join(c.want, "reports") {
 				t.Errorf("state_dir=%q manifest=%q report_dir=%q, want under %q", cfg.StateDir, cfg.Manifest, cfg.ReportDir, c.want)
 			}
 		})
