@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -27,27 +26,6 @@ func TestXattrsAreCopiedWhenAsked(t *testing.T) {
 	n, err := unix.Getxattr(filepath.Join(f.dests[0], "tagged"), "user.efssync.test", buf)
 	if err != nil || string(buf[:n]) != "value" {
 		t.Fatalf("xattr at destination: %q, %v", buf[:n], err)
-	}
-}
-
-func TestProgressShowsFilesBytesRateAndETA(t *testing.T) {
-	var out bytes.Buffer
-	p := &progress{w: &out}
-	c := &counters{}
-	c.files.Store(10)
-	c.copied.Store(4)
-	c.read.Store(4 << 20)
-	c.plannedBytes.Store(8 << 20)
-	p.c = c
-	p.draw()
-	got := out.String()
-	for _, want := range []string{"10 files", "4 copied", "4.0 MiB/8.0 MiB", "/s", "ETA"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("progress line %q lacks %q", got, want)
-		}
-	}
-	if newProgress(nil).w != nil {
-		t.Error("a nil writer must draw nothing")
 	}
 }
 

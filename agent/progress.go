@@ -7,12 +7,41 @@ import (
 	"time"
 )
 
-// progress draws a one-line status (files, bytes, rate, ETA) on a terminal.
-// With a nil writer it does nothing, so logs and pipes stay clean.
+// ProgressStats is one snapshot of a running job: what a terminal line or a
+// periodic log line shows, so a long migration is never silent.
+type ProgressStats struct {
+	// Job is the job being synced ("" until the agent names it).
+	Job string
+	// Files counts entries looked at; Copied, Unchanged and Failed split them.
+	Files, Copied, Unchanged, Failed int64
+	// Bytes counts bytes of files published at their destinations;
+	// PlannedBytes what the plan has found to send so far.
+	Bytes, PlannedBytes int64
+	// Elapsed is the time since the run started; Rate is Bytes per second
+	// over it.
+	Elapsed time.Duration
+	Rate    float64
+	// ETA is the time left at Rate, or 0 when unknown.
+	ETA time.Duration
+}
+
+// ProgressSink receives a ProgressStats every ProgressEvery instead of a
+// terminal line. When Options.Progress implements it (a log line under
+// systemd, say), the agent hands it snapshots and never writes to it.
+type ProgressSink interface {
+	ProgressEvery() time.Duration
+	Progress(s ProgressStats, final bool)
+}
+
+// progress draws a one-line status (job, files, bytes published, rate, ETA)
+// on a terminal, or feeds a ProgressSink. With a nil writer it does nothing,
+// so logs and pipes stay clean.
 type progress struct {
 	w     io.Writer
+	sink  ProgressSink
 	mu    sync.Mutex
 	c     *counters
+	job   string
 	start time.Time
 	stop  chan struct{}
 	done  chan struct{}
@@ -23,15 +52,25 @@ func newProgress(w io.Writer) *progress {
 	if w == nil {
 		return p
 	}
+	every := 250 * time.Millisecond
+	if s, ok := w.(ProgressSink); ok {
+		p.sink = s
+		if e := s.ProgressEvery(); e > 0 {
+			every = e
+		}
+	}
 	p.start = time.Now()
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
-	go p.loop()
+	go p.loop(every)
 	return p
 }
 
-func (p *progress) attach(c *counters) {
+func (p *progress) attach(c *counters) { p.attachJob("", c) }
+
+// attachJob shows job's counters from now on.
+func (p *progress) attachJob(job string, c *counters) {
 	p.mu.Lock()
-	p.c = c
+	p.c, p.job = c, job
 	p.mu.Unlock()
 }
 
@@ -39,15 +78,15 @@ func (p *progress) detach() {
 	if p.w == nil {
 		return
 	}
-	p.draw()
+	p.render(true)
 	p.mu.Lock()
 	p.c = nil
 	p.mu.Unlock()
 }
 
-func (p *progress) loop() {
+func (p *progress) loop(every time.Duration) {
 	defer close(p.done)
-	t := time.NewTicker(250 * time.Millisecond)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -59,26 +98,57 @@ func (p *progress) loop() {
 	}
 }
 
-func (p *progress) draw() {
+// stats takes a snapshot of the attached counters, if any.
+func (p *progress) stats() (ProgressStats, bool) {
 	p.mu.Lock()
-	c := p.c
+	c, job := p.c, p.job
 	p.mu.Unlock()
 	if c == nil {
+		return ProgressStats{}, false
+	}
+	s := ProgressStats{
+		Job: job, Files: c.files.Load(), Copied: c.copied.Load(), Unchanged: c.skipped.Load(),
+		Failed: c.failed.Load(), Bytes: c.bytes.Load(), PlannedBytes: c.plannedBytes.Load(),
+		Elapsed: time.Since(p.start),
+	}
+	if el := s.Elapsed.Seconds(); el > 0 {
+		s.Rate = float64(s.Bytes) / el
+	}
+	if left := s.PlannedBytes - s.Bytes; s.Rate > 0 && left > 0 {
+		s.ETA = time.Duration(float64(left) / s.Rate * float64(time.Second)).Round(time.Second)
+	}
+	return s, true
+}
+
+// draw shows the current state of the attached job.
+func (p *progress) draw() { p.render(false) }
+
+// render shows the current state; final marks a job's last state.
+func (p *progress) render(final bool) {
+	s, ok := p.stats()
+	if !ok {
 		return
 	}
-	el := time.Since(p.start).Seconds()
-	bytes := c.read.Load()
-	rate := 0.0
-	if el > 0 {
-		rate = float64(bytes) / el
+	if p.sink != nil {
+		p.sink.Progress(s, final)
+		return
 	}
+	fmt.Fprint(p.w, "\r\033[K"+s.Line())
+}
+
+// Line renders s as one status line.
+func (s ProgressStats) Line() string {
 	eta := "--"
-	if left := c.plannedBytes.Load() - bytes; rate > 0 && left > 0 {
-		eta = time.Duration(float64(left) / rate * float64(time.Second)).Round(time.Second).String()
+	if s.ETA > 0 {
+		eta = s.ETA.String()
 	}
-	fmt.Fprintf(p.w, "\r\033[K%d files (%d copied, %d unchanged, %d failed)  %s/%s  %s/s  ETA %s",
-		c.files.Load(), c.copied.Load(), c.skipped.Load(), c.failed.Load(),
-		iBytes(bytes), iBytes(c.plannedBytes.Load()), iBytes(int64(rate)), eta)
+	job := ""
+	if s.Job != "" {
+		job = s.Job + ": "
+	}
+	return fmt.Sprintf("%s%d files (%d copied, %d unchanged, %d failed)  %s/%s published  %s/s  ETA %s",
+		job, s.Files, s.Copied, s.Unchanged, s.Failed,
+		iBytes(s.Bytes), iBytes(s.PlannedBytes), iBytes(int64(s.Rate)), eta)
 }
 
 // iBytes writes n in binary units with one decimal, as "1.5 MiB".
@@ -99,5 +169,7 @@ func (p *progress) close() {
 	}
 	close(p.stop)
 	<-p.done
-	fmt.Fprintln(p.w)
+	if p.sink == nil {
+		fmt.Fprintln(p.w)
+	}
 }

@@ -20,6 +20,11 @@ type Config struct {
 	LogLevel string `mapstructure:"log_level" yaml:"log_level,omitempty" json:"log_level,omitempty"`
 	// Metrics configures the Prometheus endpoint; empty Listen disables it.
 	Metrics Metrics `mapstructure:"metrics" yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	// ProgressInterval is how often a run without a terminal logs a stats
+	// line (files, bytes, rate, ETA). Default 1m.
+	ProgressInterval Duration `mapstructure:"progress_interval" yaml:"progress_interval,omitempty" json:"progress_interval,omitempty"`
+	// Reports bounds the report directory: rotation and retention.
+	Reports Reports `mapstructure:"reports" yaml:"reports,omitempty" json:"reports,omitempty"`
 	// Jobs run in order in once mode and concurrently in watch mode.
 	Jobs []Job `mapstructure:"jobs" yaml:"jobs,omitempty" json:"jobs,omitempty"`
 }
@@ -28,6 +33,11 @@ type Config struct {
 type Metrics struct {
 	// Listen is host:port, e.g. ":9090" or "127.0.0.1:9090".
 	Listen string `mapstructure:"listen" yaml:"listen,omitempty" json:"listen,omitempty"`
+	// Textfile, when set, is a node_exporter textfile-collector file
+	// (*.prom) written at the end of every once-mode run, with the run's
+	// counters and efssync_last_success_timestamp_seconds, so a failed
+	// timer-driven run can be alerted on.
+	Textfile string `mapstructure:"textfile" yaml:"textfile,omitempty" json:"textfile,omitempty"`
 }
 
 // Job is one source directory, its destinations and its rules.
@@ -114,6 +124,21 @@ type Destination struct {
 	Tags            map[string]string `mapstructure:"tags" yaml:"tags,omitempty" json:"tags,omitempty"`
 	PartSize        Size              `mapstructure:"part_size" yaml:"part_size,omitempty" json:"part_size,omitempty"`
 	PartConcurrency int               `mapstructure:"part_concurrency" yaml:"part_concurrency,omitempty" json:"part_concurrency,omitempty"`
+}
+
+// Reports bounds the JSON-lines reports of long-running agents.
+type Reports struct {
+	// MaxSize starts a new report file once the current one reaches it;
+	// 0 (default) never rotates by size.
+	MaxSize Size `mapstructure:"max_size" yaml:"max_size,omitempty" json:"max_size,omitempty"`
+	// MaxAge starts a new report file once the current one is this old;
+	// 0 (default) never rotates by age.
+	MaxAge Duration `mapstructure:"max_age" yaml:"max_age,omitempty" json:"max_age,omitempty"`
+	// Keep is how many report files are kept; older ones are removed at
+	// the start of a run and at each rotation. 0 (default) keeps all.
+	Keep int `mapstructure:"keep" yaml:"keep,omitempty" json:"keep,omitempty"`
+	// Retention removes report files older than this; 0 keeps them.
+	Retention Duration `mapstructure:"retention" yaml:"retention,omitempty" json:"retention,omitempty"`
 }
 
 // Size is a byte count written like "8MiB", "500k" or "1048576".

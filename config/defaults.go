@@ -21,6 +21,9 @@ const (
 	DefaultAfterArchive    = "keep"
 	DefaultPartSize        = Size(16 << 20)
 	DefaultPartConcurrency = 4
+	// DefaultProgressInterval keeps a long migration under systemd from
+	// being silent without flooding the journal.
+	DefaultProgressInterval = Duration(60 * 1e9)
 )
 
 // SetDefaults fills every unset (zero) field with its default. Load calls it
@@ -43,6 +46,9 @@ func (c *Config) SetDefaults(env []string) {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = DefaultLogLevel
+	}
+	if c.ProgressInterval == 0 {
+		c.ProgressInterval = DefaultProgressInterval
 	}
 	for i := range c.Jobs {
 		c.Jobs[i].setDefaults()

@@ -222,6 +222,7 @@ func TestFormatsAreEquivalent(t *testing.T) {
 			got := mustLoad(t, f.name, f.content, testEnv)
 			want := wantFull()
 			want.Manifest = derivedManifest(t, got, want.StateDir)
+			want.ProgressInterval = DefaultProgressInterval
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got  %+v\nwant %+v", got, want)
 			}
@@ -266,10 +267,11 @@ jobs:
 func TestDefaults(t *testing.T) {
 	c := mustLoad(t, "c.yaml", minimalYAML, testEnv)
 	want := &Config{
-		StateDir:  "/home/op/.local/state/efssync",
-		Manifest:  derivedManifest(t, c, "/home/op/.local/state/efssync"),
-		ReportDir: "/home/op/.local/state/efssync/reports",
-		LogLevel:  "info",
+		StateDir:         "/home/op/.local/state/efssync",
+		Manifest:         derivedManifest(t, c, "/home/op/.local/state/efssync"),
+		ProgressInterval: DefaultProgressInterval,
+		ReportDir:        "/home/op/.local/state/efssync/reports",
+		LogLevel:         "info",
 		Jobs: []Job{{
 			Name: "j", Source: "/src",
 			Destinations: []Destination{

@@ -89,6 +89,7 @@ func (cfg *Config) problems() []string {
 		c.absPath("report_dir", cfg.ReportDir)
 	}
 	c.oneOf("log_level", cfg.LogLevel, "debug", "info", "warn", "error")
+	cfg.checkOps(c)
 	if l := cfg.Metrics.Listen; l != "" {
 		host, port, err := net.SplitHostPort(l)
 		n, perr := strconv.Atoi(port)
