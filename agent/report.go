@@ -62,13 +62,27 @@ type reporter struct {
 	enc  *json.Encoder
 	path string
 	buf  []byte
+	// rot, when set, starts a new file when this one is too large or too
+	// old (watch mode runs for months with one report).
+	rot *rotation
 }
 
-// newReporter opens the report file. An empty path discards the lines.
+// StdoutReport is the report path ("--report -") that writes the lines to
+// standard output, for piping into jq or a log shipper.
+const StdoutReport = "-"
+
+// newReporter opens the report file. An empty path discards the lines;
+// StdoutReport writes them to standard output.
 func newReporter(path string) (*reporter, error) {
 	if path == "" {
 		w := bufio.NewWriter(io.Discard)
 		return &reporter{w: w, enc: json.NewEncoder(w)}, nil
+	}
+	if path == StdoutReport {
+		w := bufio.NewWriterSize(os.Stdout, 64<<10)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return &reporter{w: w, enc: enc, path: "standard output"}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create report directory for %s: %w", path, err)
@@ -89,6 +103,7 @@ func (r *reporter) write(l Line) {
 	}
 	r.mu.Lock()
 	_ = r.enc.Encode(l)
+	r.rotateIfDue(l.Time)
 	r.mu.Unlock()
 }
 
@@ -111,6 +126,7 @@ func (r *reporter) writeSkip(now time.Time, job, rel string) {
 	b = append(b, `","action":"skip","status":"skipped","bytes":0,"duration_ms":0}`+"\n"...)
 	_, _ = r.w.Write(b)
 	r.buf = b
+	r.rotateIfDue(now)
 	r.mu.Unlock()
 }
 
@@ -129,6 +145,9 @@ func (r *reporter) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	err := r.w.Flush()
+	if r.rot != nil && r.rot.err != nil && err == nil {
+		err = r.rot.err
+	}
 	if r.c != nil {
 		if cerr := r.c.Close(); err == nil {
 			err = cerr

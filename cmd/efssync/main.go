@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/spf13/cobra"
@@ -76,10 +77,13 @@ func isCobraUsage(err error) bool {
 }
 
 type globals struct {
-	config   string
-	logLevel string
-	stdout   io.Writer
-	stderr   io.Writer
+	config       string
+	logLevelFlag string
+	stdout       io.Writer
+	stderr       io.Writer
+	// term shares stderr between log lines and the progress bar when it
+	// is a terminal; nil otherwise.
+	term *statusLine
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -93,19 +97,19 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json)")
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log_level (debug, info, warn, error)")
+	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json); default $EFSSYNC_CONFIG, else "+defaultConfig)
+	root.PersistentFlags().StringVar(&g.logLevelFlag, "log-level", "", "override log_level (debug, info, warn, error)")
 	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g))
 	return root
 }
 
 func (g *globals) load() (*config.Config, error) {
-	if g.config == "" {
-		return nil, usageError{errors.New("--config is required")}
-	}
-	cfg, err := config.Load(g.config, os.Environ())
+	cfg, err := g.loadConfig()
 	if err != nil {
-		return nil, usageError{err}
+		return nil, err
+	}
+	if _, err := g.logLevel(cfg); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
@@ -113,17 +117,16 @@ func (g *globals) load() (*config.Config, error) {
 // logger writes text to a terminal and JSON lines anywhere else (journald,
 // files), where machines read it.
 func (g *globals) logger(cfg *config.Config) *slog.Logger {
-	level := cfg.LogLevel
-	if g.logLevel != "" {
-		level = g.logLevel
-	}
+	level, _ := g.logLevel(cfg)
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
-	opts := &slog.HandlerOptions{Level: lv}
-	if isTerminal(g.stderr) {
-		return slog.New(slog.NewTextHandler(g.stderr, opts))
+	if isTerminal(g.stderr) && g.term == nil {
+		g.term = &statusLine{w: g.stderr}
 	}
-	return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	log := newLogger(g.stderr, lv, g.term, os.Getenv)
+	// The AWS SDK logs through slog's default logger (transfer/s3dest).
+	slog.SetDefault(log)
+	return log
 }
 
 func isTerminal(w io.Writer) bool {
@@ -146,8 +149,10 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			log := g.logger(cfg)
 			opts := agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: log, ReportPath: report}
-			if isTerminal(g.stderr) {
-				opts.Progress = g.stderr
+			if g.term != nil {
+				opts.Progress = g.term.Progress()
+			} else {
+				opts.Progress = statsLogger{log: log, every: time.Duration(cfg.ProgressInterval)}
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
