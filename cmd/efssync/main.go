@@ -99,7 +99,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json); default $EFSSYNC_CONFIG, else "+defaultConfig)
 	root.PersistentFlags().StringVar(&g.logLevelFlag, "log-level", "", "override log_level (debug, info, warn, error)")
-	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g))
+	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g), newConfigCmd(g), newInitCmd(g))
 	return root
 }
 
@@ -148,6 +148,13 @@ func newRunCmd(g *globals) *cobra.Command {
 				return err
 			}
 			log := g.logger(cfg)
+			if dryRun {
+				done, err := inspectManifest(cmd.Context(), cfg)
+				if err != nil {
+					return err
+				}
+				defer done()
+			}
 			opts := agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: log, ReportPath: report}
 			if g.term != nil {
 				opts.Progress = g.term.Progress()
@@ -263,6 +270,11 @@ func newVerifyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			done, err := inspectManifest(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer done()
 			a, err := agent.New(cfg, agent.Options{Jobs: jobs, Log: g.logger(cfg)})
 			if err != nil {
 				return err

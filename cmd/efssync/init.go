@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/spf13/cobra"
+
+	"github.com/efssync/efssync/config"
+)
+
+// starter is the commented configuration `efssync init` writes: enough to
+// run, with the keys an operator changes first explained where they stand.
+var starter = template.Must(template.New("starter").Parse(`# efssync configuration, written by ` + "`efssync init`" + `.
+# Every key, with its default, is described in the reference configuration
+# (examples/config.yaml in the source, /usr/share/doc/efssync/ in packages).
+# Check this file without changing anything:
+#   efssync config check --config {{.Path}}
+#   efssync run --config {{.Path}} --dry-run
+
+# Manifest and reports. The manifest's name is derived from this file's
+# path (see ` + "`efssync config check`" + `), so another configuration never shares it.
+state_dir: {{.StateDir}}
+
+# debug, info, warn or error.
+log_level: info
+
+# Prometheus metrics: uncomment to serve /metrics and /healthz (not on 9090,
+# which is Prometheus's own port), or to write a node_exporter textfile after
+# each run.
+# metrics:
+#   listen: "127.0.0.1:9465"
+#   textfile: /var/lib/node_exporter/textfile_collector/efssync.prom
+
+jobs:
+  - name: {{.Name}}
+    # The tree to replicate: it is only read.
+    source: {{printf "%q" .Source}}
+    # once: one pass per ` + "`efssync run`" + ` (a timer runs it until cut-over);
+    # watch: keep following changes (efssync.service).
+    mode: once
+    # never (default) or mirror: also delete at the destinations what is
+    # gone from the source, at most max_delete at a time.
+    delete: never
+    destinations:
+{{- range .Dests}}
+{{- if .Bucket}}
+      - type: s3
+        bucket: {{.Bucket}}
+{{- if .Prefix}}
+        prefix: {{printf "%q" .Prefix}}
+{{- end}}
+        # region: us-east-1
+        # Credentials come from the AWS credential chain (environment,
+        # ~/.aws, instance or task role), never from this file.
+{{- else}}
+      - type: fs
+        # A mounted EFS/NFS file system (or any directory). It must exist:
+        # a missing root usually means the file system is not mounted.
+        path: {{printf "%q" .Path}}
+{{- end}}
+{{- end}}
+`))
+
+// starterDest is one --dest, as a directory or an s3://bucket/prefix URL.
+type starterDest struct{ Path, Bucket, Prefix string }
+
+func newInitCmd(g *globals) *cobra.Command {
+	var source, name, stateDir string
+	var dests []string
+	cmd := &cobra.Command{
+		Use:   "init --source DIR --dest DIR|s3://BUCKET/PREFIX",
+		Short: "Write a commented starter configuration (never overwrites one)",
+		Long: "Write a commented starter configuration to --config, else $EFSSYNC_CONFIG, else " + defaultConfig + ".\n" +
+			"An existing file is never overwritten.",
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			path, _ := g.configPath()
+			data := struct {
+				Path, StateDir, Name, Source string
+				Dests                        []starterDest
+			}{Path: path, StateDir: stateDir, Name: name, Source: source}
+			if data.Name == "" {
+				data.Name = jobName(source)
+			}
+			for _, d := range dests {
+				if rest, ok := strings.CutPrefix(d, "s3://"); ok {
+					bucket, prefix, _ := strings.Cut(rest, "/")
+					data.Dests = append(data.Dests, starterDest{Bucket: bucket, Prefix: prefix})
+				} else {
+					data.Dests = append(data.Dests, starterDest{Path: d})
+				}
+			}
+			var b strings.Builder
+			if err := starter.Execute(&b, data); err != nil {
+				return fmt.Errorf("render starter configuration: %w", err)
+			}
+			if err := writeNew(path, []byte(b.String())); err != nil {
+				return err
+			}
+			if _, err := config.Load(path, os.Environ()); err != nil {
+				fmt.Fprintf(g.stderr, "efssync: wrote %s, but it needs editing:\n%v\n", path, err)
+				return usageError{errors.New("the starter configuration does not validate yet")}
+			}
+			fmt.Fprintf(g.stdout, "wrote %s\ncheck it with: efssync run --config %s --dry-run\n", path, path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&source, "source", "", "the directory to replicate (absolute)")
+	cmd.Flags().StringSliceVar(&dests, "dest", nil, "a destination directory or s3://bucket/prefix (repeatable)")
+	cmd.Flags().StringVar(&name, "name", "", "the job's name (default: from the source directory)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "/var/lib/efssync", "where the manifest and reports live")
+	_ = cmd.MarkFlagRequired("source")
+	_ = cmd.MarkFlagRequired("dest")
+	return cmd
+}
+
+// jobName makes a valid job name from a source directory's base name.
+func jobName(source string) string {
+	b := []byte(filepath.Base(filepath.Clean(source)))
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	if s := strings.Trim(string(b), ".-"); s != "" {
+		return s
+	}
+	return "main"
+}
+
+// writeNew writes a new file at path and refuses to replace one: the
+// content goes to a temp file that is then hard-linked to its final name,
+// which fails if the name exists, so nothing partial ever stands there.
+func writeNew(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".efssync-init-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return usageError{fmt.Errorf("%s already exists; efssync init never overwrites a configuration", path)}
+		}
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
