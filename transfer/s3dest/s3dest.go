@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
@@ -112,6 +113,8 @@ type Options struct {
 	Concurrency int
 	// Credentials overrides the SDK's default credential chain (tests).
 	Credentials aws.CredentialsProvider
+	// Log receives the SDK's own log lines; nil means slog's default.
+	Log *slog.Logger
 	// WrapTransport, when set, wraps the HTTP transport, e.g. to count
 	// requests. Stall detection stays underneath it.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
@@ -199,6 +202,7 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	cfg.Logger = sdkLogger{opts.Log}
 	httpClient := newHTTPClient(cfg.HTTPClient, opts)
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if opts.Endpoint != "" {
