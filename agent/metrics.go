@@ -22,6 +22,9 @@ type metrics struct {
 	errors *prometheus.CounterVec
 	queue  *prometheus.GaugeVec
 	lagH   *prometheus.HistogramVec
+	// ln is the endpoint's listener, bound by PrepareMetrics at start so
+	// that a port in use is an error then, not at shutdown.
+	ln net.Listener
 }
 
 func newMetrics() *metrics {
@@ -77,9 +80,12 @@ func (m *metrics) setQueue(job string, n int) {
 
 // serve runs the /metrics and /healthz endpoint until ctx ends.
 func (m *metrics) serve(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics listen %s: %w", addr, err)
+	ln := m.ln
+	if ln == nil {
+		var err error
+		if ln, err = listenMetrics(addr); err != nil {
+			return err
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
@@ -96,6 +102,37 @@ func (m *metrics) serve(ctx context.Context, addr string) error {
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("metrics server: %w", err)
+	}
+	return nil
+}
+
+func listenMetrics(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// PrepareMetrics makes every per-job and per-destination series exist at 0,
+// so alerts on rate() and absent() work from the first scrape, and binds
+// the metrics.listen endpoint now: a port in use is an error at start that
+// names metrics.listen. Run serves on the bound listener.
+func (a *Agent) PrepareMetrics() error {
+	for _, j := range a.selected() {
+		a.metrics.queue.WithLabelValues(j.Name)
+		for _, d := range j.Destinations {
+			a.metrics.files.WithLabelValues(j.Name, d.Name)
+			a.metrics.bytes.WithLabelValues(j.Name, d.Name)
+			a.metrics.errors.WithLabelValues(j.Name, d.Name)
+		}
+	}
+	if addr := a.cfg.Metrics.Listen; addr != "" && a.metrics.ln == nil {
+		ln, err := listenMetrics(addr)
+		if err != nil {
+			return err
+		}
+		a.metrics.ln = ln
 	}
 	return nil
 }

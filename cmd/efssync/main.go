@@ -172,6 +172,9 @@ func newRunCmd(g *globals) *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
+			if !dryRun {
+				pruneReports(cfg, log)
+			}
 			sum, err := runWithReload(cmd.Context(), g, cfg, opts, log)
 			if sum != nil {
 				log.Info("run finished", "files", sum.Files, "copied", sum.Copied, "planned", sum.Planned, "unchanged", sum.Skipped,
@@ -221,9 +224,17 @@ func runWithReload(ctx context.Context, g *globals, cfg *config.Config, opts age
 		defer signal.Stop(hup)
 	}
 	for {
-		a, err := agent.New(cfg, opts)
+		runCfg, runOpts, unusable := preflight(ctx, cfg, opts, log)
+		if runCfg == nil {
+			return &agent.Summary{}, errUnusable
+		}
+		a, err := agent.New(runCfg, runOpts)
 		if err != nil {
 			return nil, err
+		}
+		if err := a.PrepareMetrics(); err != nil {
+			a.Close()
+			return nil, startupError(err)
 		}
 		rctx, cancel := context.WithCancel(ctx)
 		var next *config.Config
@@ -251,8 +262,14 @@ func runWithReload(ctx context.Context, g *globals, cfg *config.Config, opts age
 		sum, err := a.Run(rctx)
 		cancel()
 		<-done
+		if !watching && !opts.DryRun {
+			writeTextfile(a, runCfg, sum, err, unusable, log)
+		}
 		a.Close()
 		if next == nil || ctx.Err() != nil {
+			if err == nil && unusable {
+				err = errUnusable
+			}
 			return sum, err
 		}
 		cfg = next
