@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -27,7 +28,10 @@ const PreflightTimeout = 15 * time.Second
 func (d *Dest) Preflight(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, PreflightTimeout)
 	defer cancel()
-	where := fmt.Sprintf("%s (s3://%s)", d.name, d.bucket)
+	where := d.name
+	if b := "s3://" + d.bucket; !strings.HasPrefix(where, b) {
+		where += " (" + b + ")"
+	}
 	if ep := d.opts.Endpoint; ep != "" {
 		where += " at " + ep
 	}

@@ -178,7 +178,7 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 		}
 	}
 
-	var loadOpts []func(*config.LoadOptions) error
+	loadOpts := []func(*config.LoadOptions) error{config.WithLogger(sdkLogger{opts.Log})}
 	if opts.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
 	}
@@ -202,7 +202,6 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	cfg.Logger = sdkLogger{opts.Log}
 	httpClient := newHTTPClient(cfg.HTTPClient, opts)
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if opts.Endpoint != "" {
