@@ -23,7 +23,8 @@ const lastSuccessMetric = "efssync_last_success_timestamp_seconds"
 // (metrics.textfile). A once-mode run has no endpoint to scrape after it
 // exits; this file outlives it. efssync_last_success_timestamp_seconds keeps
 // its previous value when the run failed. The file is replaced atomically
-// (temp file, then rename), so the collector never reads half of it.
+// (temp file, then rename), so the collector never reads half of it. A nil
+// Agent (a run that could not start) writes the outcome without counters.
 func (a *Agent) WriteTextfile(path string, ok bool, took time.Duration, now time.Time) error {
 	reg := prometheus.NewRegistry()
 	gauge := func(name, help string, v float64) {
@@ -43,7 +44,11 @@ func (a *Agent) WriteTextfile(path string, ok bool, took time.Duration, now time
 		gauge(lastSuccessMetric, "When a run last left everything in sync, in Unix seconds.", last)
 	}
 	var buf bytes.Buffer
-	for _, g := range []prometheus.Gatherer{reg, a.metrics.reg} {
+	gatherers := []prometheus.Gatherer{reg}
+	if a != nil {
+		gatherers = append(gatherers, a.metrics.reg)
+	}
+	for _, g := range gatherers {
 		mfs, err := g.Gather()
 		if err != nil {
 			return fmt.Errorf("metrics.textfile %s: gather: %w", path, err)

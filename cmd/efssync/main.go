@@ -226,6 +226,9 @@ func runWithReload(ctx context.Context, g *globals, cfg *config.Config, opts age
 	for {
 		runCfg, runOpts, unusable := preflight(ctx, cfg, opts, log)
 		if runCfg == nil {
+			if !watching && !opts.DryRun {
+				writeTextfile(nil, cfg, nil, errUnusable, true, log)
+			}
 			return &agent.Summary{}, errUnusable
 		}
 		a, err := agent.New(runCfg, runOpts)
