@@ -406,7 +406,6 @@ func TestJournalPriorities(t *testing.T) {
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
-
 func readAll(f *os.File) (string, error) {
 	b, err := io.ReadAll(f)
 	return string(b), err
