@@ -508,7 +508,7 @@ func TestBadConfig(t *testing.T) {
 		env     []string
 		want    []string // all must appear on stderr
 	}{
-		{name: "no --config", want: []string{"--config is required"}},
+		{name: "no --config", want: []string{"/etc/efssync/config.yaml", "EFSSYNC_CONFIG"}},
 		{name: "nonexistent file", file: "absent.yaml", missing: true, want: []string{"absent.yaml", "no such file"}},
 		{name: "bad extension", file: "c.ini", content: good("", "", ""), want: []string{"c.ini", "unsupported extension"}},
 		{name: "yaml syntax", file: "c.yaml", content: "jobs:\n  - name: j\n    source: [unclosed\n", want: []string{"c.yaml", "yaml: line"}},
