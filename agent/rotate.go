@@ -98,3 +98,14 @@ func (r *reporter) rotateIfDue(now time.Time) {
 		rot.err = err
 	}
 }
+
+// reportRotation is the configuration's reports section as a rotation
+// policy, for the agent's newRotatingReporter call.
+func (a *Agent) reportRotation() ReportRotation {
+	r := a.cfg.Reports
+	return ReportRotation{
+		MaxSize:   int64(r.MaxSize),
+		MaxAge:    time.Duration(r.MaxAge),
+		Retention: ReportRetention{Keep: r.Keep, MaxAge: time.Duration(r.Retention)},
+	}
+}

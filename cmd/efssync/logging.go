@@ -176,3 +176,13 @@ func (s statsLogger) Progress(st agent.ProgressStats, final bool) {
 		"failed", st.Failed, "bytes_published", st.Bytes, "bytes_planned", st.PlannedBytes,
 		"rate", fmt.Sprintf("%.0f B/s", st.Rate), "eta", eta, "elapsed", st.Elapsed.Round(time.Second).String())
 }
+
+// errorPrefix is "<3>" (err) when w is the journal's stream, so the plain
+// "efssync: ..." lines that end a failed run are found by `journalctl -p err`
+// too; "" elsewhere.
+func errorPrefix(w io.Writer) string {
+	if isJournalStream(w, os.Getenv("JOURNAL_STREAM")) {
+		return "<3>"
+	}
+	return ""
+}

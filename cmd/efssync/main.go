@@ -59,10 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var ue usageError
 		var ve *config.ValidationError
 		if errors.As(err, &ue) || errors.As(err, &ve) || errors.Is(err, agent.ErrUnknownJob) || isCobraUsage(err) {
-			fmt.Fprintln(stderr, "efssync:", err)
+			fmt.Fprintln(stderr, errorPrefix(stderr)+"efssync:", err)
 			return 2
 		}
-		fmt.Fprintln(stderr, "efssync:", err)
+		fmt.Fprintln(stderr, errorPrefix(stderr)+"efssync:", err)
 		return 1
 	}
 }
@@ -181,7 +181,7 @@ func newRunCmd(g *globals) *cobra.Command {
 					"deleted", sum.Deleted, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
 					"bytes", sum.Bytes, "duration", sum.Duration.String(), "report", sum.ReportPath)
 				for _, je := range sum.JobErrors {
-					fmt.Fprintln(g.stderr, "efssync:", je)
+					fmt.Fprintln(g.stderr, errorPrefix(g.stderr)+"efssync:", je)
 				}
 			}
 			if err != nil {

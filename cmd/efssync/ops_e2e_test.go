@@ -394,7 +394,8 @@ func TestJournalPriorities(t *testing.T) {
 			sawErr = true
 		case strings.HasPrefix(l, `<6>{`) && strings.Contains(l, `"level":"INFO"`):
 			sawInfo = true
-		case strings.HasPrefix(l, "efssync:"):
+		case strings.HasPrefix(l, "<3>efssync:"):
+			sawErr = true
 		default:
 			t.Errorf("line without a matching priority prefix: %q", l)
 		}
