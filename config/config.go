@@ -9,7 +9,9 @@ import "time"
 // the jobs it runs.
 type Config struct {
 	// StateDir holds the manifest and reports. Default: $STATE_DIRECTORY,
-	// else $XDG_STATE_HOME/efssync, else ~/.local/state/efssync.
+	// else $XDG_STATE_HOME/efssync, else ~/.local/state/efssync (the
+	// command line gives root /var/lib/efssync when STATE_DIRECTORY and
+	// XDG_STATE_HOME are unset).
 	StateDir string `mapstructure:"state_dir" yaml:"state_dir,omitempty" json:"state_dir,omitempty"`
 	// Manifest is the bbolt file. Default: derived from the configuration
 	// file's path, see DefaultManifest.

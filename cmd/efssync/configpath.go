@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/efssync/efssync/config"
 )
@@ -31,7 +32,7 @@ func (g *globals) configPath() (path, from string) {
 // says how to name another one instead of only "no such file".
 func (g *globals) loadConfig() (*config.Config, error) {
 	path, from := g.configPath()
-	cfg, err := config.Load(path, os.Environ())
+	cfg, err := config.Load(path, stateEnv(os.Environ(), os.Geteuid()))
 	if err != nil {
 		if from == "the default configuration" && errors.Is(err, fs.ErrNotExist) {
 			return nil, usageError{fmt.Errorf("%w (no --config given and EFSSYNC_CONFIG is not set; `efssync init` writes a starter file)", err)}
@@ -52,4 +53,23 @@ func (g *globals) logLevel(cfg *config.Config) (string, error) {
 		return g.logLevelFlag, nil
 	}
 	return "", usageError{fmt.Errorf("--log-level: must be one of debug, info, warn, error, got %q", g.logLevelFlag)}
+}
+
+// rootStateDir is systemd's StateDirectory=efssync for system units.
+const rootStateDir = "/var/lib/efssync"
+
+// stateEnv gives root the shipped units' state directory when systemd did
+// not set one: a run by hand as root then finds the same manifest as the
+// timer, instead of starting over in /root/.local/state. Other users keep
+// the XDG default.
+func stateEnv(env []string, euid int) []string {
+	if euid != 0 {
+		return env
+	}
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "STATE_DIRECTORY=") || strings.HasPrefix(kv, "XDG_STATE_HOME=") {
+			return env
+		}
+	}
+	return append(env, "STATE_DIRECTORY="+rootStateDir)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -410,4 +411,46 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 func readAll(f *os.File) (string, error) {
 	b, err := io.ReadAll(f)
 	return string(b), err
+}
+
+// A configuration without state_dir: the timer (systemd sets
+// STATE_DIRECTORY) and root by hand, from another directory and with a
+// relative path, resolve the same manifest.
+func TestTimerAndRootByHandShareTheManifest(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("the shared default applies to root, who runs the shipped units")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "migrate.yaml")
+	writeFile(t, cfg, "jobs: [{name: a, source: /srv/a, destinations: [{type: fs, path: /mnt/efs}]}]\n")
+	timer := efssync(t, []string{"STATE_DIRECTORY=/var/lib/efssync"}, "config", "check", "--config", cfg)
+	mustCode(t, timer, 0)
+	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
+	defer cancel()
+	cmd := command(ctx, nil, "config", "check", "--config", "./migrate.yaml")
+	cmd.Dir = dir
+	byHand, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^manifest: .*$`)
+	if a, b := re.FindString(timer.stdout), re.FindString(string(byHand)); a == "" || a != b {
+		t.Errorf("timer %q, by hand %q: want the same manifest", a, b)
+	}
+}
+
+func TestStateEnv(t *testing.T) {
+	base := []string{"HOME=/root"}
+	if got := stateEnv(base, 0); !slices.Contains(got, "STATE_DIRECTORY=/var/lib/efssync") {
+		t.Errorf("root: %v", got)
+	}
+	if got := stateEnv(base, 1000); slices.Contains(got, "STATE_DIRECTORY=/var/lib/efssync") {
+		t.Errorf("a user got root's state directory: %v", got)
+	}
+	for _, set := range []string{"STATE_DIRECTORY=/x", "XDG_STATE_HOME=/y"} {
+		if got := stateEnv([]string{set}, 0); len(got) != 1 {
+			t.Errorf("%s was overridden: %v", set, got)
+		}
+	}
 }
