@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/efssync/efssync/internal/miniotest"
 )
 
 // manifestOf returns the manifest path `config check` resolves for cfg.
@@ -452,5 +454,36 @@ func TestStateEnv(t *testing.T) {
 		if got := stateEnv([]string{set}, 0); len(got) != 1 {
 			t.Errorf("%s was overridden: %v", set, got)
 		}
+	}
+}
+
+// Against a real MinIO: a missing bucket and wrong credentials are each one
+// error at start naming the destination; the usable bucket is synced.
+func TestS3PreflightOnTheBinary(t *testing.T) {
+	t.Parallel()
+	srv := miniotest.Start(t)
+	srv.CreateBucket(t, "good")
+	dir := t.TempDir()
+	src := mkdirs(t, dir, "src")[0]
+	writeFile(t, filepath.Join(src, "rec.mp4"), "recording")
+	dest := func(name, bucket string) string {
+		return "{type: s3, name: " + name + ", bucket: " + bucket + ", region: us-east-1, path_style: true, endpoint: " + quote(srv.Endpoint) + "}"
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	writeFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n  - name: arch\n    source: "+quote(src)+
+		"\n    destinations: ["+dest("kept", "good")+", "+dest("lost", "missing-bucket")+"]\n")
+	creds := []string{"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + srv.SecretKey}
+	r := efssync(t, creds, "run", "--config", cfg)
+	mustCode(t, r, 1)
+	if n := strings.Count(r.stderr, "the bucket does not exist"); n != 1 || !strings.Contains(r.stderr, "lost") {
+		t.Errorf("want one error naming destination lost, got %d:\n%s", n, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `"copied":1`) {
+		t.Errorf("the usable destination was not synced:\n%s", r.stderr)
+	}
+	r = efssync(t, []string{"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=wrong-secret"}, "run", "--config", cfg)
+	mustCode(t, r, 1)
+	if n := strings.Count(r.stderr, "access denied"); n != 2 || !strings.Contains(r.stderr, `"copied":0`) {
+		t.Errorf("wrong credentials: want one access-denied error per destination and nothing copied, got %d:\n%s", n, r.stderr)
 	}
 }
