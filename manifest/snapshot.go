@@ -12,7 +12,7 @@ import (
 
 // ErrBusy means a consistent snapshot could not be taken because the
 // manifest kept changing while it was copied.
-var ErrBusy = errors.New("manifest changed during every snapshot attempt")
+var ErrBusy = errors.New("the agent holding it committed during every snapshot attempt; try again")
 
 // snapshotAttempts bounds the copies Snapshot tries before giving up.
 const snapshotAttempts = 8
