@@ -158,11 +158,12 @@ func TestInspectionWhileAnAgentRuns(t *testing.T) {
 		writeFile(t, c, shared+string(b))
 	}
 	mustCode(t, efssync(t, nil, "run", "--config", onceCfg), 0) // first.ts recorded
+	addr := freeAddr(t)
+	b, _ := os.ReadFile(cfg)
+	writeFile(t, cfg, "metrics: {listen: "+quote(addr)+"}\n"+string(b))
 	s := start(t, "run", "--config", cfg)
-	s.waitFor(t, "first.ts at the destination", func() bool {
-		_, err := os.Stat(filepath.Join(dst, "first.ts"))
-		return err == nil
-	})
+	// /healthz answers once the agent runs, and so holds the manifest.
+	s.waitFor(t, "healthz", func() bool { code, _ := httpGet("http://" + addr + "/healthz"); return code == 200 })
 	// The agent holds the manifest: a second agent is refused...
 	r := efssync(t, nil, "run", "--config", cfg)
 	if r.code == 0 || !strings.Contains(r.stderr, "in use") {
