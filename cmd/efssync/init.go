@@ -17,14 +17,20 @@ import (
 // run, with the keys an operator changes first explained where they stand.
 var starter = template.Must(template.New("starter").Parse(`# efssync configuration, written by ` + "`efssync init`" + `.
 # Every key, with its default, is described in the reference configuration
-# (examples/config.yaml in the source, /usr/share/doc/efssync/ in packages).
+# (examples/config.yaml in the efssync source).
 # Check this file without changing anything:
 #   efssync config check --config {{.Path}}
 #   efssync run --config {{.Path}} --dry-run
 
 # Manifest and reports. The manifest's name is derived from this file's
 # path (see ` + "`efssync config check`" + `), so another configuration never shares it.
-state_dir: {{.StateDir}}
+{{- if .StateDir}}
+state_dir: {{printf "%q" .StateDir}}
+{{- else}}
+# Default: $STATE_DIRECTORY (systemd), else /var/lib/efssync for root, else
+# $XDG_STATE_HOME/efssync or ~/.local/state/efssync.
+# state_dir: /var/lib/efssync
+{{- end}}
 
 # debug, info, warn or error.
 log_level: info
@@ -113,7 +119,7 @@ func newInitCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&source, "source", "", "the directory to replicate (absolute)")
 	cmd.Flags().StringSliceVar(&dests, "dest", nil, "a destination directory or s3://bucket/prefix (repeatable)")
 	cmd.Flags().StringVar(&name, "name", "", "the job's name (default: from the source directory)")
-	cmd.Flags().StringVar(&stateDir, "state-dir", "/var/lib/efssync", "where the manifest and reports live")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "where the manifest and reports live (default: efssync's own default, shown commented)")
 	_ = cmd.MarkFlagRequired("source")
 	_ = cmd.MarkFlagRequired("dest")
 	return cmd

@@ -129,10 +129,13 @@ func TestConfigCheck(t *testing.T) {
 			t.Errorf("config check output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	writeFile(t, cfg, "jobs: [{name: x, source: rel, exlude: oops}]\n")
+	writeFile(t, cfg, "jobs: [{name: x, source: rel, exlude: oops, destinations: [{type: s3, bucket: b, endpoint: 'https://AKIAEXAMPLE:supersecret@s3.example.com'}]}]\n")
 	r = efssync(t, nil, "config", "check", "--config", cfg)
 	mustCode(t, r, 2)
-	for _, want := range []string{"jobs[0].exlude", "jobs[0].source"} {
+	if strings.Contains(r.stderr+r.stdout, "supersecret") {
+		t.Errorf("config check printed a secret:\n%s", r.stderr)
+	}
+	for _, want := range []string{"jobs[0].exlude", "jobs[0].source", "jobs[0].destinations[0].endpoint"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("config check errors lack %q:\n%s", want, r.stderr)
 		}
