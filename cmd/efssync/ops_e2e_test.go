@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -489,5 +490,37 @@ func TestS3PreflightOnTheBinary(t *testing.T) {
 	mustCode(t, r, 1)
 	if n := strings.Count(r.stderr, "access denied"); n != 2 || !strings.Contains(r.stderr, `"copied":0`) {
 		t.Errorf("wrong credentials: want one access-denied error per destination and nothing copied, got %d:\n%s", n, r.stderr)
+	}
+}
+
+// Without a terminal, a run that takes longer than progress_interval logs
+// progress lines with files, bytes, rate and ETA. The bandwidth limit makes
+// the run last about 3 s; the interval is 1 s.
+func TestProgressLinesWithoutATerminal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	dirs := mkdirs(t, dir, "src", "dst")
+	writeFile(t, filepath.Join(dirs[0], "big"), strings.Repeat("x", 256<<10))
+	cfg := writeConfig(t, dir, job{source: dirs[0], dests: []string{dirs[1]}, extra: "    bandwidth: 64KiB\n    chunk_size: 64KiB\n"})
+	b, _ := os.ReadFile(cfg)
+	writeFile(t, cfg, "progress_interval: 1s\n"+string(b))
+	r := efssync(t, nil, "run", "--config", cfg)
+	mustCode(t, r, 0)
+	var m map[string]any
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.Contains(l, `"msg":"progress"`) {
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if m == nil {
+		t.Fatalf("no progress line in a 3 s run with progress_interval 1s:\n%s", r.stderr)
+	}
+	for _, k := range []string{"files", "bytes_published", "bytes_planned", "rate", "eta", "elapsed"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("progress line lacks %q: %v", k, m)
+		}
 	}
 }
