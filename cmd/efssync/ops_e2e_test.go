@@ -8,9 +8,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -522,5 +526,53 @@ func TestProgressLinesWithoutATerminal(t *testing.T) {
 		if _, ok := m[k]; !ok {
 			t.Errorf("progress line lacks %q: %v", k, m)
 		}
+	}
+}
+
+// No credentials anywhere: the chain ends at the instance metadata service,
+// here a local server that refuses (403) like a host without a role. The
+// result is one error at start for the destination, and the SDK's own
+// warning arrives as a JSON log record, never as a raw "SDK ..." line.
+func TestS3NoCredentialsOneErrorAndSDKLogInJSON(t *testing.T) {
+	t.Parallel()
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+	}))
+	defer imds.Close()
+	dir := t.TempDir()
+	src := mkdirs(t, dir, "src")[0]
+	writeFile(t, filepath.Join(src, "a"), "1")
+	cfg := filepath.Join(dir, "c.yaml")
+	writeFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n  - name: arch\n    source: "+quote(src)+
+		"\n    destinations: [{type: s3, name: archive, bucket: bkt, region: us-east-1, endpoint: \"http://127.0.0.1:1\"}]\n")
+	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
+	defer cancel()
+	cmd := command(ctx, []string{"HOME=" + dir, "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL}, "run", "--config", cfg)
+	var env []string
+	for _, kv := range cmd.Env {
+		if !strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") && !strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=") &&
+			!strings.HasPrefix(kv, "AWS_PROFILE=") && !strings.HasPrefix(kv, "AWS_SESSION_TOKEN=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want 1\n%s", err, stderr.String())
+	}
+	out := stderr.String()
+	if n := strings.Count(out, "no usable AWS credentials"); n != 1 || !strings.Contains(out, "archive") {
+		t.Errorf("want one credentials error naming the destination, got %d:\n%s", n, out)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(l, "{") {
+			t.Errorf("a line that is not JSON in the JSON log: %q", l)
+		}
+	}
+	if !strings.Contains(out, `"component":"aws-sdk"`) {
+		t.Logf("the SDK logged nothing this time:\n%s", out)
 	}
 }
