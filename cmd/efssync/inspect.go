@@ -21,9 +21,14 @@ func inspectManifest(ctx context.Context, cfg *config.Config) (func(), error) {
 	if _, err := os.Stat(cfg.Manifest); errors.Is(err, fs.ErrNotExist) {
 		return func() {}, nil
 	}
-	dir, err := os.MkdirTemp("", "efssync-inspect-")
+	// Beside the manifest first: the same file system (a reflink or an
+	// in-kernel copy, and no large file in a RAM-backed /tmp); the temp
+	// directory when the state directory is not writable by this user.
+	dir, err := os.MkdirTemp(filepath.Dir(cfg.Manifest), ".inspect-")
 	if err != nil {
-		return nil, fmt.Errorf("manifest snapshot: %w", err)
+		if dir, err = os.MkdirTemp("", "efssync-inspect-"); err != nil {
+			return nil, fmt.Errorf("manifest snapshot: %w", err)
+		}
 	}
 	snap := filepath.Join(dir, filepath.Base(cfg.Manifest))
 	if err := manifest.Snapshot(ctx, cfg.Manifest, snap); err != nil {
