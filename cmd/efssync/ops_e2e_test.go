@@ -576,3 +576,43 @@ func TestS3NoCredentialsOneErrorAndSDKLogInJSON(t *testing.T) {
 		t.Errorf("the SDK's IMDS warning is not in the log as a JSON record:\n%s", out)
 	}
 }
+
+// On a terminal, a log line clears the progress bar and the bar is drawn
+// again after it. Job a takes about a second (bandwidth), so the bar is on
+// screen when job b's file fails at once (a directory stands in its way at
+// the destination). script(1) gives the binary a terminal.
+func TestProgressBarStepsAsideForLogLines(t *testing.T) {
+	t.Parallel()
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("script(1) (util-linux) is required with CI=true")
+		}
+		t.Skip("script(1) not installed")
+	}
+	dir := t.TempDir()
+	d := mkdirs(t, dir, "srcA", "dstA", "srcB", "dstB/x/keep")
+	writeFile(t, filepath.Join(d[0], "slow"), strings.Repeat("s", 128<<10))
+	writeFile(t, filepath.Join(d[2], "x"), "a file where the destination has a directory")
+	cfg := filepath.Join(dir, "c.yaml")
+	writeFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n"+
+		"  - {name: a, source: "+quote(d[0])+", bandwidth: 64KiB, chunk_size: 64KiB, destinations: [{type: fs, path: "+quote(d[1])+"}]}\n"+
+		"  - {name: b, source: "+quote(d[2])+", destinations: [{type: fs, path: "+quote(filepath.Join(dir, "dstB"))+"}]}\n")
+	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, scriptBin, "-qfec", binPath+" run --config "+cfg, "/dev/null")
+	out, _ := cmd.Output()
+	s := string(out)
+	bar := regexp.MustCompile("\r\x1b\\[K[0-9]+ files \\(")
+	if !bar.MatchString(s) {
+		t.Fatalf("no progress bar on the terminal:\n%q", s)
+	}
+	// Clear, the log line, then the bar again.
+	stepAside := regexp.MustCompile("\r\x1b\\[Ktime=[^\r\n]* level=ERROR msg=failed[^\n]*\n\r\x1b\\[K[0-9]+ files \\(")
+	if !stepAside.MatchString(s) {
+		t.Errorf("the failure's log line did not clear and redraw the bar:\n%q", s)
+	}
+	if regexp.MustCompile("ETA [^\r\n]*time=").MatchString(s) {
+		t.Errorf("a log line is glued onto the bar:\n%q", s)
+	}
+}
