@@ -53,7 +53,7 @@ bench-live:
 # Builds the pinned goreleaser into .bin first (several minutes, once).
 package:
 	bash scripts/install-test-deps.sh install_packaging_tools
-	$(BIN)/goreleaser release --snapshot --clean
+	bash scripts/package.sh
 
 clean:
 	rm -rf efssync demo dist build

@@ -6,6 +6,9 @@
 #                         (where the packages install the binary)
 # goreleaser's before hook runs it (.goreleaser.yaml):
 #   scripts/package-assets.sh DIR VERSION DATE
+# It builds efssync to run `efssync docs`; EFSSYNC_BIN names an efssync
+# binary to use instead (the package test's, which saves a whole compile;
+# its man pages then carry that binary's version).
 set -euo pipefail
 
 if [ "$#" -lt 1 ] || [ -z "$1" ]; then
@@ -23,9 +26,13 @@ cd "$REPO"
 rm -rf "$DIR/man" "$DIR/completions" "$DIR/systemd"
 mkdir -p "$DIR/systemd"
 
-# -trimpath and the CGO_ENABLED goreleaser sets make this compile the same
-# packages as the release build, so the build cache serves both.
-go run -trimpath -ldflags "-X main.version=$VERSION -X main.date=$DATE" ./cmd/efssync docs "$DIR"
+if [ -n "${EFSSYNC_BIN:-}" ]; then
+	"$EFSSYNC_BIN" docs "$DIR"
+else
+	# -trimpath and the CGO_ENABLED goreleaser sets make this compile the
+	# same packages as the release build, so the build cache serves both.
+	go run -trimpath -ldflags "-X main.version=$VERSION -X main.date=$DATE" ./cmd/efssync docs "$DIR"
+fi
 gzip -9n "$DIR"/man/*.1
 
 for unit in systemd/*.service systemd/*.timer; do

@@ -138,9 +138,10 @@ func mustRun(t *testing.T, name string, args ...string) {
 	}
 }
 
-// buildPackages runs goreleaser on the repository's configuration, changed
-// only to build the host architecture into a temp dist directory (the
-// repository's dist/ belongs to `make package`), and returns that directory.
+// buildPackages runs scripts/package.sh (what `make package` runs) on the
+// repository's goreleaser configuration, changed only to build the host
+// architecture into a temp dist directory (the repository's dist/ belongs
+// to `make package`), and returns that directory.
 func buildPackages(t *testing.T, goreleaser, repo string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repo, ".goreleaser.yaml"))
@@ -169,13 +170,26 @@ func buildPackages(t *testing.T, goreleaser, repo string) string {
 	if err := os.WriteFile(config, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// goreleaser globs archive files relative to the repository only, so
+	// the generated assets go to a scratch directory under build/.
+	if err := os.MkdirAll(filepath.Join(repo, "build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	assets, err := os.MkdirTemp(filepath.Join(repo, "build"), "package-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(assets) })
+	rel, err := filepath.Rel(repo, assets)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), packageTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goreleaser, "release", "--snapshot", "--clean", "--config", config)
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "EFSSYNC_PACKAGE_ASSETS="+filepath.Join(tmp, "assets"))
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repo, "scripts", "package.sh"), "--config", config)
+	cmd.Env = append(os.Environ(), "GORELEASER="+goreleaser, "EFSSYNC_PACKAGE_ASSETS="+rel, "EFSSYNC_BIN="+binPath)
 	if log, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("goreleaser release --snapshot: %v (ctx: %v)\n%s", err, ctx.Err(), log)
+		t.Fatalf("scripts/package.sh: %v (ctx: %v)\n%s", err, ctx.Err(), log)
 	}
 	return dist
 }
