@@ -83,9 +83,44 @@ install_apt_packages() {
 }
 # --- end FUSE and benchmark peers ----------------------------------------------
 
+# --- packaging tools (goreleaser, nfpm) ----------------------------------------
+# Owned by the packaging maintainers (`make package`, cmd/efssync's package
+# test). Pinned, built from source with `go install`. goreleaser builds the
+# .deb and .rpm with nfpm as a library: v2.15.1 is built against nfpm
+# v2.45.2, the same version as the standalone nfpm installed beside it.
+GORELEASER_MODULE="github.com/goreleaser/goreleaser/v2"
+GORELEASER_VERSION="v2.15.1"
+NFPM_MODULE="github.com/goreleaser/nfpm/v2"
+NFPM_VERSION="v2.45.2"
+
+install_packaging_tools() {
+	if has_version "$BIN/goreleaser" "$GORELEASER_MODULE" "$GORELEASER_VERSION"; then
+		echo "goreleaser $GORELEASER_VERSION already in $BIN"
+	else
+		echo "building goreleaser $GORELEASER_VERSION into $BIN (takes several minutes)"
+		GOBIN="$BIN" go install "$GORELEASER_MODULE@$GORELEASER_VERSION"
+	fi
+	if has_version "$BIN/nfpm" "$NFPM_MODULE" "$NFPM_VERSION"; then
+		echo "nfpm $NFPM_VERSION already in $BIN"
+	else
+		echo "building nfpm $NFPM_VERSION into $BIN"
+		GOBIN="$BIN" go install "$NFPM_MODULE/cmd/nfpm@$NFPM_VERSION"
+	fi
+}
+# --- end packaging tools -------------------------------------------------------
+
+# With arguments, only the named parts run (e.g. install_packaging_tools).
 main() {
+	if [ "$#" -gt 0 ]; then
+		local part
+		for part in "$@"; do
+			"$part"
+		done
+		return
+	fi
 	install_apt_packages
 	install_s3_test_servers
+	install_packaging_tools
 }
 
 main "$@"

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -26,9 +25,6 @@ import (
 	"github.com/efssync/efssync/agent"
 	"github.com/efssync/efssync/config"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // usageError marks errors that exit 2.
 type usageError struct{ err error }
@@ -100,6 +96,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json); default $EFSSYNC_CONFIG, else "+defaultConfig)
 	root.PersistentFlags().StringVar(&g.logLevelFlag, "log-level", "", "override log_level (debug, info, warn, error)")
 	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g), newConfigCmd(g), newInitCmd(g))
+	setVersionFlag(root)
+	root.AddCommand(newDocsCmd(root))
 	return root
 }
 
@@ -340,19 +338,4 @@ func newGCCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&jobs, "job", nil, "clean only this job (repeatable)")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "report nothing removed; change nothing")
 	return cmd
-}
-
-func newVersionCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run: func(*cobra.Command, []string) {
-			v := version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
-			}
-			fmt.Fprintf(g.stdout, "efssync %s\n", v)
-		},
-	}
 }

@@ -39,7 +39,7 @@ func manifestOf(t *testing.T, cfg string) string {
 	return m[1]
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeTestFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -61,13 +61,13 @@ func TestManifestDerivedFromConfigFile(t *testing.T) {
 	for _, c := range []string{one, two} {
 		b, _ := os.ReadFile(c)
 		b = regexp.MustCompile(`(?m)^state_dir: .*$`).ReplaceAll(b, []byte("state_dir: "+quote(filepath.Join(dir, "state"))))
-		writeFile(t, c, string(b))
+		writeTestFile(t, c, string(b))
 	}
 	m1, m2 := manifestOf(t, one), manifestOf(t, two)
 	if m1 == m2 || filepath.Dir(m1) != filepath.Join(dir, "state", "manifests") {
 		t.Fatalf("manifests %s and %s: want two under state/manifests", m1, m2)
 	}
-	writeFile(t, filepath.Join(dirs[0], "f"), "data")
+	writeTestFile(t, filepath.Join(dirs[0], "f"), "data")
 	mustCode(t, efssync(t, []string{"EFSSYNC_CONFIG=" + one}, "run"), 0)
 	if _, err := os.Stat(m1); err != nil {
 		t.Errorf("a run with EFSSYNC_CONFIG did not use %s: %v", m1, err)
@@ -97,7 +97,7 @@ func TestInitWritesAStarterThatRuns(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dirs := mkdirs(t, dir, "src", "dst")
-	writeFile(t, filepath.Join(dirs[0], "a", "b.txt"), "hello")
+	writeTestFile(t, filepath.Join(dirs[0], "a", "b.txt"), "hello")
 	cfg := filepath.Join(dir, "etc", "config.yaml")
 	r := efssync(t, nil, "init", "--config", cfg, "--source", dirs[0], "--dest", dirs[1], "--state-dir", filepath.Join(dir, "state"))
 	mustCode(t, r, 0)
@@ -134,7 +134,7 @@ func TestConfigCheck(t *testing.T) {
 			t.Errorf("config check output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	writeFile(t, cfg, "jobs: [{name: x, source: rel, exlude: oops, destinations: [{type: s3, bucket: b, endpoint: 'https://AKIAEXAMPLE:supersecret@s3.example.com'}]}]\n")
+	writeTestFile(t, cfg, "jobs: [{name: x, source: rel, exlude: oops, destinations: [{type: s3, bucket: b, endpoint: 'https://AKIAEXAMPLE:supersecret@s3.example.com'}]}]\n")
 	r = efssync(t, nil, "config", "check", "--config", cfg)
 	mustCode(t, r, 2)
 	if strings.Contains(r.stderr+r.stdout, "supersecret") {
@@ -154,7 +154,7 @@ func TestInspectionWhileAnAgentRuns(t *testing.T) {
 	dir := t.TempDir()
 	dirs := mkdirs(t, dir, "src", "dst")
 	src, dst := dirs[0], dirs[1]
-	writeFile(t, filepath.Join(src, "first.ts"), "segment one")
+	writeTestFile(t, filepath.Join(src, "first.ts"), "segment one")
 	// The live agent's configuration, and a once-mode configuration of
 	// the same job and manifest for the dry run (a dry run of a watch job
 	// is another issue's business).
@@ -163,12 +163,12 @@ func TestInspectionWhileAnAgentRuns(t *testing.T) {
 	shared := "manifest: " + quote(filepath.Join(dir, "shared.db")) + "\n"
 	for _, c := range []string{cfg, onceCfg} {
 		b, _ := os.ReadFile(c)
-		writeFile(t, c, shared+string(b))
+		writeTestFile(t, c, shared+string(b))
 	}
 	mustCode(t, efssync(t, nil, "run", "--config", onceCfg), 0) // first.ts recorded
 	addr := freeAddr(t)
 	b, _ := os.ReadFile(cfg)
-	writeFile(t, cfg, "metrics: {listen: "+quote(addr)+"}\n"+string(b))
+	writeTestFile(t, cfg, "metrics: {listen: "+quote(addr)+"}\n"+string(b))
 	s := start(t, "run", "--config", cfg)
 	// /healthz answers once the agent runs, and so holds the manifest.
 	s.waitFor(t, "healthz", func() bool { code, _ := httpGet("http://" + addr + "/healthz"); return code == 200 })
@@ -187,7 +187,7 @@ func TestInspectionWhileAnAgentRuns(t *testing.T) {
 	}
 	mustCode(t, efssync(t, nil, "config", "check", "--config", cfg), 0)
 	// The agent is unaffected and still replicating.
-	writeFile(t, filepath.Join(src, "second.ts"), "segment two")
+	writeTestFile(t, filepath.Join(src, "second.ts"), "segment two")
 	s.waitFor(t, "second.ts at the destination", func() bool {
 		_, err := os.Stat(filepath.Join(dst, "second.ts"))
 		return err == nil
@@ -204,10 +204,10 @@ func TestMissingSourceAndDestinationNamedOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dirs := mkdirs(t, dir, "src", "ok")
-	writeFile(t, filepath.Join(dirs[0], "f"), "x")
+	writeTestFile(t, filepath.Join(dirs[0], "f"), "x")
 	gone := filepath.Join(dir, "mnt", "efs")
 	cfg := filepath.Join(dir, "c.yaml")
-	writeFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n"+
+	writeTestFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n"+
 		"  - name: a\n    source: "+quote(filepath.Join(dir, "nosrc"))+"\n    destinations: [{type: fs, path: "+quote(dirs[1])+"}]\n"+
 		"  - name: b\n    source: "+quote(dirs[0])+"\n    destinations: [{type: fs, path: "+quote(gone)+"}, {type: fs, path: "+quote(dirs[1])+"}]\n"+
 		"  - name: c\n    source: "+quote(dirs[0])+"\n    destinations: [{type: fs, path: "+quote(gone)+"}]\n")
@@ -232,8 +232,8 @@ func TestS3EndpointDownIsOneErrorAtStart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dirs := mkdirs(t, dir, "src")
-	writeFile(t, filepath.Join(dirs[0], "a"), "1")
-	writeFile(t, filepath.Join(dirs[0], "b"), "2")
+	writeTestFile(t, filepath.Join(dirs[0], "a"), "1")
+	writeTestFile(t, filepath.Join(dirs[0], "b"), "2")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func TestS3EndpointDownIsOneErrorAtStart(t *testing.T) {
 	endpoint := "http://" + ln.Addr().String()
 	ln.Close()
 	cfg := filepath.Join(dir, "c.yaml")
-	writeFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n  - name: arch\n    source: "+quote(dirs[0])+
+	writeTestFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n  - name: arch\n    source: "+quote(dirs[0])+
 		"\n    destinations: [{type: s3, name: archive, bucket: bkt, region: us-east-1, path_style: true, endpoint: "+quote(endpoint)+"}]\n")
 	began := time.Now()
 	r := efssync(t, []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test-secret"}, "run", "--config", cfg)
@@ -269,8 +269,8 @@ func TestMetricsPortInUseFailsAtStart(t *testing.T) {
 	defer ln.Close()
 	cfg := writeConfig(t, dir, job{source: dirs[0], dests: []string{dirs[1]}})
 	b, _ := os.ReadFile(cfg)
-	writeFile(t, cfg, "metrics: {listen: "+quote(ln.Addr().String())+"}\n"+string(b))
-	writeFile(t, filepath.Join(dirs[0], "f"), "x")
+	writeTestFile(t, cfg, "metrics: {listen: "+quote(ln.Addr().String())+"}\n"+string(b))
+	writeTestFile(t, filepath.Join(dirs[0], "f"), "x")
 	r := efssync(t, nil, "run", "--config", cfg)
 	mustCode(t, r, 2)
 	if !strings.Contains(r.stderr, "metrics.listen") {
@@ -290,7 +290,7 @@ func TestMetricsTextfile(t *testing.T) {
 	prom := filepath.Join(dirs[2], "efssync.prom")
 	cfg := writeConfig(t, dir, job{source: dirs[0], dests: []string{dirs[1]}})
 	b, _ := os.ReadFile(cfg)
-	writeFile(t, cfg, "metrics: {textfile: "+quote(prom)+"}\n"+string(b))
+	writeTestFile(t, cfg, "metrics: {textfile: "+quote(prom)+"}\n"+string(b))
 	mustCode(t, efssync(t, nil, "run", "--config", cfg), 0) // empty source: nothing published
 	got, err := os.ReadFile(prom)
 	if err != nil {
@@ -340,7 +340,7 @@ func TestReportToStdoutAndRetention(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dirs := mkdirs(t, dir, "src", "dst")
-	writeFile(t, filepath.Join(dirs[0], "f"), "x")
+	writeTestFile(t, filepath.Join(dirs[0], "f"), "x")
 	cfg := writeConfig(t, dir, job{source: dirs[0], dests: []string{dirs[1]}})
 	r := efssync(t, nil, "run", "--config", cfg, "--report", "-")
 	mustCode(t, r, 0)
@@ -351,7 +351,7 @@ func TestReportToStdoutAndRetention(t *testing.T) {
 		t.Error(`--report - created a file named "-"`)
 	}
 	b, _ := os.ReadFile(cfg)
-	writeFile(t, cfg, "reports: {keep: 2}\n"+string(b))
+	writeTestFile(t, cfg, "reports: {keep: 2}\n"+string(b))
 	for range 4 {
 		mustCode(t, efssync(t, nil, "run", "--config", cfg), 0)
 	}
@@ -434,7 +434,7 @@ func TestTimerAndRootByHandShareTheManifest(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "migrate.yaml")
-	writeFile(t, cfg, "jobs: [{name: a, source: /srv/a, destinations: [{type: fs, path: /mnt/efs}]}]\n")
+	writeTestFile(t, cfg, "jobs: [{name: a, source: /srv/a, destinations: [{type: fs, path: /mnt/efs}]}]\n")
 	timer := efssync(t, []string{"STATE_DIRECTORY=/var/lib/efssync"}, "config", "check", "--config", cfg)
 	mustCode(t, timer, 0)
 	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
@@ -474,12 +474,12 @@ func TestS3PreflightOnTheBinary(t *testing.T) {
 	srv.CreateBucket(t, "good")
 	dir := t.TempDir()
 	src := mkdirs(t, dir, "src")[0]
-	writeFile(t, filepath.Join(src, "rec.mp4"), "recording")
+	writeTestFile(t, filepath.Join(src, "rec.mp4"), "recording")
 	dest := func(name, bucket string) string {
 		return "{type: s3, name: " + name + ", bucket: " + bucket + ", region: us-east-1, path_style: true, endpoint: " + quote(srv.Endpoint) + "}"
 	}
 	cfg := filepath.Join(dir, "c.yaml")
-	writeFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n  - name: arch\n    source: "+quote(src)+
+	writeTestFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n  - name: arch\n    source: "+quote(src)+
 		"\n    destinations: ["+dest("kept", "good")+", "+dest("lost", "missing-bucket")+"]\n")
 	creds := []string{"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + srv.SecretKey}
 	r := efssync(t, creds, "run", "--config", cfg)
@@ -504,10 +504,10 @@ func TestProgressLinesWithoutATerminal(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dirs := mkdirs(t, dir, "src", "dst")
-	writeFile(t, filepath.Join(dirs[0], "big"), strings.Repeat("x", 256<<10))
+	writeTestFile(t, filepath.Join(dirs[0], "big"), strings.Repeat("x", 256<<10))
 	cfg := writeConfig(t, dir, job{source: dirs[0], dests: []string{dirs[1]}, extra: "    bandwidth: 64KiB\n    chunk_size: 64KiB\n"})
 	b, _ := os.ReadFile(cfg)
-	writeFile(t, cfg, "progress_interval: 1s\n"+string(b))
+	writeTestFile(t, cfg, "progress_interval: 1s\n"+string(b))
 	r := efssync(t, nil, "run", "--config", cfg)
 	mustCode(t, r, 0)
 	var m map[string]any
@@ -541,9 +541,9 @@ func TestS3NoCredentialsOneErrorAndSDKLogInJSON(t *testing.T) {
 	defer imds.Close()
 	dir := t.TempDir()
 	src := mkdirs(t, dir, "src")[0]
-	writeFile(t, filepath.Join(src, "a"), "1")
+	writeTestFile(t, filepath.Join(src, "a"), "1")
 	cfg := filepath.Join(dir, "c.yaml")
-	writeFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n  - name: arch\n    source: "+quote(src)+
+	writeTestFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n  - name: arch\n    source: "+quote(src)+
 		"\n    destinations: [{type: s3, name: archive, bucket: bkt, region: us-east-1, endpoint: \"http://127.0.0.1:1\"}]\n")
 	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
 	defer cancel()
@@ -592,10 +592,10 @@ func TestProgressBarStepsAsideForLogLines(t *testing.T) {
 	}
 	dir := t.TempDir()
 	d := mkdirs(t, dir, "srcA", "dstA", "srcB", "dstB/x/keep")
-	writeFile(t, filepath.Join(d[0], "slow"), strings.Repeat("s", 128<<10))
-	writeFile(t, filepath.Join(d[2], "x"), "a file where the destination has a directory")
+	writeTestFile(t, filepath.Join(d[0], "slow"), strings.Repeat("s", 128<<10))
+	writeTestFile(t, filepath.Join(d[2], "x"), "a file where the destination has a directory")
 	cfg := filepath.Join(dir, "c.yaml")
-	writeFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n"+
+	writeTestFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n"+
 		"  - {name: a, source: "+quote(d[0])+", bandwidth: 64KiB, chunk_size: 64KiB, destinations: [{type: fs, path: "+quote(d[1])+"}]}\n"+
 		"  - {name: b, source: "+quote(d[2])+", destinations: [{type: fs, path: "+quote(filepath.Join(dir, "dstB"))+"}]}\n")
 	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)

@@ -141,25 +141,31 @@ func TestSystemdUnitDirectives(t *testing.T) {
 	want("efssync.service", "Install.WantedBy", "multi-user.target")
 }
 
-// TestSystemdAnalyzeVerify has systemd check the units. verify insists that
-// ExecStart names an existing executable, so the copies point at the binary
-// TestMain built. Any output (verify exits 0 on unknown keys, only warning)
-// fails the test.
+// TestSystemdAnalyzeVerify has systemd check the units of systemd/.
 func TestSystemdAnalyzeVerify(t *testing.T) {
 	t.Parallel()
+	analyzeVerify(t, unitDir, installedBinary, binPath)
+}
+
+// analyzeVerify runs systemd-analyze verify on the units in dir. verify
+// insists that ExecStart names an existing executable, so it checks copies
+// in which the path bin the units run is replaced by the binary at exe. Any
+// output (verify exits 0 on unknown keys, only warning) fails the test.
+func analyzeVerify(t *testing.T, dir, bin, exe string) {
+	t.Helper()
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		requireCI(t, "systemd-analyze not found (Debian: apt-get install systemd): %v", err)
 	}
-	dir := t.TempDir()
+	copies := t.TempDir()
 	var paths []string
 	for _, u := range unitFiles {
-		b, err := os.ReadFile(filepath.Join(unitDir, u))
+		b, err := os.ReadFile(filepath.Join(dir, u))
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := strings.ReplaceAll(string(b), installedBinary, binPath)
-		p := filepath.Join(dir, u)
+		text := strings.ReplaceAll(string(b), bin, exe)
+		p := filepath.Join(copies, u)
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -168,9 +174,9 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 	cmd := exec.Command(analyze, append([]string{"verify"}, paths...)...)
 	// Unit search starts in the copies' directory, so the timer finds its
 	// service.
-	cmd.Dir = dir
+	cmd.Dir = copies
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
-		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+		t.Errorf("systemd-analyze verify %s: %v\n%s", dir, err, out)
 	}
 }
