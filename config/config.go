@@ -19,6 +19,8 @@ type Config struct {
 	LogLevel string `mapstructure:"log_level" yaml:"log_level,omitempty" json:"log_level,omitempty"`
 	// Metrics configures the Prometheus endpoint; empty Listen disables it.
 	Metrics Metrics `mapstructure:"metrics" yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	// Shard splits one migration across several agents (config/shard.go).
+	Shard ShardSetting `mapstructure:"shard" yaml:"shard,omitempty" json:"shard,omitempty"`
 	// Jobs run in order in once mode and concurrently in watch mode.
 	Jobs []Job `mapstructure:"jobs" yaml:"jobs,omitempty" json:"jobs,omitempty"`
 }
