@@ -34,8 +34,8 @@ const (
 // for one host is split across Count agents, each with its own manifest.
 // Index counts from 0, as Kubernetes does. Count 0 or 1 is the whole tree.
 type Shard struct {
-	Index int
-	Count int
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // Sharded reports whether the agent owns only part of the tree, which is
@@ -142,3 +142,14 @@ func ShardPath(path string, s Shard) string {
 // ShardManifestPath is the manifest of shard s when base is the manifest
 // the configuration names (its default or the manifest key).
 func ShardManifestPath(base string, s Shard) string { return ShardPath(base, s) }
+
+// Resolved returns the shard a setting names once ResolveShard's result is
+// stored back in it (as the command line does before starting the agent):
+// a missing index is 0 and a missing count is 1, the whole tree.
+func (s ShardSetting) Resolved() Shard {
+	out := Shard{Count: max(s.Count, 1)}
+	if s.Index != nil {
+		out.Index = *s.Index
+	}
+	return out
+}

@@ -78,6 +78,7 @@ func isCobraUsage(err error) bool {
 type globals struct {
 	config   string
 	logLevel string
+	shard    string
 	stdout   io.Writer
 	stderr   io.Writer
 }
@@ -95,7 +96,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log_level (debug, info, warn, error)")
-	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g))
+	root.PersistentFlags().StringVar(&g.shard, "shard", "", shardFlagUsage)
+	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g), newReportCmd(g))
 	return root
 }
 
@@ -105,6 +107,9 @@ func (g *globals) load() (*config.Config, error) {
 	}
 	cfg, err := config.Load(g.config, os.Environ())
 	if err != nil {
+		return nil, usageError{err}
+	}
+	if err := applyShard(cfg, g.shard, os.Environ()); err != nil {
 		return nil, usageError{err}
 	}
 	return cfg, nil
@@ -145,7 +150,7 @@ func newRunCmd(g *globals) *cobra.Command {
 				return err
 			}
 			log := g.logger(cfg)
-			opts := agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: log, ReportPath: report}
+			opts := agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: log, ReportPath: config.ShardPath(report, cfg.Shard.Resolved())}
 			if isTerminal(g.stderr) {
 				opts.Progress = g.stderr
 			}
