@@ -24,7 +24,7 @@ func (f file) size(dirSigma, fileSigma float64) float64 {
 }
 
 // skewedTree generates, always the same way, n files in 2,000 directories
-// whose file counts follow a Zipf law (the largest holds about a sixth of
+// whose file counts follow a Zipf law (the largest holds about a fifth of
 // all files, most hold a handful), named the way real trees are: numbered
 // frames, camera images, parquet parts, HLS segments.
 func skewedTree(n int) []file {
