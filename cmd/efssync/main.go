@@ -97,7 +97,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log_level (debug, info, warn, error)")
 	root.PersistentFlags().StringVar(&g.shard, "shard", "", shardFlagUsage)
-	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g), newReportCmd(g))
+	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g), newReportCmd(g), newShardsCmd(g))
 	return root
 }
 

@@ -161,3 +161,40 @@ func TestApplyShardNames(t *testing.T) {
 		t.Errorf("unsharded: %+v, %v", cfg, err)
 	}
 }
+
+// TestShardsDryWalk: `efssync shards` tallies the source per shard without
+// a manifest or a destination write, and refuses a bad count or job.
+func TestShardsDryWalk(t *testing.T) {
+	t.Parallel()
+	dirs := mkdirs(t, t.TempDir(), "src", "dst", "cfg")
+	rels := treetest.Random(t, dirs[0], 3, 400, 4<<10)
+	cfg := writeConfig(t, dirs[2], job{source: dirs[0], dests: []string{dirs[1]}})
+	r := efssync(t, nil, "shards", "--config", cfg, "--count", "4", "--json")
+	mustCode(t, r, 0)
+	var tally struct {
+		Shards []struct{ Files, Bytes int64 }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &tally); err != nil || len(tally.Shards) != 4 {
+		t.Fatalf("--json: %v\n%s", err, r.stdout)
+	}
+	var files int64
+	for _, s := range tally.Shards {
+		files += s.Files
+	}
+	if files != int64(len(rels)) {
+		t.Errorf("the shards own %d files, the tree has %d", files, len(rels))
+	}
+	r = efssync(t, nil, "shards", "--config", cfg, "--count", "4")
+	mustCode(t, r, 0)
+	if !strings.Contains(r.stdout, "worst shard: files ±") {
+		t.Errorf("text output:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[2], "state")); err == nil {
+		t.Error("the dry walk created the state directory")
+	}
+	if entries, _ := os.ReadDir(dirs[1]); len(entries) != 0 {
+		t.Errorf("the dry walk wrote %d entries to the destination", len(entries))
+	}
+	mustCode(t, efssync(t, nil, "shards", "--config", cfg), 2)
+	mustCode(t, efssync(t, nil, "shards", "--config", cfg, "--count", "2", "--job", "nope"), 2)
+}
