@@ -29,7 +29,7 @@ func (t *Tally) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write shard tally: %w", err)
 	}
-	_, err := fmt.Fprintf(w, "\n%d directories, listed by every shard; worst shard: files ±%.1f%%, bytes ±%.1f%% of the mean\n",
+	_, err := fmt.Fprintf(w, "\ndirectories (listed by every shard): %d; worst shard: files ±%.1f%%, bytes ±%.1f%% of the mean\n",
 		t.Dirs, worstF, worstB)
 	if err != nil {
 		return fmt.Errorf("write shard tally: %w", err)

@@ -66,7 +66,7 @@ func TestCountRealTree(t *testing.T) {
 		t.Errorf("dirs %d, want 7", got.Dirs)
 	}
 	var out bytes.Buffer
-	if err := got.WriteText(&out); err != nil || !strings.Contains(out.String(), "7 directories, listed by every shard") {
+	if err := got.WriteText(&out); err != nil || !strings.Contains(out.String(), "directories (listed by every shard): 7;") {
 		t.Errorf("text: %v\n%s", err, out.String())
 	}
 	if _, err := Count(t.Context(), cfg, nil, 0); err == nil {
