@@ -10,7 +10,9 @@ import "fmt"
 //     Load already applied to set), else the first scheduler variable
 //     present among JOB_COMPLETION_INDEX (Kubernetes Indexed Job),
 //     AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array) and SLURM_ARRAY_TASK_ID
-//     (Slurm array). An empty variable counts as absent.
+//     (Slurm array). An empty variable counts as absent. A configured index
+//     that differs from the scheduler's is an error: one configuration
+//     shared by every task would otherwise make them all one shard.
 //  3. The count is shard.count (or EFSSYNC_SHARD_COUNT), else, for a Slurm
 //     index only, SLURM_ARRAY_TASK_COUNT.
 //
@@ -54,13 +56,25 @@ func ResolveShard(set ShardSetting, flag string, env []string) (Shard, error) {
 
 // shardIndex finds the index and the name of its source; "" when none.
 func shardIndex(set ShardSetting, env []string) (int, string, error) {
-	if set.Index != nil {
-		from := "shard.index"
-		if _, ok := lookupEnv(env, "EFSSYNC_SHARD_INDEX"); ok {
-			from = "EFSSYNC_SHARD_INDEX"
-		}
-		return *set.Index, from, nil
+	n, name, err := schedulerIndex(env)
+	if set.Index == nil {
+		return n, name, err
 	}
+	from := "shard.index"
+	if _, ok := lookupEnv(env, "EFSSYNC_SHARD_INDEX"); ok {
+		from = "EFSSYNC_SHARD_INDEX"
+	}
+	// A configuration shared by a scheduler's tasks must not pin them all
+	// to one shard.
+	if name != "" && (err != nil || n != *set.Index) {
+		return 0, from, fmt.Errorf("%s=%d but the scheduler sets %s: remove %s where the scheduler gives the index, or use --shard",
+			from, *set.Index, name, from)
+	}
+	return *set.Index, from, nil
+}
+
+// schedulerIndex reads the first scheduler variable that is set.
+func schedulerIndex(env []string) (int, string, error) {
 	for _, name := range []string{EnvKubernetesIndex, EnvBatchIndex, EnvSlurmIndex} {
 		v, ok := lookupEnv(env, name)
 		if !ok || v == "" {
