@@ -70,6 +70,8 @@ func (r *Report) state() string {
 		return "damaged (" + r.Damaged + ")"
 	case r.Failed > 0:
 		return "failed"
+	case r.Lines == 0:
+		return "empty (the run reported nothing: see its log)"
 	}
 	return "ok"
 }

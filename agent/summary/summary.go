@@ -56,8 +56,10 @@ type Report struct {
 	dests      map[string]*Totals
 }
 
-// OK reports whether the run the report records left nothing failed.
-func (r *Report) OK() bool { return r.Failed == 0 && r.Damaged == "" }
+// OK reports whether the run the report records left nothing failed. A
+// report without a line proves nothing (a job that failed to start writes
+// none), so it is not OK either.
+func (r *Report) OK() bool { return r.Failed == 0 && r.Damaged == "" && r.Lines > 0 }
 
 // Summary is the merged account of every report.
 type Summary struct {

@@ -36,6 +36,9 @@ func report(t *testing.T, path string, at time.Time, lines ...agent.Line) *Repor
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
+// skip is the line of an unchanged file.
+var skip = agent.Line{Path: "u", Action: "skip", Status: agent.StatusSkipped}
+
 func copied(dest string, n int64) agent.Line {
 	return agent.Line{Path: "f", Dest: dest, Action: "copy", Status: agent.StatusCopied, Bytes: n}
 }
@@ -69,7 +72,7 @@ func TestMergeFailuresMissingAndReRuns(t *testing.T) {
 	fail := agent.Line{Path: "x", Dest: "/efs", Status: agent.StatusFailed, Error: "EIO"}
 	changed := agent.Line{Path: "y", Status: agent.StatusChanged}
 	first := report(t, "/r/a/run-2-of-4.jsonl", t0, copied("/efs", 1), fail, changed)
-	s, err := Merge([]*Report{first, report(t, "/r/run-0-of-4.jsonl", t0)}, 0)
+	s, err := Merge([]*Report{first, report(t, "/r/run-0-of-4.jsonl", t0, skip)}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +86,7 @@ func TestMergeFailuresMissingAndReRuns(t *testing.T) {
 	var rs []*Report
 	for i := range 4 {
 		if i != 2 {
-			rs = append(rs, report(t, "/r/run-"+config.Shard{Index: i, Count: 4}.String()+".jsonl", t0))
+			rs = append(rs, report(t, "/r/run-"+config.Shard{Index: i, Count: 4}.String()+".jsonl", t0, skip))
 		}
 	}
 	s, err = Merge(append(rs, rerun, first), 4)
@@ -113,9 +116,14 @@ func TestMergeRefusesInconsistentCounts(t *testing.T) {
 		}
 	}
 	// Reports without shards merge as they are, each its own run.
-	s, err := Merge([]*Report{plain, report(t, "/r/other.jsonl", t0)}, 0)
+	s, err := Merge([]*Report{report(t, "/r/run.jsonl", t0, skip), report(t, "/r/other.jsonl", t0, skip)}, 0)
 	if err != nil || !s.OK() || s.Count != 0 {
 		t.Fatalf("unsharded: %+v, %v", s, err)
+	}
+	// A report without a line proves nothing.
+	s, err = Merge([]*Report{plain}, 0)
+	if err != nil || s.OK() {
+		t.Fatalf("an empty report passes: %+v, %v", s, err)
 	}
 }
 
