@@ -196,5 +196,6 @@ func TestShardsDryWalk(t *testing.T) {
 		t.Errorf("the dry walk wrote %d entries to the destination", len(entries))
 	}
 	mustCode(t, efssync(t, nil, "shards", "--config", cfg), 2)
+	mustCode(t, efssync(t, nil, "shards", "--config", cfg, "--count", "2", "--shard", "1/2"), 2)
 	mustCode(t, efssync(t, nil, "shards", "--config", cfg, "--count", "2", "--job", "nope"), 2)
 }

@@ -24,6 +24,9 @@ func newShardsCmd(g *globals) *cobra.Command {
 		Short: "Walk the sources dry and print the files and bytes each of --count shards would own",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if g.shard != "" {
+				return usageError{fmt.Errorf("--shard: efssync shards tallies every shard; give their number with --count")}
+			}
 			if g.config == "" {
 				return usageError{fmt.Errorf("--config is required")}
 			}
