@@ -24,6 +24,9 @@ test-deps:
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	# deploy/ is its own module, so that the Kubernetes and AWS Batch API types
+	# its tests decode with stay out of the efssync binary's dependencies.
+	cd deploy && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 # Short fuzzing of every parser and decoder; FUZZTIME per target.
 FUZZTIME ?= 20s

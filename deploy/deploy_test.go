@@ -2,6 +2,9 @@
 // sharded migration (deploy/kubernetes, deploy/aws-batch, deploy/slurm)
 // against the real API types of their schedulers and against efssync's own
 // configuration loader, so a typo fails here rather than at a customer.
+// It is a module of its own (deploy/go.mod, using the efssync module in the
+// parent directory), so those API types never enter the efssync binary's
+// dependencies; `make test` runs it.
 package deploy
 
 import (
