@@ -27,6 +27,8 @@ type Config struct {
 	ProgressInterval Duration `mapstructure:"progress_interval" yaml:"progress_interval,omitempty" json:"progress_interval,omitempty"`
 	// Reports bounds the report directory: rotation and retention.
 	Reports Reports `mapstructure:"reports" yaml:"reports,omitempty" json:"reports,omitempty"`
+	// Shard splits one migration across several agents (config/shard.go).
+	Shard ShardSetting `mapstructure:"shard" yaml:"shard,omitempty" json:"shard,omitempty"`
 	// Jobs run in order in once mode and concurrently in watch mode.
 	Jobs []Job `mapstructure:"jobs" yaml:"jobs,omitempty" json:"jobs,omitempty"`
 }

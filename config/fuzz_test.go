@@ -18,6 +18,7 @@ func FuzzLoad(f *testing.F) {
 		"state_dir: /st\nlog_level: warn\nmetrics: {listen: ':9090'}\njobs:\n- {name: a, source: /a, destinations: [{type: fs, path: /b}]}\n",
 		"jobs: [{exlude: [x], destinations: [{type: s3, endpoint: 'http://u:p@h'}]}]",
 		"jobs: [{}, null, 3]\n", "? [a]\n: b\n", "jobs:\n  - &a {name: x}\n  - *a\n",
+		"shard: {index: 0, count: 2}\njobs: [{name: j, source: /s, destinations: [{type: fs, path: /d}]}]\n",
 		"{}", "", "[]", "jobs = 3",
 	} {
 		f.Add([]byte(s))

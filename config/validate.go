@@ -102,6 +102,7 @@ func (cfg *Config) problems() []string {
 			c.add("metrics.listen", "invalid host %q", host)
 		}
 	}
+	cfg.Shard.check(c)
 	if len(cfg.Jobs) == 0 {
 		c.add("jobs", "at least one job is required")
 	}

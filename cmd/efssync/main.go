@@ -74,6 +74,7 @@ func isCobraUsage(err error) bool {
 
 type globals struct {
 	config       string
+	shard        string
 	logLevelFlag string
 	stdout       io.Writer
 	stderr       io.Writer
@@ -96,6 +97,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "configuration file (.yaml, .toml or .json); default $EFSSYNC_CONFIG, else "+defaultConfig)
 	root.PersistentFlags().StringVar(&g.logLevelFlag, "log-level", "", "override log_level (debug, info, warn, error)")
 	root.AddCommand(newRunCmd(g), newVerifyCmd(g), newGCCmd(g), newVersionCmd(g), newConfigCmd(g), newInitCmd(g))
+	root.PersistentFlags().StringVar(&g.shard, "shard", "", shardFlagUsage)
+	root.AddCommand(newReportCmd(g), newShardsCmd(g))
 	setVersionFlag(root)
 	root.AddCommand(newDocsCmd(root))
 	return root
@@ -108,6 +111,9 @@ func (g *globals) load() (*config.Config, error) {
 	}
 	if _, err := g.logLevel(cfg); err != nil {
 		return nil, err
+	}
+	if err := applyShard(cfg, g.shard, os.Environ()); err != nil {
+		return nil, usageError{err}
 	}
 	return cfg, nil
 }
@@ -153,7 +159,7 @@ func newRunCmd(g *globals) *cobra.Command {
 				}
 				defer done()
 			}
-			opts := agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: log, ReportPath: report}
+			opts := agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: log, ReportPath: config.ShardPath(report, cfg.Shard.Resolved())}
 			if g.term != nil {
 				opts.Progress = g.term.Progress()
 			} else {

@@ -1,0 +1,96 @@
+package summary
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/efssync/efssync/agent"
+)
+
+// maxLine bounds one report line: a path of PATH_MAX bytes, hex-encoded,
+// and an error message fit many times over.
+const maxLine = 1 << 20
+
+// ReadFile reads one report file. An unreadable file is an error naming it;
+// a line that is not a report line marks the report Damaged instead, so the
+// summary can still show the rest.
+func ReadFile(path string) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", path, err)
+	}
+	defer f.Close()
+	return Read(path, f)
+}
+
+// Read reads the JSON lines of the report named path from in.
+func Read(path string, in io.Reader) (*Report, error) {
+	shard, _, err := ShardOf(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Path: path, Shard: shard, dests: map[string]*Totals{}}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	for n := 1; sc.Scan(); n++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var l agent.Line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Status == "" {
+			if err == nil {
+				err = errors.New(`no "status"`)
+			}
+			r.Damaged = fmt.Sprintf("line %d: not a report line: %v", n, err)
+			return r, nil
+		}
+		r.count(l)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			r.Damaged = fmt.Sprintf("a line longer than %d bytes", maxLine)
+			return r, nil
+		}
+		return nil, fmt.Errorf("report %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// count adds one line to the report's tallies.
+func (r *Report) count(l agent.Line) {
+	r.Lines++
+	if l.Time.After(r.Last) {
+		r.Last = l.Time
+	}
+	dest := l.Dest
+	if dest == "" {
+		dest = SourceDest
+	}
+	switch l.Status {
+	case agent.StatusSkipped:
+		r.Unchanged++
+	case agent.StatusCopied, agent.StatusLinked, agent.StatusSymlinked:
+		t := r.dest(dest)
+		t.Files++
+		t.Bytes += l.Bytes
+	case agent.StatusDeleted:
+		r.dest(dest).Deleted++
+	case agent.StatusFailed, agent.StatusChanged:
+		r.Failed++
+		r.dest(dest).Failed++
+	}
+}
+
+func (r *Report) dest(name string) *Totals {
+	t := r.dests[name]
+	if t == nil {
+		t = &Totals{}
+		r.dests[name] = t
+	}
+	return t
+}
