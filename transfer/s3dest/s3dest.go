@@ -18,9 +18,17 @@
 //   - object tags set by PutObjectTagging after CompleteMultipartUpload: one
 //     small request whatever the size.
 //
-// s3dest uses tags. A single-PutObject file gets x-amz-meta-blake3, -mtime
-// and -mode directly. A multipart upload gets -mtime and -mode from Begin's
-// Meta at creation, and after completion the tags efssync-blake3,
+// A file that is finished before its upload starts needs neither: the
+// agent hashes it first and passes the hash in Begin's Meta, and
+// CreateMultipartUpload sets x-amz-meta-blake3, -mtime and -mode like a
+// PutObject does, so a restore gets them from the GET response. Commit then
+// refuses to publish if the hash, mtime or mode at Commit differ (the file
+// changed after it was hashed).
+//
+// For an upload that starts while the file still grows, s3dest uses tags. A
+// single-PutObject file gets x-amz-meta-blake3, -mtime and -mode directly. A
+// multipart upload without a hash at Begin gets -mtime and -mode from
+// Begin's Meta at creation, and after completion the tags efssync-blake3,
 // efssync-mtime and efssync-mode (from Commit's Meta) are written together
 // with the configured tags. Stat reads the user metadata and, when it lacks a
 // hash, the tags, which win. The cost: S3 allows 10 tags per object, so at

@@ -225,7 +225,9 @@ func (u *Upload) create(ctx context.Context) error {
 		Bucket:            &u.d.bucket,
 		Key:               &u.key,
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
-		Metadata:          encodeMeta(u.begin, false),
+		// A hash known at Begin (a finished file, hashed first) goes into
+		// the object's metadata now; otherwise it follows as tags.
+		Metadata: encodeMeta(u.begin, true),
 	}
 	u.d.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.Tagging)
 	out, err := u.d.client.CreateMultipartUpload(ctx, in)
@@ -333,8 +335,10 @@ func (u *Upload) Checkpoint() *transfer.Checkpoint {
 
 // Commit publishes the object. A file that never filled a part goes up in
 // one PutObject with all metadata; otherwise the last part is sent, the
-// multipart upload completed and the efssync tags written (see the package
-// documentation). A failed Commit may be called again or followed by Abort.
+// multipart upload completed and, unless Begin's Meta carried the hash (then
+// already in the object's metadata), the efssync tags written (see the
+// package documentation). A failed Commit may be called again or followed
+// by Abort.
 func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 	if u.finished {
 		return fmt.Errorf("s3://%s/%s: commit after commit or abort", u.d.bucket, u.key)
@@ -358,6 +362,9 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 		}
 		u.finish()
 		return nil
+	}
+	if err := u.checkBeginHash(final); err != nil {
+		return err
 	}
 	if u.buf != nil && len(*u.buf) > 0 || u.pos == 0 && nparts == 0 {
 		if u.buf == nil {
@@ -386,7 +393,25 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 		return u.d.wrap(u.key, "complete multipart upload", err)
 	}
 	u.completed = true
+	if len(u.begin.Hash) > 0 {
+		// Created with the hash, mtime and mode as metadata: no tags.
+		u.finish()
+		return nil
+	}
 	return u.tag(ctx, final)
+}
+
+// checkBeginHash refuses to publish a multipart object whose metadata,
+// fixed at CreateMultipartUpload from Begin's Meta, would not describe the
+// content: the file changed between its hash and its last byte.
+func (u *Upload) checkBeginHash(final transfer.Meta) error {
+	if len(u.begin.Hash) == 0 {
+		return nil
+	}
+	if !bytes.Equal(u.begin.Hash, final.Hash) || !u.begin.ModTime.Equal(final.ModTime) || u.begin.Mode != final.Mode {
+		return fmt.Errorf("s3://%s/%s: the file changed after Begin: its BLAKE3, mtime or mode at Commit differ from those at Begin, which the object's metadata already holds; abort and send it again", u.d.bucket, u.key)
+	}
+	return nil
 }
 
 // tag writes the efssync tags after completion. When it fails the object is
