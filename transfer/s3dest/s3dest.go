@@ -56,14 +56,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3client"
 )
 
 // Size limits of S3 multipart uploads.
@@ -183,42 +181,15 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 		}
 	}
 
-	var loadOpts []func(*config.LoadOptions) error
-	if opts.Region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
-	}
-	if opts.Credentials != nil {
-		loadOpts = append(loadOpts, config.WithCredentialsProvider(opts.Credentials))
-	}
-	attempts, backoff := opts.MaxAttempts, opts.MaxBackoff
-	loadOpts = append(loadOpts, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = attempts
-			o.MaxBackoff = backoff
-			// The default token bucket gives up on retries after a burst
-			// of failures; a long-running agent must keep trying.
-			o.RateLimiter = ratelimit.None
-		})
-	}))
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("s3dest: s3://%s: loading AWS configuration: %w", opts.Bucket, err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	httpClient := newHTTPClient(cfg.HTTPClient, opts)
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if opts.Endpoint != "" {
-			o.BaseEndpoint = aws.String(opts.Endpoint)
-		}
-		o.UsePathStyle = opts.PathStyle
-		o.HTTPClient = httpClient
-		// Whole-object checksums of multipart objects are composite and
-		// cannot be validated on GetObject; the SDK would warn every time.
-		o.DisableLogOutputChecksumValidationSkipped = true
-		o.APIOptions = append(o.APIOptions, dropDiagnosticHeaders)
+	client, err := s3client.New(ctx, "s3dest: s3://"+opts.Bucket, s3client.Options{
+		Region: opts.Region, Endpoint: opts.Endpoint, PathStyle: opts.PathStyle,
+		Credentials: opts.Credentials, WrapTransport: opts.WrapTransport,
+		MaxAttempts: opts.MaxAttempts, MaxBackoff: opts.MaxBackoff, StallTimeout: opts.StallTimeout,
+		IdleConns: idleConns(opts),
 	})
+	if err != nil {
+		return nil, err
+	}
 
 	d := &Dest{
 		bucket: opts.Bucket,
@@ -249,29 +220,6 @@ func validTagText(s string) bool {
 		}
 	}
 	return true
-}
-
-// newHTTPClient keeps the SDK's transport settings (proxy, custom CA bundle)
-// and adds stall detection to every connection.
-func newHTTPClient(base aws.HTTPClient, opts Options) *http.Client {
-	var tr *http.Transport
-	if bc, ok := base.(*awshttp.BuildableClient); ok {
-		tr = bc.GetTransport()
-	} else {
-		tr = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	tr.DialContext = stallDialer(tr.DialContext, opts.StallTimeout)
-	if n := idleConns(opts); tr.MaxIdleConnsPerHost < n {
-		tr.MaxIdleConnsPerHost = n
-		if tr.MaxIdleConns != 0 && tr.MaxIdleConns < n {
-			tr.MaxIdleConns = n
-		}
-	}
-	var rt http.RoundTripper = tr
-	if opts.WrapTransport != nil {
-		rt = opts.WrapTransport(rt)
-	}
-	return &http.Client{Transport: rt}
 }
 
 // idleConns is how many idle connections to keep for the endpoint: one per
