@@ -160,15 +160,6 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 	if opts.PartConcurrency <= 0 {
 		opts.PartConcurrency = 4
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 10
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 30 * time.Second
-	}
-	if opts.StallTimeout <= 0 {
-		opts.StallTimeout = 60 * time.Second
-	}
 	if len(opts.Tags) > maxUserTags {
 		return nil, fmt.Errorf("s3dest: s3://%s: %d tags configured, at most %d (S3 allows 10, efssync uses 3)", opts.Bucket, len(opts.Tags), maxUserTags)
 	}
