@@ -47,7 +47,6 @@ import (
 	"net/url"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,13 +73,8 @@ const (
 	maxUserTags     = 7 // S3's 10 per object, less the three efssync tags
 )
 
-// Names of the metadata entries and tags efssync writes.
-const (
-	metaHash  = "blake3"
-	metaMtime = "mtime"
-	metaMode  = "mode"
-	tagPrefix = "efssync-"
-)
+// tagPrefix starts the names of the tags efssync writes.
+const tagPrefix = "efssync-"
 
 // Options configures a Dest. Zero values mean the documented defaults.
 type Options struct {
@@ -305,7 +299,7 @@ func (d *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
 	for k, v := range out.Metadata {
 		vals[strings.ToLower(k)] = v
 	}
-	if vals[metaHash] == "" {
+	if vals[s3client.MetaHash] == "" {
 		tags, err := d.client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &d.bucket, Key: &key})
 		if err != nil {
 			return transfer.Meta{}, d.wrap(key, "get tags", err)
@@ -316,7 +310,7 @@ func (d *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
 			}
 		}
 	}
-	if err := decodeMeta(vals, &m); err != nil {
+	if err := s3client.DecodeMeta(vals, &m); err != nil {
 		return transfer.Meta{}, fmt.Errorf("s3://%s/%s: %w", d.bucket, key, err)
 	}
 	return m, nil
@@ -434,74 +428,6 @@ func (d *Dest) cleanup(ctx context.Context, listPrefix string, keep func(uploadI
 		}
 		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
 	}
-}
-
-// encodeMeta renders the efssync metadata of m. The hash is left out when
-// unknown.
-func encodeMeta(m transfer.Meta, withHash bool) map[string]string {
-	v := map[string]string{metaMode: strconv.FormatUint(uint64(unixMode(m.Mode)), 8)}
-	if !m.ModTime.IsZero() {
-		v[metaMtime] = m.ModTime.UTC().Format(time.RFC3339Nano)
-	}
-	if withHash && len(m.Hash) > 0 {
-		v[metaHash] = fmt.Sprintf("%x", m.Hash)
-	}
-	return v
-}
-
-func decodeMeta(vals map[string]string, m *transfer.Meta) error {
-	if s := vals[metaMtime]; s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return fmt.Errorf("bad %s %q: %w", metaMtime, s, err)
-		}
-		m.ModTime = t
-	}
-	if s := vals[metaMode]; s != "" {
-		n, err := strconv.ParseUint(s, 8, 32)
-		if err != nil {
-			return fmt.Errorf("bad %s %q: %w", metaMode, s, err)
-		}
-		m.Mode = fromUnixMode(uint32(n))
-	}
-	if s := vals[metaHash]; s != "" {
-		var h []byte
-		if _, err := fmt.Sscanf(s, "%x", &h); err != nil {
-			return fmt.Errorf("bad %s %q: %w", metaHash, s, err)
-		}
-		m.Hash = h
-	}
-	return nil
-}
-
-// unixMode maps Go's mode bits to the octal a user expects to read (0644,
-// 4755): permission bits plus setuid, setgid and sticky.
-func unixMode(m fs.FileMode) uint32 {
-	u := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= 0o1000
-	}
-	return u
-}
-
-func fromUnixMode(u uint32) fs.FileMode {
-	m := fs.FileMode(u & 0o777)
-	if u&0o4000 != 0 {
-		m |= fs.ModeSetuid
-	}
-	if u&0o2000 != 0 {
-		m |= fs.ModeSetgid
-	}
-	if u&0o1000 != 0 {
-		m |= fs.ModeSticky
-	}
-	return m
 }
 
 // tagSet merges the configured tags with efssync's for PutObjectTagging,

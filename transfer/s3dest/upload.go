@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3client"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -227,7 +228,7 @@ func (u *Upload) create(ctx context.Context) error {
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
 		// A hash known at Begin (a finished file, hashed first) goes into
 		// the object's metadata now; otherwise it follows as tags.
-		Metadata: encodeMeta(u.begin, true),
+		Metadata: s3client.EncodeMeta(u.begin, true),
 	}
 	u.d.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.Tagging)
 	out, err := u.d.client.CreateMultipartUpload(ctx, in)
@@ -420,7 +421,7 @@ func (u *Upload) tag(ctx context.Context, final transfer.Meta) error {
 	_, err := u.d.client.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{
 		Bucket:  &u.d.bucket,
 		Key:     &u.key,
-		Tagging: &types.Tagging{TagSet: u.d.tagSet(encodeMeta(final, true))},
+		Tagging: &types.Tagging{TagSet: u.d.tagSet(s3client.EncodeMeta(final, true))},
 	})
 	if err != nil {
 		return u.d.wrap(u.key, "put tags", err)
@@ -466,7 +467,7 @@ func (u *Upload) put(ctx context.Context, final transfer.Meta) error {
 		ContentLength:     aws.Int64(int64(len(data))),
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
 		ChecksumCRC32C:    aws.String(crc32c(data)),
-		Metadata:          encodeMeta(final, true),
+		Metadata:          s3client.EncodeMeta(final, true),
 	}
 	u.d.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.Tagging)
 	if _, err := u.d.client.PutObject(ctx, in); err != nil {
