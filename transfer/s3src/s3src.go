@@ -1,0 +1,133 @@
+// Package s3src is S3 as the source of a restore: it lists the objects
+// under a bucket and prefix (the newest versions, or those current at a
+// point in time) and reads each one back for the sender, as one GET when
+// it is small and as parallel ranged GETs when it is large, verifying the
+// checksums S3 keeps and returning the metadata efssync stored with it.
+//
+// It knows nothing of jobs or the manifest: the agent plans from the
+// listing (size, ETag, LastModified), hands each object to Open, writes the
+// chunks into an fs destination's upload, and persists a Checkpoint to
+// resume a large object after a crash.
+package s3src
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/efssync/efssync/transfer/s3client"
+)
+
+// Defaults of Options.
+const (
+	DefaultPartSize         = 16 << 20
+	DefaultPartConcurrency  = 4
+	DefaultListConcurrency  = 8
+	MinPartSize             = 1 << 20
+	MaxPartSize             = 1 << 30
+	defaultListBuffer       = 1000
+	defaultBodyReadAttempts = 5
+)
+
+// Options configures a Source. Zero values mean the documented defaults.
+type Options struct {
+	Bucket string
+	// Prefix selects the keys below it; a missing trailing "/" is added,
+	// so "media" never matches "media-old/".
+	Prefix string
+	// Region defaults to the SDK's configuration, then us-east-1.
+	Region string
+	// Endpoint overrides the S3 endpoint (MinIO, other S3-compatible stores).
+	Endpoint string
+	// PathStyle addresses buckets as endpoint/bucket instead of a host name.
+	PathStyle bool
+	// AsOf, when not zero, lists the versions that were current at that
+	// time (ListObjectVersions) instead of the newest ones.
+	AsOf time.Time
+	// PartSize is the size of one ranged GET, default 16 MiB. An object no
+	// larger is read with a single GET.
+	PartSize int64
+	// PartConcurrency is how many ranges of one object are fetched at
+	// once, default 4. A Reader holds at most that many part buffers.
+	PartConcurrency int
+	// ListConcurrency is how many prefixes are listed at once, default 8.
+	ListConcurrency int
+	// Concurrency is how many objects the caller reads at once; it sizes
+	// the keep-alive pool. Zero means one.
+	Concurrency int
+	// Credentials overrides the SDK's default credential chain (tests).
+	Credentials aws.CredentialsProvider
+	// WrapTransport, when set, wraps the HTTP transport (request counting).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// MaxAttempts is how often one request is tried (by the SDK, and by
+	// Reader for a body that breaks off), default 10.
+	MaxAttempts int
+	// MaxBackoff caps the backoff between attempts, default 30s.
+	MaxBackoff time.Duration
+	// StallTimeout fails a connection that moves no byte for this long,
+	// default 60s.
+	StallTimeout time.Duration
+}
+
+// Source is an S3 bucket and prefix read by a restore.
+type Source struct {
+	bucket string
+	prefix string // "" or ending in "/"
+	opts   Options
+	client *s3.Client
+}
+
+// New builds a Source. It makes no request.
+func New(ctx context.Context, opts Options) (*Source, error) {
+	if opts.Bucket == "" {
+		return nil, errors.New("s3src: bucket is required")
+	}
+	if opts.PartSize == 0 {
+		opts.PartSize = DefaultPartSize
+	}
+	if opts.PartSize < MinPartSize || opts.PartSize > MaxPartSize {
+		return nil, fmt.Errorf("s3src: s3://%s: part size %d outside [%d, %d]", opts.Bucket, opts.PartSize, MinPartSize, MaxPartSize)
+	}
+	if opts.PartConcurrency <= 0 {
+		opts.PartConcurrency = DefaultPartConcurrency
+	}
+	if opts.ListConcurrency <= 0 {
+		opts.ListConcurrency = DefaultListConcurrency
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 10
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	client, err := s3client.New(ctx, "s3src: s3://"+opts.Bucket, s3client.Options{
+		Region: opts.Region, Endpoint: opts.Endpoint, PathStyle: opts.PathStyle,
+		Credentials: opts.Credentials, WrapTransport: opts.WrapTransport,
+		MaxAttempts: opts.MaxAttempts, MaxBackoff: opts.MaxBackoff, StallTimeout: opts.StallTimeout,
+		IdleConns: max(opts.Concurrency, 1)*opts.PartConcurrency + opts.ListConcurrency,
+	})
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimLeft(opts.Prefix, "/")
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return &Source{bucket: opts.Bucket, prefix: prefix, opts: opts, client: client}, nil
+}
+
+// Name is s3://bucket/prefix, for logs and reports.
+func (s *Source) Name() string { return "s3://" + s.bucket + "/" + s.prefix }
+
+// Key is the object key of a relative path, the inverse of RelPath.
+func (s *Source) Key(rel string) string { return s.prefix + rel }
+
+func (s *Source) wrap(key, op string, err error) error {
+	return s3client.Wrap(s.bucket, key, op, err)
+}
