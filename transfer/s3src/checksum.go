@@ -15,19 +15,20 @@ import (
 // checksum for new objects.
 var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
 
-// fullChecksum verifies a whole-object checksum over bytes delivered in
-// order from offset 0.
-type fullChecksum struct {
+// checksum verifies the checksum a GET response carries for the bytes it
+// returns: a whole object's, or one multipart part's.
+type checksum struct {
 	name string
 	want string // base64, as S3 sends it
 	h    hash.Hash
 }
 
-// newFullChecksum picks the whole-object checksum of a GET response, if it
-// has one. A value with "-N" is a checksum of N part checksums
+// newChecksum picks the checksum of a GET response, if it has one. S3 (and
+// MinIO) send one for a whole object and for a part read by partNumber,
+// never for a Range. A value with "-N" is a checksum of N part checksums
 // (COMPOSITE), which cannot be recomputed without the upload's part
 // boundaries, so it is not used.
-func newFullChecksum(out *s3.GetObjectOutput) *fullChecksum {
+func newChecksum(out *s3.GetObjectOutput) *checksum {
 	for _, c := range []struct {
 		name string
 		v    *string
@@ -39,16 +40,24 @@ func newFullChecksum(out *s3.GetObjectOutput) *fullChecksum {
 	} {
 		v := aws.ToString(c.v)
 		if v != "" && !strings.Contains(v, "-") {
-			return &fullChecksum{name: c.name, want: v, h: c.h()}
+			return &checksum{name: c.name, want: v, h: c.h()}
 		}
 	}
 	return nil
 }
 
-func (f *fullChecksum) write(p []byte) { f.h.Write(p) }
+func (f *checksum) write(p []byte) { f.h.Write(p) }
 
 // ok reports whether the bytes written match, and the computed value.
-func (f *fullChecksum) ok() (bool, string) {
+func (f *checksum) ok() (bool, string) {
 	got := base64.StdEncoding.EncodeToString(f.h.Sum(nil))
 	return got == f.want, got
+}
+
+// checksumName describes the checksum out carries, for Meta.Checksum.
+func checksumName(out *s3.GetObjectOutput, suffix string) string {
+	if c := newChecksum(out); c != nil {
+		return c.name + suffix
+	}
+	return ""
 }

@@ -5,14 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-
-	"github.com/efssync/efssync/transfer"
 )
 
 // ErrChanged means the object is no longer the one listed (its ETag, size
@@ -22,67 +17,99 @@ var ErrChanged = errors.New("object changed since it was listed")
 
 // Checkpoint is what to persist to resume a large object: the bytes
 // [0, Done) are durable at the destination. It is valid only for the same
-// object version: Open starts over when ETag, size or version differ.
+// object version: Open starts over when key, ETag, size or version differ.
 type Checkpoint struct {
 	Key       string `json:"key"`
 	VersionID string `json:"version_id,omitempty"`
 	ETag      string `json:"etag"`
 	Size      int64  `json:"size"`
 	Done      int64  `json:"done"`
+	// PartLen is the length of the object's multipart parts when it is
+	// read part by part, so a resume starts at a part boundary.
+	PartLen int64 `json:"part_len,omitempty"`
 }
 
 // Chunk is a run of the object's bytes at Off. Data is valid until Release,
-// which hands its buffer back for the next range.
+// which frees its slot for the next range.
 type Chunk struct {
 	Off     int64
 	Data    []byte
 	release func()
 }
 
-// Release returns the chunk's buffer. Call it once the bytes are written.
+// Release frees the chunk's slot. Call it once the bytes are written.
 func (c Chunk) Release() {
 	if c.release != nil {
 		c.release()
 	}
 }
 
-// Reader delivers one object's bytes in order, as chunks of at most
-// PartSize, fetched ahead by up to PartConcurrency parallel ranged GETs.
-// Every GET is pinned to the listed ETag (If-Match) and version, so a
-// changed object fails with ErrChanged instead of mixing two versions. It
-// holds at most PartConcurrency part buffers, counting chunks not yet
+// Reader delivers one object's bytes in order, fetched ahead by up to
+// PartConcurrency parallel GETs. Every GET is pinned to the listed ETag
+// (If-Match) and version, so a changed object fails with ErrChanged
+// instead of mixing two versions.
+//
+// A multipart object (its ETag ends in "-N") is read part by part (GET
+// with partNumber): S3 returns each part's checksum with it, which is
+// verified. Any other object larger than PartSize is read in PartSize
+// ranges, for which S3 returns no checksum; a small one is one GET,
+// verified against its whole-object checksum. The BLAKE3 in Meta covers
+// every case.
+//
+// It holds at most PartConcurrency buffers, counting chunks not yet
 // released: release a chunk before asking for the PartConcurrency-th next.
 type Reader struct {
 	s     *Source
 	obj   Object
 	meta  Meta
 	start int64
+	parts int32 // multipart parts, 0 when read by ranges
+	plen  int64 // multipart part length (of the first part read)
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	order  chan chan part // ranges in offset order
+	order  chan chan part // units in offset order
 	sem    chan struct{}
 	wg     sync.WaitGroup
-	sum    *fullChecksum
 	next   int64
 	err    error
 }
 
-// part is one fetched range.
+// unit is one GET's worth: part num of a multipart object, or n bytes at off.
+type unit struct {
+	num   int32
+	off   int64
+	n     int64
+	whole bool // the whole object, no Range
+}
+
+// part is one fetched unit.
 type part struct {
 	off  int64
 	data []byte
 	err  error
 }
 
-// Open starts reading obj. A small object (at most PartSize, read from 0)
-// is one GET. A larger one is fetched as ranges; the first GET is made
-// before Open returns, so Meta is known and a missing, changed or archived
-// object fails here. With resume for the same object version, reading
-// starts at resume.Done (see Start); otherwise at 0.
+// multipartCount reads N from a multipart ETag "hex-N", or 0.
+func multipartCount(etag string) int32 {
+	_, n, ok := strings.Cut(etag, "-")
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseInt(n, 10, 32)
+	if err != nil || v < 1 {
+		return 0
+	}
+	return int32(v)
+}
+
+// Open starts reading obj. The first GET is made before Open returns, so
+// Meta is known and a missing, changed or archived object fails here. With
+// resume for the same object version, reading starts at or before
+// resume.Done (see Start); otherwise at 0.
 //
 // An object in an archive storage class that is not restored fails with an
-// *ArchivedError. ctx bounds the whole read, including ranges fetched ahead.
+// *ArchivedError. ctx bounds the whole read, including units fetched ahead.
 func (s *Source) Open(ctx context.Context, obj Object, resume *Checkpoint) (*Reader, error) {
 	if obj.Err != nil {
 		return nil, obj.Err
@@ -92,54 +119,76 @@ func (s *Source) Open(ctx context.Context, obj Object, resume *Checkpoint) (*Rea
 			return nil, err
 		}
 	}
-	start := int64(0)
-	if resume != nil && resume.Key == obj.Key && resume.ETag == obj.ETag && resume.Size == obj.Size &&
-		resume.VersionID == obj.VersionID && resume.Done > 0 && resume.Done < obj.Size {
-		start = resume.Done
-	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &Reader{s: s, obj: obj, start: start, next: start, ctx: rctx, cancel: cancel,
+	r := &Reader{s: s, obj: obj, ctx: rctx, cancel: cancel,
 		order: make(chan chan part, s.opts.PartConcurrency), sem: make(chan struct{}, s.opts.PartConcurrency)}
-	n := min(s.opts.PartSize, obj.Size-start)
-	whole := start == 0 && obj.Size <= s.opts.PartSize
-	first, err := r.get(rctx, start, n, whole)
-	if err != nil {
-		cancel()
-		return nil, err
+	first := r.firstUnit(resume)
+	resp, err := r.get(rctx, first)
+	if err == nil && first.num > 1 && resp.off > resume.Done {
+		// Parts of unequal length: the checkpoint's part is not where
+		// Done is. Start over rather than leave a gap.
+		resp.out.Body.Close()
+		first = unit{num: 1}
+		resp, err = r.get(rctx, first)
 	}
-	r.meta, err = metaOf(obj.Key, first, obj.Size)
-	if err != nil {
-		first.Body.Close()
-		cancel()
-		return nil, err
-	}
-	if start == 0 {
-		r.sum = newFullChecksum(first)
-		if r.sum != nil {
-			r.meta.Checksum = r.sum.name
+	if err == nil {
+		r.meta, err = metaOf(obj.Key, resp.out, obj.Size)
+		if err != nil {
+			resp.out.Body.Close()
 		}
 	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	r.start, r.next = resp.off, resp.off
+	if r.parts > 0 {
+		r.plen = resp.n
+		r.meta.Checksum = checksumName(resp.out, " per part")
+	} else if first.whole {
+		r.meta.Checksum = checksumName(resp.out, "")
+	}
 	r.wg.Add(1)
-	go r.dispatch(first)
+	go r.dispatch(first, resp)
 	return r, nil
+}
+
+// firstUnit picks how to read and where to start.
+func (r *Reader) firstUnit(cp *Checkpoint) unit {
+	o, ps := r.obj, r.s.opts.PartSize
+	resumes := cp != nil && cp.Key == o.Key && cp.ETag == o.ETag && cp.Size == o.Size &&
+		cp.VersionID == o.VersionID && cp.Done > 0 && cp.Done < o.Size
+	if n := multipartCount(o.ETag); n > 1 && o.Size > ps {
+		r.parts = n
+		if resumes && cp.PartLen > 0 && cp.Done/cp.PartLen < int64(n) {
+			return unit{num: int32(cp.Done/cp.PartLen) + 1}
+		}
+		return unit{num: 1}
+	}
+	if resumes {
+		return unit{off: cp.Done, n: min(ps, o.Size-cp.Done)}
+	}
+	if o.Size <= ps {
+		return unit{n: o.Size, whole: true}
+	}
+	return unit{n: ps}
 }
 
 // Meta is what the first GET told about the object.
 func (r *Reader) Meta() Meta { return r.meta }
 
-// Start is the offset of the first chunk: 0, or where a resume continues.
-// When it is 0 after a resume was asked for, the checkpoint did not match
-// and the destination's partial copy must be discarded.
+// Start is the offset of the first chunk: 0, or where a resume continues
+// (at most the checkpoint's Done). When it is 0 after a resume was asked
+// for, the checkpoint did not match and the partial copy must be discarded.
 func (r *Reader) Start() int64 { return r.start }
 
 // Checkpoint records that [0, done) is durable at the destination.
 func (r *Reader) Checkpoint(done int64) Checkpoint {
-	return Checkpoint{Key: r.obj.Key, VersionID: r.obj.VersionID, ETag: r.obj.ETag, Size: r.obj.Size, Done: done}
+	return Checkpoint{Key: r.obj.Key, VersionID: r.obj.VersionID, ETag: r.obj.ETag, Size: r.obj.Size, Done: done, PartLen: r.plen}
 }
 
 // Next returns the next chunk in offset order, or io.EOF after the last
-// one, once the whole-object checksum (when S3 gave one) has matched. An
-// error fails the Reader: every later call returns it.
+// one. An error fails the Reader: every later call returns it.
 func (r *Reader) Next(ctx context.Context) (Chunk, error) {
 	if r.err != nil {
 		return Chunk{}, r.err
@@ -160,19 +209,19 @@ func (r *Reader) Next(ctx context.Context) (Chunk, error) {
 	case <-ctx.Done():
 		return Chunk{}, ctx.Err()
 	}
+	if p.err == nil && p.off != r.next {
+		p.err = fmt.Errorf("%w (a part starts at %d, expected %d)", ErrChanged, p.off, r.next)
+	}
 	if p.err != nil {
 		<-r.sem
 		r.err = p.err
 		return Chunk{}, p.err
 	}
-	if r.sum != nil {
-		r.sum.write(p.data)
-	}
 	r.next = p.off + int64(len(p.data))
 	return Chunk{Off: p.off, Data: p.data, release: func() { <-r.sem }}, nil
 }
 
-// finish ends a read that delivered every range.
+// finish ends a read that delivered every unit.
 func (r *Reader) finish() error {
 	if r.err != nil {
 		return r.err
@@ -184,17 +233,11 @@ func (r *Reader) finish() error {
 		}
 		return r.err
 	}
-	if r.sum != nil {
-		if ok, got := r.sum.ok(); !ok {
-			r.err = transfer.Retriable(r.errorf("%s of the bytes read is %s, S3 holds %s", r.sum.name, got, r.sum.want))
-			return r.err
-		}
-	}
 	r.err = io.EOF
 	return io.EOF
 }
 
-// Close stops fetching ahead and waits for the ranges in flight.
+// Close stops fetching ahead and waits for the units in flight.
 func (r *Reader) Close() error {
 	r.cancel()
 	go func() {
@@ -210,77 +253,39 @@ func (r *Reader) errorf(format string, args ...any) error {
 	return fmt.Errorf("s3://%s/%s: %s", r.s.bucket, r.obj.Key, fmt.Sprintf(format, args...))
 }
 
-// dispatch starts one fetch per range, in order, each after a buffer slot
-// is free; first is the response to the first range, already under way.
-func (r *Reader) dispatch(first *s3.GetObjectOutput) {
+// dispatch starts one fetch per unit, in order, each once a slot is free;
+// resp is the response to the first unit, already under way.
+func (r *Reader) dispatch(first unit, resp *response) {
 	defer r.wg.Done()
 	defer close(r.order)
-	ps := r.s.opts.PartSize
-	for off := r.start; off < r.obj.Size; off += ps {
+	for u, ok := first, true; ok; u, ok = r.after(u) {
 		select {
 		case r.sem <- struct{}{}:
 		case <-r.ctx.Done():
-			if first != nil {
-				first.Body.Close()
+			if resp != nil {
+				resp.out.Body.Close()
 			}
 			return
 		}
 		c := make(chan part, 1)
-		resp := first
-		first = nil
-		n := min(ps, r.obj.Size-off)
 		r.wg.Add(1)
-		go func(off, n int64) {
+		go func(u unit, resp *response) {
 			defer r.wg.Done()
-			buf := make([]byte, n)
-			err := r.fetch(off, buf, resp)
-			c <- part{off: off, data: buf, err: err}
-		}(off, n)
-		r.order <- c // buffered: PartConcurrency slots, like sem
+			c <- r.fetch(u, resp)
+		}(u, resp)
+		resp = nil
+		r.order <- c // never blocks: a unit in order holds a slot
 	}
 }
 
-// get requests n bytes at off, or the whole object.
-func (r *Reader) get(ctx context.Context, off, n int64, whole bool) (*s3.GetObjectOutput, error) {
-	in := &s3.GetObjectInput{Bucket: &r.s.bucket, Key: &r.obj.Key, ChecksumMode: types.ChecksumModeEnabled}
-	if r.obj.ETag != "" {
-		in.IfMatch = aws.String(`"` + r.obj.ETag + `"`)
+// after returns the unit following u.
+func (r *Reader) after(u unit) (unit, bool) {
+	if r.parts > 0 {
+		return unit{num: u.num + 1}, u.num < r.parts
 	}
-	if r.obj.VersionID != "" {
-		in.VersionId = aws.String(r.obj.VersionID)
+	off := u.off + u.n
+	if u.whole || off >= r.obj.Size {
+		return unit{}, false
 	}
-	if !whole {
-		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1))
-	}
-	out, err := r.s.client.GetObject(ctx, in)
-	if err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
-			return nil, fmt.Errorf("s3://%s/%s: get: %w (ETag is no longer %s)", r.s.bucket, r.obj.Key, ErrChanged, r.obj.ETag)
-		}
-		return nil, r.s.wrap(r.obj.Key, fmt.Sprintf("get bytes %d-%d", off, off+n-1), err)
-	}
-	if err := r.checkResponse(out, off, n, whole); err != nil {
-		out.Body.Close()
-		return nil, err
-	}
-	return out, nil
-}
-
-// checkResponse confirms a response is the listed object's requested range.
-func (r *Reader) checkResponse(out *s3.GetObjectOutput, off, n int64, whole bool) error {
-	etag := trimQuotes(aws.ToString(out.ETag))
-	if r.obj.ETag != "" && etag != r.obj.ETag {
-		return fmt.Errorf("s3://%s/%s: %w (ETag %s, listed %s)", r.s.bucket, r.obj.Key, ErrChanged, etag, r.obj.ETag)
-	}
-	if aws.ToInt64(out.ContentLength) != n {
-		return fmt.Errorf("s3://%s/%s: %w (%d bytes at %d, expected %d)", r.s.bucket, r.obj.Key, ErrChanged, aws.ToInt64(out.ContentLength), off, n)
-	}
-	if !whole {
-		want := fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, r.obj.Size)
-		if got := aws.ToString(out.ContentRange); got != want {
-			return fmt.Errorf("s3://%s/%s: %w (Content-Range %q, expected %q)", r.s.bucket, r.obj.Key, ErrChanged, got, want)
-		}
-	}
-	return nil
+	return unit{off: off, n: min(r.s.opts.PartSize, r.obj.Size-off)}, true
 }

@@ -96,9 +96,9 @@ func TestFullChecksums(t *testing.T) {
 		{&s3.GetObjectOutput{ChecksumCRC32C: aws.String(b64(0xe3069283, 4))}, "CRC32C"},
 		{&s3.GetObjectOutput{ChecksumCRC32: aws.String(b64(0xcbf43926, 4))}, "CRC32"},
 	} {
-		f := newFullChecksum(c.out)
+		f := newChecksum(c.out)
 		if f == nil || f.name != c.name {
-			t.Fatalf("newFullChecksum picked %v, want %s", f, c.name)
+			t.Fatalf("newChecksum picked %v, want %s", f, c.name)
 		}
 		f.write([]byte("1234"))
 		f.write([]byte("56789"))
@@ -106,7 +106,7 @@ func TestFullChecksums(t *testing.T) {
 			t.Errorf("%s of 123456789 = %s, want %s", c.name, got, f.want)
 		}
 	}
-	if f := newFullChecksum(&s3.GetObjectOutput{ChecksumCRC32C: aws.String("AAAAAA==-3")}); f != nil {
+	if f := newChecksum(&s3.GetObjectOutput{ChecksumCRC32C: aws.String("AAAAAA==-3")}); f != nil {
 		t.Errorf("a composite checksum was taken for a whole-object one")
 	}
 }
