@@ -63,6 +63,9 @@ func Wrap(bucket, key, op string, err error) error {
 	if errors.As(err, &ae) {
 		code := ae.ErrorCode()
 		switch {
+		case code == "InvalidObjectState":
+			// A 403 about one object (archived, not restored), not the bucket.
+			return e
 		case fatalCodes[code]:
 			return transfer.Fatal(e)
 		case retriableCodes[code]:

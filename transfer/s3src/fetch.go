@@ -48,8 +48,13 @@ func (r *Reader) get(ctx context.Context, u unit) (*response, error) {
 	out, err := r.s.client.GetObject(ctx, in)
 	if err != nil {
 		var ae smithy.APIError
-		if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
+		switch {
+		case errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed":
 			return nil, fmt.Errorf("s3://%s/%s: %s: %w (its ETag is no longer %s)", r.s.bucket, r.obj.Key, what, ErrChanged, r.obj.ETag)
+		case errors.As(err, &ae) && ae.ErrorCode() == "InvalidObjectState":
+			// Archived although the listing's class did not say so (an
+			// Intelligent-Tiering archive tier), or its restore expired.
+			return nil, &ArchivedError{Bucket: r.s.bucket, Key: r.obj.Key, Class: r.obj.StorageClass}
 		}
 		return nil, r.s.wrap(r.obj.Key, what, err)
 	}

@@ -158,7 +158,7 @@ func (r *Reader) firstUnit(cp *Checkpoint) unit {
 	o, ps := r.obj, r.s.opts.PartSize
 	resumes := cp != nil && cp.Key == o.Key && cp.ETag == o.ETag && cp.Size == o.Size &&
 		cp.VersionID == o.VersionID && cp.Done > 0 && cp.Done < o.Size
-	if n := multipartCount(o.ETag); n > 1 && o.Size > ps {
+	if n := multipartCount(o.ETag); n > 0 && o.Size > ps {
 		r.parts = n
 		if resumes && cp.PartLen > 0 && cp.Done/cp.PartLen < int64(n) {
 			return unit{num: int32(cp.Done/cp.PartLen) + 1}
