@@ -34,6 +34,7 @@ type wire struct {
 	mu       sync.Mutex
 	inFlight int
 	maxPar   int
+	broke    chan struct{} // gets a value when a body breaks off (if made)
 }
 
 func (w *wire) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -69,6 +70,12 @@ type countBody struct {
 func (b *countBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.w.bytes.Add(int64(n))
+	if err != nil && err != io.EOF && b.w.broke != nil {
+		select {
+		case b.w.broke <- struct{}{}:
+		default:
+		}
+	}
 	return n, err
 }
 
