@@ -144,6 +144,9 @@ func (s *Source) Open(ctx context.Context, obj Object, resume *Checkpoint) (*Rea
 	r.start, r.next = resp.off, resp.off
 	if r.parts > 0 {
 		r.plen = resp.n
+		if first.num > 1 {
+			r.plen = resume.PartLen // resp may be the short last part
+		}
 		r.meta.Checksum = checksumName(resp.out, " per part")
 	} else if first.whole {
 		r.meta.Checksum = checksumName(resp.out, "")
