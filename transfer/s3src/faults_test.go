@@ -29,9 +29,9 @@ func TestFaults(t *testing.T) {
 	through := func(t *testing.T) (*s3src.Source, *wire, *toxitest.Proxy) {
 		p := tox.Proxy(t, e.srv.Addr)
 		s, w := e.source(t, "f/", func(o *s3src.Options) {
-			o.Endpoint = "http://" + p.Addr
-			o.MaxAttempts = 8
-			o.StallTimeout = time.Second
+			o.Client.Endpoint = "http://" + p.Addr
+			o.Client.MaxAttempts = 8
+			o.Client.StallTimeout = time.Second
 		})
 		return s, w, p
 	}
@@ -175,7 +175,7 @@ func testDamagedPart(t *testing.T, e *env) {
 	for _, always := range []bool{false, true} {
 		f := &flipper{always: always}
 		s, _ := e.source(t, "dmg/", func(o *s3src.Options) {
-			o.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { f.next = rt; return f }
+			o.Client.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { f.next = rt; return f }
 		})
 		o := lookup(t, s, "mp.bin")
 		r, err := s.Open(t.Context(), o, nil)

@@ -141,7 +141,7 @@ func (r *Reader) fetch(u unit, resp *response) part {
 		if r.ctx.Err() != nil || errors.Is(err, ErrChanged) {
 			return part{err: err}
 		}
-		if attempt >= r.s.opts.MaxAttempts {
+		if attempt >= r.s.opts.Client.MaxAttempts {
 			return part{err: transfer.Retriable(fmt.Errorf("s3://%s/%s: reading bytes %d-%d, %d attempts: %w",
 				r.s.bucket, r.obj.Key, off, off+int64(len(buf))-1, attempt, err))}
 		}
@@ -181,7 +181,7 @@ func readBody(out *s3.GetObjectOutput, buf []byte) (int, error) {
 
 // backoff waits before the next attempt: 50ms doubling, at most MaxBackoff.
 func (r *Reader) backoff(attempt int) error {
-	d := min(50*time.Millisecond<<min(attempt, 20), r.s.opts.MaxBackoff)
+	d := min(50*time.Millisecond<<min(attempt, 20), r.s.opts.Client.MaxBackoff)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

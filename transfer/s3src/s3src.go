@@ -14,11 +14,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/efssync/efssync/transfer/s3client"
@@ -41,38 +39,26 @@ type Options struct {
 	// Prefix selects the keys below it; a missing trailing "/" is added,
 	// so "media" never matches "media-old/".
 	Prefix string
-	// Region defaults to the SDK's configuration, then us-east-1.
-	Region string
-	// Endpoint overrides the S3 endpoint (MinIO, other S3-compatible stores).
-	Endpoint string
-	// PathStyle addresses buckets as endpoint/bucket instead of a host name.
-	PathStyle bool
 	// AsOf, when not zero, lists the versions that were current at that
 	// time (ListObjectVersions) instead of the newest ones.
 	AsOf time.Time
-	// PartSize is the size of one ranged GET, default 16 MiB. An object no
-	// larger is read with a single GET.
+	// PartSize is the size of one ranged GET of a large object that was
+	// not uploaded in parts, default 16 MiB. An object no larger is read
+	// with a single GET.
 	PartSize int64
-	// PartConcurrency is how many ranges of one object are fetched at
-	// once, default 4. A Reader holds at most that many part buffers.
+	// PartConcurrency is how many GETs of one object run at once, default
+	// 4. A Reader holds at most that many buffers.
 	PartConcurrency int
 	// ListConcurrency is how many prefixes are listed at once, default 8.
 	ListConcurrency int
 	// Concurrency is how many objects the caller reads at once; it sizes
 	// the keep-alive pool. Zero means one.
 	Concurrency int
-	// Credentials overrides the SDK's default credential chain (tests).
-	Credentials aws.CredentialsProvider
-	// WrapTransport, when set, wraps the HTTP transport (request counting).
-	WrapTransport func(http.RoundTripper) http.RoundTripper
-	// MaxAttempts is how often one request is tried (by the SDK, and by
-	// Reader for a body that breaks off), default 10.
-	MaxAttempts int
-	// MaxBackoff caps the backoff between attempts, default 30s.
-	MaxBackoff time.Duration
-	// StallTimeout fails a connection that moves no byte for this long,
-	// default 60s.
-	StallTimeout time.Duration
+	// Client is the endpoint, credentials, retries and stall timeout, as
+	// for an S3 destination. Its MaxAttempts (default 10) also bounds how
+	// often a Reader continues a body that broke off, with backoff up to
+	// its MaxBackoff (default 30s). IdleConns is computed here.
+	Client s3client.Options
 }
 
 // Source is an S3 bucket and prefix read by a restore.
@@ -100,18 +86,15 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if opts.ListConcurrency <= 0 {
 		opts.ListConcurrency = DefaultListConcurrency
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 10
+	if opts.Client.MaxAttempts <= 0 {
+		opts.Client.MaxAttempts = 10
 	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 30 * time.Second
+	if opts.Client.MaxBackoff <= 0 {
+		opts.Client.MaxBackoff = 30 * time.Second
 	}
-	client, err := s3client.New(ctx, "s3src: s3://"+opts.Bucket, s3client.Options{
-		Region: opts.Region, Endpoint: opts.Endpoint, PathStyle: opts.PathStyle,
-		Credentials: opts.Credentials, WrapTransport: opts.WrapTransport,
-		MaxAttempts: opts.MaxAttempts, MaxBackoff: opts.MaxBackoff, StallTimeout: opts.StallTimeout,
-		IdleConns: max(opts.Concurrency, 1)*opts.PartConcurrency + opts.ListConcurrency,
-	})
+	copts := opts.Client
+	copts.IdleConns = max(opts.Concurrency, 1)*opts.PartConcurrency + opts.ListConcurrency
+	client, err := s3client.New(ctx, "s3src: s3://"+opts.Bucket, copts)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/efssync/efssync/internal/miniotest"
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3client"
 	"github.com/efssync/efssync/transfer/s3dest"
 	"github.com/efssync/efssync/transfer/s3src"
 	"github.com/efssync/efssync/transfer/transfertest"
@@ -101,10 +102,12 @@ func (e *env) source(t *testing.T, prefix string, mod func(*s3src.Options)) (*s3
 	t.Helper()
 	w := &wire{}
 	opts := s3src.Options{
-		Bucket: e.bucket, Prefix: prefix, Region: miniotest.Region, Endpoint: e.srv.Endpoint, PathStyle: true,
-		Credentials: e.srv.Credentials(), PartSize: mib, PartConcurrency: 2, ListConcurrency: 3,
-		MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond, StallTimeout: 5 * time.Second,
-		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { w.next = rt; return w },
+		Bucket: e.bucket, Prefix: prefix, PartSize: mib, PartConcurrency: 2, ListConcurrency: 3,
+		Client: s3client.Options{
+			Region: miniotest.Region, Endpoint: e.srv.Endpoint, PathStyle: true, Credentials: e.srv.Credentials(),
+			MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond, StallTimeout: 5 * time.Second,
+			WrapTransport: func(rt http.RoundTripper) http.RoundTripper { w.next = rt; return w },
+		},
 	}
 	if mod != nil {
 		mod(&opts)
