@@ -37,8 +37,9 @@ type Object struct {
 // so 10 million objects cost what their directories cost. With AsOf the
 // versions current at that time are listed instead (see listVersions).
 //
-// An error (after the SDK's retries) stops the listing: the caller must not
-// treat what it received as the whole tree, e.g. for deletes.
+// The caller must drain out or cancel ctx. An error (after the SDK's
+// retries) stops the listing: the caller must not treat what it received
+// as the whole tree, e.g. for deletes.
 func (s *Source) List(ctx context.Context, out chan<- Object) error {
 	defer close(out)
 	g, ctx := errgroup.WithContext(ctx)

@@ -122,38 +122,47 @@ func (s *Source) Open(ctx context.Context, obj Object, resume *Checkpoint) (*Rea
 	rctx, cancel := context.WithCancel(ctx)
 	r := &Reader{s: s, obj: obj, ctx: rctx, cancel: cancel,
 		order: make(chan chan part, s.opts.PartConcurrency), sem: make(chan struct{}, s.opts.PartConcurrency)}
+	first, resp, err := r.openFirst(resume)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	r.wg.Add(1)
+	go r.dispatch(first, resp)
+	return r, nil
+}
+
+// openFirst makes the first GET and reads Meta, Start and the part length
+// from its response.
+func (r *Reader) openFirst(resume *Checkpoint) (unit, *response, error) {
 	first := r.firstUnit(resume)
-	resp, err := r.get(rctx, first)
+	resp, err := r.get(r.ctx, first)
 	if err == nil && first.num > 1 && resp.off > resume.Done {
 		// Parts of unequal length: the checkpoint's part is not where
 		// Done is. Start over rather than leave a gap.
 		resp.out.Body.Close()
 		first = unit{num: 1}
-		resp, err = r.get(rctx, first)
-	}
-	if err == nil {
-		r.meta, err = metaOf(obj.Key, resp.out, obj.Size)
-		if err != nil {
-			resp.out.Body.Close()
-		}
+		resp, err = r.get(r.ctx, first)
 	}
 	if err != nil {
-		cancel()
-		return nil, err
+		return first, nil, err
+	}
+	if r.meta, err = metaOf(r.obj.Key, resp.out, r.obj.Size); err != nil {
+		resp.out.Body.Close()
+		return first, nil, err
 	}
 	r.start, r.next = resp.off, resp.off
-	if r.parts > 0 {
+	switch {
+	case r.parts > 0:
 		r.plen = resp.n
 		if first.num > 1 {
 			r.plen = resume.PartLen // resp may be the short last part
 		}
 		r.meta.Checksum = checksumName(resp.out, " per part")
-	} else if first.whole {
+	case first.whole:
 		r.meta.Checksum = checksumName(resp.out, "")
 	}
-	r.wg.Add(1)
-	go r.dispatch(first, resp)
-	return r, nil
+	return first, resp, nil
 }
 
 // firstUnit picks how to read and where to start.
