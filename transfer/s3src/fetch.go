@@ -122,6 +122,16 @@ func (r *Reader) fetch(u unit, resp *response) part {
 			return part{err: err}
 		}
 	}
+	if u.num > 0 && resp.n > r.plen && u.num != 1 {
+		resp.out.Body.Close()
+		return part{err: r.errorf("part %d has %d bytes, more than the %d of the part read first", u.num, resp.n, r.plen)}
+	}
+	return r.fill(resp)
+}
+
+// fill reads the bytes resp announces, continuing a body that breaks off.
+func (r *Reader) fill(resp *response) part {
+	var err error
 	off, buf := resp.off, make([]byte, resp.n)
 	sum := newChecksum(resp.out)
 	got := 0

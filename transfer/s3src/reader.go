@@ -58,6 +58,8 @@ func (c Chunk) Release() {
 //
 // It holds at most PartConcurrency buffers, counting chunks not yet
 // released: release a chunk before asking for the PartConcurrency-th next.
+// With MaxBuffered, all Readers of a Source together hold at most that
+// many bytes.
 type Reader struct {
 	s     *Source
 	obj   Object
@@ -88,6 +90,7 @@ type part struct {
 	off  int64
 	data []byte
 	err  error
+	held int64 // MaxBuffered budget taken for it
 }
 
 // multipartCount reads N from a multipart ETag "hex-N", or 0.
@@ -222,6 +225,7 @@ func (r *Reader) Next(ctx context.Context) (Chunk, error) {
 		return Chunk{}, ctx.Err()
 	}
 	if p.err == nil && p.off != r.next {
+		r.s.unreserve(p.held)
 		p.err = fmt.Errorf("%w (a part starts at %d, expected %d)", ErrChanged, p.off, r.next)
 	}
 	if p.err != nil {
@@ -230,7 +234,10 @@ func (r *Reader) Next(ctx context.Context) (Chunk, error) {
 		return Chunk{}, p.err
 	}
 	r.next = p.off + int64(len(p.data))
-	return Chunk{Off: p.off, Data: p.data, release: func() { <-r.sem }}, nil
+	return Chunk{Off: p.off, Data: p.data, release: func() {
+		r.s.unreserve(p.held)
+		<-r.sem
+	}}, nil
 }
 
 // finish ends a read that delivered every unit.
@@ -254,7 +261,9 @@ func (r *Reader) Close() error {
 	r.cancel()
 	go func() {
 		for c := range r.order {
-			<-c
+			if p := <-c; p.err == nil {
+				r.s.unreserve(p.held)
+			}
 		}
 	}()
 	r.wg.Wait()
@@ -270,24 +279,53 @@ func (r *Reader) errorf(format string, args ...any) error {
 func (r *Reader) dispatch(first unit, resp *response) {
 	defer r.wg.Done()
 	defer close(r.order)
+	defer func() {
+		if resp != nil {
+			resp.out.Body.Close()
+		}
+	}()
 	for u, ok := first, true; ok; u, ok = r.after(u) {
 		select {
 		case r.sem <- struct{}{}:
 		case <-r.ctx.Done():
-			if resp != nil {
-				resp.out.Body.Close()
-			}
+			return
+		}
+		// Budget is taken here, in offset order, so the unit the caller
+		// waits for never waits for budget held by units after it.
+		held := r.estimate(u, resp)
+		if err := r.s.reserve(r.ctx, r.obj.Key, held); err != nil {
+			c := make(chan part, 1) // Next frees its slot
+			c <- part{err: err}
+			r.order <- c
 			return
 		}
 		c := make(chan part, 1)
 		r.wg.Add(1)
 		go func(u unit, resp *response) {
 			defer r.wg.Done()
-			c <- r.fetch(u, resp)
+			p := r.fetch(u, resp)
+			p.held = held
+			if p.err != nil {
+				r.s.unreserve(held)
+			}
+			c <- p
 		}(u, resp)
 		resp = nil
 		r.order <- c // never blocks: a unit in order holds a slot
 	}
+}
+
+// estimate is the most bytes unit u can carry: its range, the response
+// already received, or the object's part length (no part is longer than
+// the first, except that part itself).
+func (r *Reader) estimate(u unit, resp *response) int64 {
+	switch {
+	case resp != nil:
+		return resp.n
+	case u.num > 0:
+		return r.plen
+	}
+	return u.n
 }
 
 // after returns the unit following u.

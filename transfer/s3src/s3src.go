@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/efssync/efssync/transfer/s3client"
 )
@@ -54,6 +55,12 @@ type Options struct {
 	// Concurrency is how many objects the caller reads at once; it sizes
 	// the keep-alive pool. Zero means one.
 	Concurrency int
+	// MaxBuffered bounds the bytes of object data that all Readers of this
+	// Source hold at once (fetched ahead or not yet released), so many
+	// large objects in flight cannot exhaust memory. It must be at least
+	// the largest part read. Zero: no bound across Readers, each holding
+	// up to PartConcurrency parts.
+	MaxBuffered int64
 	// Client is the endpoint, credentials, retries and stall timeout, as
 	// for an S3 destination. Its MaxAttempts (default 10) also bounds how
 	// often a Reader continues a body that broke off, with backoff up to
@@ -67,6 +74,7 @@ type Source struct {
 	prefix string // "" or ending in "/"
 	opts   Options
 	client *s3.Client
+	budget *semaphore.Weighted // nil without MaxBuffered
 }
 
 // New builds a Source. It makes no request.
@@ -102,7 +110,11 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	return &Source{bucket: opts.Bucket, prefix: prefix, opts: opts, client: client}, nil
+	src := &Source{bucket: opts.Bucket, prefix: prefix, opts: opts, client: client}
+	if opts.MaxBuffered > 0 {
+		src.budget = semaphore.NewWeighted(opts.MaxBuffered)
+	}
+	return src, nil
 }
 
 // Name is s3://bucket/prefix, for logs and reports.
@@ -113,4 +125,24 @@ func (s *Source) Key(rel string) string { return s.prefix + rel }
 
 func (s *Source) wrap(key, op string, err error) error {
 	return s3client.Wrap(s.bucket, key, op, err)
+}
+
+// reserve takes n bytes of the MaxBuffered budget, waiting for Readers to
+// release theirs. A part larger than the whole budget is an error, not a
+// wait that could never end.
+func (s *Source) reserve(ctx context.Context, key string, n int64) error {
+	if s.budget == nil {
+		return nil
+	}
+	if n > s.opts.MaxBuffered {
+		return fmt.Errorf("s3://%s/%s: a part of %d bytes is larger than max_buffered (%d)", s.bucket, key, n, s.opts.MaxBuffered)
+	}
+	return s.budget.Acquire(ctx, n)
+}
+
+// unreserve gives n bytes of the budget back.
+func (s *Source) unreserve(n int64) {
+	if s.budget != nil {
+		s.budget.Release(n)
+	}
 }

@@ -196,6 +196,7 @@ func TestS3Src(t *testing.T) {
 	t.Run("Changed", func(t *testing.T) { testChanged(t, e) })
 	t.Run("BadKeys", func(t *testing.T) { testBadKeys(t, e) })
 	t.Run("Glacier", func(t *testing.T) { testGlacier(t, e) })
+	t.Run("MaxBuffered", func(t *testing.T) { testMaxBuffered(t, e) })
 }
 
 func testListTree(t *testing.T, e *env) {
@@ -484,5 +485,65 @@ func testGlacier(t *testing.T, e *env) {
 	var ae *s3src.ArchivedError
 	if !errors.As(err, &ae) || ae.Class != "DEEP_ARCHIVE" || !strings.Contains(err.Error(), "gl/x") {
 		t.Errorf("Open of an archived object: %v, want *ArchivedError naming key and class", err)
+	}
+}
+
+// testMaxBuffered reads several objects at once under a byte budget smaller
+// than what their Readers would fetch ahead: every read must complete,
+// byte-exact, and a part larger than the whole budget is refused.
+func testMaxBuffered(t *testing.T, e *env) {
+	objs := map[string][]byte{}
+	for i := range 4 {
+		objs[fmt.Sprintf("o%d", i)] = transfertest.Content(uint64(40+i), 3*mib+i)
+		e.put(t, fmt.Sprintf("budget/o%d", i), objs[fmt.Sprintf("o%d", i)])
+	}
+	s, w := e.source(t, "budget/", func(o *s3src.Options) { o.MaxBuffered = 2 * mib; o.PartConcurrency = 4 })
+	listed := list(t, s)
+	var wg sync.WaitGroup
+	errs := make(chan string, len(objs))
+	for rel, data := range objs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.Open(t.Context(), listed[rel], nil)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer r.Close()
+			var buf bytes.Buffer
+			for {
+				c, err := r.Next(t.Context())
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				buf.Write(c.Data)
+				c.Release()
+			}
+			if !bytes.Equal(buf.Bytes(), data) {
+				errs <- rel + ": not byte-exact"
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if w.gets.Load() != 15 {
+		t.Errorf("%d GETs for 4 objects of 3 and 4 ranges, want 15", w.gets.Load())
+	}
+	small, _ := e.source(t, "budget/", func(o *s3src.Options) { o.MaxBuffered = mib / 2 })
+	r, err := small.Open(t.Context(), listed["o0"], nil)
+	if err == nil {
+		_, err = r.Next(t.Context())
+		r.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "max_buffered") {
+		t.Errorf("a part larger than MaxBuffered: %v, want an error naming max_buffered", err)
 	}
 }
