@@ -2,6 +2,7 @@ package s3src_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -159,6 +160,28 @@ func lookup(t *testing.T, s *s3src.Source, rel string) s3src.Object {
 	return o
 }
 
+// drain reads r to the end and returns the bytes from Start, with nil at
+// io.EOF or the error that ended the read; it checks chunks are in order.
+func drain(ctx context.Context, r *s3src.Reader) ([]byte, error) {
+	var buf bytes.Buffer
+	next := r.Start()
+	for {
+		c, err := r.Next(ctx)
+		if err == io.EOF {
+			return buf.Bytes(), nil
+		}
+		if err != nil {
+			return buf.Bytes(), err
+		}
+		if c.Off != next {
+			return buf.Bytes(), fmt.Errorf("chunk at %d, expected %d", c.Off, next)
+		}
+		buf.Write(c.Data)
+		next += int64(len(c.Data))
+		c.Release()
+	}
+}
+
 // readAll reads an object through Open and returns its bytes from Start.
 func readAll(t *testing.T, s *s3src.Source, o s3src.Object, cp *s3src.Checkpoint) ([]byte, *s3src.Reader) {
 	t.Helper()
@@ -167,23 +190,11 @@ func readAll(t *testing.T, s *s3src.Source, o s3src.Object, cp *s3src.Checkpoint
 		t.Fatalf("Open %s: %v", o.Key, err)
 	}
 	defer r.Close()
-	var buf bytes.Buffer
-	next := r.Start()
-	for {
-		c, err := r.Next(t.Context())
-		if err == io.EOF {
-			return buf.Bytes(), r
-		}
-		if err != nil {
-			t.Fatalf("Next %s at %d: %v", o.Key, next, err)
-		}
-		if c.Off != next {
-			t.Fatalf("%s: chunk at %d, expected %d", o.Key, c.Off, next)
-		}
-		buf.Write(c.Data)
-		next += int64(len(c.Data))
-		c.Release()
+	b, err := drain(t.Context(), r)
+	if err != nil {
+		t.Fatalf("read %s: %v", o.Key, err)
 	}
+	return b, r
 }
 
 func TestS3Src(t *testing.T) {
@@ -511,20 +522,11 @@ func testMaxBuffered(t *testing.T, e *env) {
 				return
 			}
 			defer r.Close()
-			var buf bytes.Buffer
-			for {
-				c, err := r.Next(t.Context())
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					errs <- err.Error()
-					return
-				}
-				buf.Write(c.Data)
-				c.Release()
-			}
-			if !bytes.Equal(buf.Bytes(), data) {
+			got, err := drain(t.Context(), r)
+			switch {
+			case err != nil:
+				errs <- err.Error()
+			case !bytes.Equal(got, data):
 				errs <- rel + ": not byte-exact"
 			}
 		}()
