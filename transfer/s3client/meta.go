@@ -15,6 +15,9 @@ const (
 	MetaHash  = "blake3"
 	MetaMtime = "mtime"
 	MetaMode  = "mode"
+	// TagPrefix starts the tags (efssync-blake3, -mtime, -mode) that
+	// carry the same entries for an upload begun before its hash was known.
+	TagPrefix = "efssync-"
 )
 
 // EncodeMeta renders the efssync metadata of m (user metadata or tags), so

@@ -74,7 +74,7 @@ const (
 )
 
 // tagPrefix starts the names of the tags efssync writes.
-const tagPrefix = "efssync-"
+const tagPrefix = s3client.TagPrefix
 
 // Options configures a Dest. Zero values mean the documented defaults.
 type Options struct {

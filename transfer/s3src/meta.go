@@ -1,6 +1,7 @@
 package s3src
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -56,4 +57,31 @@ func metaOf(key string, out *s3.GetObjectOutput, size int64) (Meta, error) {
 		Mode:         tm.Mode,
 		Hash:         tm.Hash,
 	}, nil
+}
+
+// TagHash returns the BLAKE3 efssync stored as the efssync-blake3 tag of an
+// object it archived while the file was still growing (Meta.Hash is nil for
+// those), or nil when the object has no such tag. It costs one request
+// (GetObjectTagging): call it only when Meta.Hash is nil and the BLAKE3 is
+// to be checked.
+func (s *Source) TagHash(ctx context.Context, obj Object) ([]byte, error) {
+	in := &s3.GetObjectTaggingInput{Bucket: &s.bucket, Key: &obj.Key}
+	if obj.VersionID != "" {
+		in.VersionId = aws.String(obj.VersionID)
+	}
+	out, err := s.client.GetObjectTagging(ctx, in)
+	if err != nil {
+		return nil, s.wrap(obj.Key, "get tags", err)
+	}
+	vals := map[string]string{}
+	for _, t := range out.TagSet {
+		if k, ok := strings.CutPrefix(aws.ToString(t.Key), s3client.TagPrefix); ok && k == s3client.MetaHash {
+			vals[k] = aws.ToString(t.Value)
+		}
+	}
+	var m transfer.Meta
+	if err := s3client.DecodeMeta(vals, &m); err != nil {
+		return nil, fmt.Errorf("s3 key %q: efssync tags: %w", obj.Key, err)
+	}
+	return m.Hash, nil
 }
