@@ -49,8 +49,13 @@ type Job struct {
 	// Name identifies the job in the manifest, reports and metrics; it may
 	// contain only letters, digits, '.', '_' and '-' and must be unique.
 	Name string `mapstructure:"name" yaml:"name,omitempty" json:"name,omitempty"`
-	// Source is the absolute path of the tree to replicate.
-	Source string `mapstructure:"source" yaml:"source,omitempty" json:"source,omitempty"`
+	// Source is the absolute path of the tree to replicate when the
+	// source is a directory, empty for an S3 source. SetDefaults derives it
+	// from From; code that builds a Job may set it instead of From.
+	Source string `mapstructure:"-" yaml:"-" json:"-"`
+	// From is the job's source as written under the key "source": an
+	// absolute path, or an S3 bucket and prefix to restore from.
+	From Source `mapstructure:"source" yaml:"source,omitempty" json:"source,omitempty"`
 	// Destinations receive every file; at least one.
 	Destinations []Destination `mapstructure:"destinations" yaml:"destinations,omitempty" json:"destinations,omitempty"`
 	// Mode is once (default) or watch.

@@ -19,6 +19,11 @@ func decodeHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 		return toSize(data)
 	case reflect.TypeFor[Duration]():
 		return toDuration(data)
+	case reflect.TypeFor[Source]():
+		// A plain path is a directory source.
+		if s, ok := data.(string); ok {
+			return Source{Type: "fs", Path: s}, nil
+		}
 	}
 	rv := reflect.ValueOf(data)
 	switch to.Kind() {

@@ -75,6 +75,11 @@ func defaultStateDir(env []string) string {
 }
 
 func (j *Job) setDefaults() {
+	j.From = j.source()
+	j.From.setDefaults()
+	if j.From.Type == "fs" {
+		j.Source = j.From.Path
+	}
 	setString(&j.Mode, DefaultMode)
 	setString(&j.Delete, DefaultDelete)
 	setString(&j.MaxDelete, DefaultMaxDelete)

@@ -84,6 +84,8 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 // is read as a JSON array.
 func envValue(t reflect.Type, val string, segs []any) (any, error) {
 	switch {
+	case t == reflect.TypeFor[Source]():
+		return val, nil // a directory source's path
 	case isSection(t):
 		return nil, fmt.Errorf("names the section %s, not a single value; set its keys one by one", segsPath(segs))
 	case t.Kind() == reflect.Slice && isSection(t.Elem()):

@@ -17,6 +17,8 @@ func FuzzLoad(f *testing.F) {
 		"jobs: [{name: j, source: /s, quiet: 3, finished: {quiet: 1m}, destinations: [{type: s3, bucket: bkt, part_size: 8MiB, tags: {A: 1}}]}]",
 		"state_dir: /st\nlog_level: warn\nmetrics: {listen: ':9090'}\njobs:\n- {name: a, source: /a, destinations: [{type: fs, path: /b}]}\n",
 		"jobs: [{exlude: [x], destinations: [{type: s3, endpoint: 'http://u:p@h'}]}]",
+		"jobs: [{name: r, source: {type: s3, bucket: bkt, prefix: a/, as_of: '2024-05-06T07:08:09Z', glacier: {restore: true}}, destinations: [{type: fs, path: /d}]}]",
+		"jobs: [{name: r, source: {path: /s}, destinations: [{type: fs, path: /d}]}]",
 		"jobs: [{}, null, 3]\n", "? [a]\n: b\n", "jobs:\n  - &a {name: x}\n  - *a\n",
 		"shard: {index: 0, count: 2}\njobs: [{name: j, source: /s, destinations: [{type: fs, path: /d}]}]\n",
 		"{}", "", "[]", "jobs = 3",

@@ -400,6 +400,9 @@ func isSection(t reflect.Type) bool { return t.Kind() == reflect.Struct }
 // wrong shape (with their key path), and returns a tree mapstructure can
 // decode. Values it cannot use are dropped after being reported.
 func normalize(v any, t reflect.Type, path string, p *problems) (any, bool) {
+	if s, ok := v.(string); ok && t == reflect.TypeFor[Source]() {
+		return s, true // a directory source written as its path
+	}
 	switch {
 	case isSection(t):
 		if v == nil {

@@ -181,6 +181,7 @@ func wantFull() *Config {
 		Jobs: []Job{{
 			Name:    "live",
 			Source:  "/srv/hls",
+			From:    Source{Type: "fs", Path: "/srv/hls"},
 			Mode:    "watch",
 			Include: []string{"**/*.ts", "**/*.m3u8"},
 			Exclude: []string{"**/*.tmp"},
@@ -273,7 +274,7 @@ func TestDefaults(t *testing.T) {
 		ReportDir:        "/home/op/.local/state/efssync/reports",
 		LogLevel:         "info",
 		Jobs: []Job{{
-			Name: "j", Source: "/src",
+			Name: "j", Source: "/src", From: Source{Type: "fs", Path: "/src"},
 			Destinations: []Destination{
 				{Type: "fs", Name: "/dst", Path: "/dst", PartSize: 16 << 20, PartConcurrency: 4},
 				{Type: "s3", Name: "s3://bkt/a/b", Bucket: "bkt", Prefix: "a/b", PartSize: 16 << 20, PartConcurrency: 4},

@@ -82,6 +82,7 @@ func (c *Config) Redacted() *Config {
 		j.Include = slices.Clone(j.Include)
 		j.Exclude = slices.Clone(j.Exclude)
 		j.Order = slices.Clone(j.Order)
+		j.From.Endpoint = redactURL(j.From.Endpoint)
 		j.Destinations = slices.Clone(j.Destinations)
 		for k := range j.Destinations {
 			j.Destinations[k] = j.Destinations[k].Redacted()

@@ -129,7 +129,14 @@ func (j *Job) check(c *checker, p string) {
 	case !allIn(j.Name, isSafeNameByte) || j.Name == "." || j.Name == "..":
 		c.add(p+".name", "%q may contain only letters, digits, '.', '_' and '-'", j.Name)
 	}
-	c.absPath(p+".source", j.Source)
+	src := j.source()
+	src.check(c, p+".source")
+	fsSource := ""
+	if src.Type == "fs" {
+		fsSource = src.Path
+	} else if src.IsS3() {
+		j.checkS3Source(c, p)
+	}
 	if len(j.Destinations) == 0 {
 		c.add(p+".destinations", "at least one destination is required")
 	}
@@ -137,7 +144,7 @@ func (j *Job) check(c *checker, p string) {
 	for i := range j.Destinations {
 		dp := index(p+".destinations", i)
 		d := &j.Destinations[i]
-		d.check(c, dp, j.Source)
+		d.check(c, dp, fsSource)
 		if d.Name != "" {
 			if prev, dup := dnames[d.Name]; dup {
 				c.add(dp+".name", "%q is already the name of destinations[%d]; destination names must be unique within a job", d.Name, prev)
@@ -243,15 +250,7 @@ func (d *Destination) check(c *checker, p, source string) {
 }
 
 func (d *Destination) checkS3(c *checker, p string) {
-	switch {
-	case d.Bucket == "":
-		c.add(p+".bucket", "required")
-	case !validBucket(d.Bucket) || strings.Contains(d.Bucket, ".."):
-		c.add(p+".bucket", "%q is not a valid bucket name (3-63 lowercase letters, digits, '.' and '-')", d.Bucket)
-	}
-	if strings.HasPrefix(d.Prefix, "/") {
-		c.add(p+".prefix", "%q must not start with '/'", d.Prefix)
-	}
+	checkBucketPrefix(c, p, d.Bucket, d.Prefix)
 	if d.PartSize < MinPartSize || d.PartSize > MaxPartSize {
 		c.add(p+".part_size", "must be between %s and %s, got %s", MinPartSize, MaxPartSize, d.PartSize)
 	}
@@ -276,6 +275,20 @@ func (d *Destination) checkS3(c *checker, p string) {
 		case len(d.Tags[k]) > 256:
 			c.add(p+".tags["+k+"]", "tag value must be at most 256 characters")
 		}
+	}
+}
+
+// checkBucketPrefix checks the bucket and prefix of an S3 destination or
+// source at key path p.
+func checkBucketPrefix(c *checker, p, bucket, prefix string) {
+	switch {
+	case bucket == "":
+		c.add(p+".bucket", "required")
+	case !validBucket(bucket) || strings.Contains(bucket, ".."):
+		c.add(p+".bucket", "%q is not a valid bucket name (3-63 lowercase letters, digits, '.' and '-')", bucket)
+	}
+	if strings.HasPrefix(prefix, "/") {
+		c.add(p+".prefix", "%q must not start with '/'", prefix)
 	}
 }
 

@@ -21,8 +21,9 @@ type Meta struct {
 	ModTime time.Time
 	// UID and GID are applied when the agent runs as root; -1 means unknown.
 	UID, GID int
-	// Hash is the BLAKE3-256 of the content. It is empty in Begin (the
-	// content is not read yet) and set in Commit.
+	// Hash is the BLAKE3-256 of the content. It is set in Commit. In Begin
+	// it is empty, unless the file was finished and hashed before its
+	// upload began: s3dest then stores it with the object from the start.
 	Hash []byte
 	// Xattrs, when non-nil, are copied to the destination (fs only).
 	Xattrs map[string][]byte

@@ -18,9 +18,17 @@
 //   - object tags set by PutObjectTagging after CompleteMultipartUpload: one
 //     small request whatever the size.
 //
-// s3dest uses tags. A single-PutObject file gets x-amz-meta-blake3, -mtime
-// and -mode directly. A multipart upload gets -mtime and -mode from Begin's
-// Meta at creation, and after completion the tags efssync-blake3,
+// A file that is finished before its upload starts needs neither: the
+// agent hashes it first and passes the hash in Begin's Meta, and
+// CreateMultipartUpload sets x-amz-meta-blake3, -mtime and -mode like a
+// PutObject does, so a restore gets them from the GET response. Commit then
+// refuses to publish if the hash, mtime or mode at Commit differ (the file
+// changed after it was hashed).
+//
+// For an upload that starts while the file still grows, s3dest uses tags. A
+// single-PutObject file gets x-amz-meta-blake3, -mtime and -mode directly. A
+// multipart upload without a hash at Begin gets -mtime and -mode from
+// Begin's Meta at creation, and after completion the tags efssync-blake3,
 // efssync-mtime and efssync-mode (from Commit's Meta) are written together
 // with the configured tags. Stat reads the user metadata and, when it lacks a
 // hash, the tags, which win. The cost: S3 allows 10 tags per object, so at
@@ -40,7 +48,6 @@ import (
 	"net/url"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,14 +56,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3client"
 )
 
 // Size limits of S3 multipart uploads.
@@ -69,13 +74,8 @@ const (
 	maxUserTags     = 7 // S3's 10 per object, less the three efssync tags
 )
 
-// Names of the metadata entries and tags efssync writes.
-const (
-	metaHash  = "blake3"
-	metaMtime = "mtime"
-	metaMode  = "mode"
-	tagPrefix = "efssync-"
-)
+// tagPrefix starts the names of the tags efssync writes.
+const tagPrefix = s3client.TagPrefix
 
 // Options configures a Dest. Zero values mean the documented defaults.
 type Options struct {
@@ -157,15 +157,6 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 	if opts.PartConcurrency <= 0 {
 		opts.PartConcurrency = 4
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 10
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 30 * time.Second
-	}
-	if opts.StallTimeout <= 0 {
-		opts.StallTimeout = 60 * time.Second
-	}
 	if len(opts.Tags) > maxUserTags {
 		return nil, fmt.Errorf("s3dest: s3://%s: %d tags configured, at most %d (S3 allows 10, efssync uses 3)", opts.Bucket, len(opts.Tags), maxUserTags)
 	}
@@ -178,42 +169,15 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 		}
 	}
 
-	loadOpts := []func(*config.LoadOptions) error{config.WithLogger(sdkLogger{opts.Log})}
-	if opts.Region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
-	}
-	if opts.Credentials != nil {
-		loadOpts = append(loadOpts, config.WithCredentialsProvider(opts.Credentials))
-	}
-	attempts, backoff := opts.MaxAttempts, opts.MaxBackoff
-	loadOpts = append(loadOpts, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = attempts
-			o.MaxBackoff = backoff
-			// The default token bucket gives up on retries after a burst
-			// of failures; a long-running agent must keep trying.
-			o.RateLimiter = ratelimit.None
-		})
-	}))
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("s3dest: s3://%s: loading AWS configuration: %w", opts.Bucket, err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	httpClient := newHTTPClient(cfg.HTTPClient, opts)
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if opts.Endpoint != "" {
-			o.BaseEndpoint = aws.String(opts.Endpoint)
-		}
-		o.UsePathStyle = opts.PathStyle
-		o.HTTPClient = httpClient
-		// Whole-object checksums of multipart objects are composite and
-		// cannot be validated on GetObject; the SDK would warn every time.
-		o.DisableLogOutputChecksumValidationSkipped = true
-		o.APIOptions = append(o.APIOptions, dropDiagnosticHeaders)
+	client, err := s3client.New(ctx, "s3dest: s3://"+opts.Bucket, s3client.Options{
+		Region: opts.Region, Endpoint: opts.Endpoint, PathStyle: opts.PathStyle,
+		Credentials: opts.Credentials, WrapTransport: opts.WrapTransport,
+		MaxAttempts: opts.MaxAttempts, MaxBackoff: opts.MaxBackoff, StallTimeout: opts.StallTimeout,
+		IdleConns: idleConns(opts), Log: opts.Log,
 	})
+	if err != nil {
+		return nil, err
+	}
 
 	d := &Dest{
 		bucket: opts.Bucket,
@@ -244,29 +208,6 @@ func validTagText(s string) bool {
 		}
 	}
 	return true
-}
-
-// newHTTPClient keeps the SDK's transport settings (proxy, custom CA bundle)
-// and adds stall detection to every connection.
-func newHTTPClient(base aws.HTTPClient, opts Options) *http.Client {
-	var tr *http.Transport
-	if bc, ok := base.(*awshttp.BuildableClient); ok {
-		tr = bc.GetTransport()
-	} else {
-		tr = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	tr.DialContext = stallDialer(tr.DialContext, opts.StallTimeout)
-	if n := idleConns(opts); tr.MaxIdleConnsPerHost < n {
-		tr.MaxIdleConnsPerHost = n
-		if tr.MaxIdleConns != 0 && tr.MaxIdleConns < n {
-			tr.MaxIdleConns = n
-		}
-	}
-	var rt http.RoundTripper = tr
-	if opts.WrapTransport != nil {
-		rt = opts.WrapTransport(rt)
-	}
-	return &http.Client{Transport: rt}
 }
 
 // idleConns is how many idle connections to keep for the endpoint: one per
@@ -361,7 +302,7 @@ func (d *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
 	for k, v := range out.Metadata {
 		vals[strings.ToLower(k)] = v
 	}
-	if vals[metaHash] == "" {
+	if vals[s3client.MetaHash] == "" {
 		tags, err := d.client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &d.bucket, Key: &key})
 		if err != nil {
 			return transfer.Meta{}, d.wrap(key, "get tags", err)
@@ -372,7 +313,7 @@ func (d *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
 			}
 		}
 	}
-	if err := decodeMeta(vals, &m); err != nil {
+	if err := s3client.DecodeMeta(vals, &m); err != nil {
 		return transfer.Meta{}, fmt.Errorf("s3://%s/%s: %w", d.bucket, key, err)
 	}
 	return m, nil
@@ -490,74 +431,6 @@ func (d *Dest) cleanup(ctx context.Context, listPrefix string, keep func(uploadI
 		}
 		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
 	}
-}
-
-// encodeMeta renders the efssync metadata of m. The hash is left out when
-// unknown.
-func encodeMeta(m transfer.Meta, withHash bool) map[string]string {
-	v := map[string]string{metaMode: strconv.FormatUint(uint64(unixMode(m.Mode)), 8)}
-	if !m.ModTime.IsZero() {
-		v[metaMtime] = m.ModTime.UTC().Format(time.RFC3339Nano)
-	}
-	if withHash && len(m.Hash) > 0 {
-		v[metaHash] = fmt.Sprintf("%x", m.Hash)
-	}
-	return v
-}
-
-func decodeMeta(vals map[string]string, m *transfer.Meta) error {
-	if s := vals[metaMtime]; s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return fmt.Errorf("bad %s %q: %w", metaMtime, s, err)
-		}
-		m.ModTime = t
-	}
-	if s := vals[metaMode]; s != "" {
-		n, err := strconv.ParseUint(s, 8, 32)
-		if err != nil {
-			return fmt.Errorf("bad %s %q: %w", metaMode, s, err)
-		}
-		m.Mode = fromUnixMode(uint32(n))
-	}
-	if s := vals[metaHash]; s != "" {
-		var h []byte
-		if _, err := fmt.Sscanf(s, "%x", &h); err != nil {
-			return fmt.Errorf("bad %s %q: %w", metaHash, s, err)
-		}
-		m.Hash = h
-	}
-	return nil
-}
-
-// unixMode maps Go's mode bits to the octal a user expects to read (0644,
-// 4755): permission bits plus setuid, setgid and sticky.
-func unixMode(m fs.FileMode) uint32 {
-	u := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= 0o1000
-	}
-	return u
-}
-
-func fromUnixMode(u uint32) fs.FileMode {
-	m := fs.FileMode(u & 0o777)
-	if u&0o4000 != 0 {
-		m |= fs.ModeSetuid
-	}
-	if u&0o2000 != 0 {
-		m |= fs.ModeSetgid
-	}
-	if u&0o1000 != 0 {
-		m |= fs.ModeSticky
-	}
-	return m
 }
 
 // tagSet merges the configured tags with efssync's for PutObjectTagging,

@@ -135,6 +135,7 @@ func TestS3Dest(t *testing.T) {
 	t.Run("MissingBucket", func(t *testing.T) { testMissingBucket(t, e) })
 	t.Run("BadKeys", func(t *testing.T) { testBadKeys(t, e) })
 	t.Run("CleanupOnlyUnderPrefix", func(t *testing.T) { testCleanupPrefix(t, e) })
+	t.Run("BeginHash", func(t *testing.T) { testBeginHash(t, e) })
 }
 
 func meta(data []byte) transfer.Meta {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3client"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -225,7 +226,9 @@ func (u *Upload) create(ctx context.Context) error {
 		Bucket:            &u.d.bucket,
 		Key:               &u.key,
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
-		Metadata:          encodeMeta(u.begin, false),
+		// A hash known at Begin (a finished file, hashed first) goes into
+		// the object's metadata now; otherwise it follows as tags.
+		Metadata: s3client.EncodeMeta(u.begin, true),
 	}
 	u.d.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.Tagging)
 	out, err := u.d.client.CreateMultipartUpload(ctx, in)
@@ -333,8 +336,10 @@ func (u *Upload) Checkpoint() *transfer.Checkpoint {
 
 // Commit publishes the object. A file that never filled a part goes up in
 // one PutObject with all metadata; otherwise the last part is sent, the
-// multipart upload completed and the efssync tags written (see the package
-// documentation). A failed Commit may be called again or followed by Abort.
+// multipart upload completed and, unless Begin's Meta carried the hash (then
+// already in the object's metadata), the efssync tags written (see the
+// package documentation). A failed Commit may be called again or followed
+// by Abort.
 func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 	if u.finished {
 		return fmt.Errorf("s3://%s/%s: commit after commit or abort", u.d.bucket, u.key)
@@ -358,6 +363,9 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 		}
 		u.finish()
 		return nil
+	}
+	if err := u.checkBeginHash(final); err != nil {
+		return err
 	}
 	if u.buf != nil && len(*u.buf) > 0 || u.pos == 0 && nparts == 0 {
 		if u.buf == nil {
@@ -386,7 +394,25 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 		return u.d.wrap(u.key, "complete multipart upload", err)
 	}
 	u.completed = true
+	if len(u.begin.Hash) > 0 {
+		// Created with the hash, mtime and mode as metadata: no tags.
+		u.finish()
+		return nil
+	}
 	return u.tag(ctx, final)
+}
+
+// checkBeginHash refuses to publish a multipart object whose metadata,
+// fixed at CreateMultipartUpload from Begin's Meta, would not describe the
+// content: the file changed between its hash and its last byte.
+func (u *Upload) checkBeginHash(final transfer.Meta) error {
+	if len(u.begin.Hash) == 0 {
+		return nil
+	}
+	if !bytes.Equal(u.begin.Hash, final.Hash) || !u.begin.ModTime.Equal(final.ModTime) || u.begin.Mode != final.Mode {
+		return fmt.Errorf("s3://%s/%s: the file changed after Begin: its BLAKE3, mtime or mode at Commit differ from those at Begin, which the object's metadata already holds; abort and send it again", u.d.bucket, u.key)
+	}
+	return nil
 }
 
 // tag writes the efssync tags after completion. When it fails the object is
@@ -395,7 +421,7 @@ func (u *Upload) tag(ctx context.Context, final transfer.Meta) error {
 	_, err := u.d.client.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{
 		Bucket:  &u.d.bucket,
 		Key:     &u.key,
-		Tagging: &types.Tagging{TagSet: u.d.tagSet(encodeMeta(final, true))},
+		Tagging: &types.Tagging{TagSet: u.d.tagSet(s3client.EncodeMeta(final, true))},
 	})
 	if err != nil {
 		return u.d.wrap(u.key, "put tags", err)
@@ -441,7 +467,7 @@ func (u *Upload) put(ctx context.Context, final transfer.Meta) error {
 		ContentLength:     aws.Int64(int64(len(data))),
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
 		ChecksumCRC32C:    aws.String(crc32c(data)),
-		Metadata:          encodeMeta(final, true),
+		Metadata:          s3client.EncodeMeta(final, true),
 	}
 	u.d.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.Tagging)
 	if _, err := u.d.client.PutObject(ctx, in); err != nil {

@@ -1,4 +1,4 @@
-package s3dest
+package s3client
 
 import (
 	"context"

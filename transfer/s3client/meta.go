@@ -1,0 +1,93 @@
+package s3client
+
+import (
+	"fmt"
+	"io/fs"
+	"strconv"
+	"time"
+
+	"github.com/efssync/efssync/transfer"
+)
+
+// Names of the metadata entries (x-amz-meta-NAME) efssync writes with an
+// object, and reads back on Stat and on a restore's GET.
+const (
+	MetaHash  = "blake3"
+	MetaMtime = "mtime"
+	MetaMode  = "mode"
+	// TagPrefix starts the tags (efssync-blake3, -mtime, -mode) that
+	// carry the same entries for an upload begun before its hash was known.
+	TagPrefix = "efssync-"
+)
+
+// EncodeMeta renders the efssync metadata of m (user metadata or tags), so
+// a later Stat or restore can give back the source's mtime, mode and
+// BLAKE3. The hash is left out when unknown or withHash is false.
+func EncodeMeta(m transfer.Meta, withHash bool) map[string]string {
+	v := map[string]string{MetaMode: strconv.FormatUint(uint64(unixMode(m.Mode)), 8)}
+	if !m.ModTime.IsZero() {
+		v[MetaMtime] = m.ModTime.UTC().Format(time.RFC3339Nano)
+	}
+	if withHash && len(m.Hash) > 0 {
+		v[MetaHash] = fmt.Sprintf("%x", m.Hash)
+	}
+	return v
+}
+
+// DecodeMeta parses what EncodeMeta wrote (keys in lower case) into m,
+// leaving fields whose entry is absent untouched; a malformed entry is an
+// error naming it.
+func DecodeMeta(vals map[string]string, m *transfer.Meta) error {
+	if s := vals[MetaMtime]; s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return fmt.Errorf("bad %s %q: %w", MetaMtime, s, err)
+		}
+		m.ModTime = t
+	}
+	if s := vals[MetaMode]; s != "" {
+		n, err := strconv.ParseUint(s, 8, 32)
+		if err != nil {
+			return fmt.Errorf("bad %s %q: %w", MetaMode, s, err)
+		}
+		m.Mode = fromUnixMode(uint32(n))
+	}
+	if s := vals[MetaHash]; s != "" {
+		var h []byte
+		if _, err := fmt.Sscanf(s, "%x", &h); err != nil {
+			return fmt.Errorf("bad %s %q: %w", MetaHash, s, err)
+		}
+		m.Hash = h
+	}
+	return nil
+}
+
+// unixMode maps Go's mode bits to the octal a user expects to read (0644,
+// 4755): permission bits plus setuid, setgid and sticky.
+func unixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		u |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= 0o1000
+	}
+	return u
+}
+
+func fromUnixMode(u uint32) fs.FileMode {
+	m := fs.FileMode(u & 0o777)
+	if u&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if u&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if u&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}

@@ -1,0 +1,63 @@
+package s3src
+
+import (
+	"encoding/base64"
+	"hash"
+	"hash/crc32"
+	"hash/crc64"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// crc64NVME is the CRC-64/NVME polynomial (reflected), S3's default
+// checksum for new objects.
+var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
+
+// checksum verifies the checksum a GET response carries for the bytes it
+// returns: a whole object's, or one multipart part's.
+type checksum struct {
+	name string
+	want string // base64, as S3 sends it
+	h    hash.Hash
+}
+
+// newChecksum picks the checksum of a GET response, if it has one. S3 (and
+// MinIO) send one for a whole object and for a part read by partNumber,
+// never for a Range. A value with "-N" is a checksum of N part checksums
+// (COMPOSITE), which cannot be recomputed without the upload's part
+// boundaries, so it is not used.
+func newChecksum(out *s3.GetObjectOutput) *checksum {
+	for _, c := range []struct {
+		name string
+		v    *string
+		h    func() hash.Hash
+	}{
+		{"CRC64NVME", out.ChecksumCRC64NVME, func() hash.Hash { return crc64.New(crc64NVME) }},
+		{"CRC32C", out.ChecksumCRC32C, func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) }},
+		{"CRC32", out.ChecksumCRC32, func() hash.Hash { return crc32.NewIEEE() }},
+	} {
+		v := aws.ToString(c.v)
+		if v != "" && !strings.Contains(v, "-") {
+			return &checksum{name: c.name, want: v, h: c.h()}
+		}
+	}
+	return nil
+}
+
+func (f *checksum) write(p []byte) { f.h.Write(p) }
+
+// ok reports whether the bytes written match, and the computed value.
+func (f *checksum) ok() (bool, string) {
+	got := base64.StdEncoding.EncodeToString(f.h.Sum(nil))
+	return got == f.want, got
+}
+
+// checksumName describes the checksum out carries, for Meta.Checksum.
+func checksumName(out *s3.GetObjectOutput, suffix string) string {
+	if c := newChecksum(out); c != nil {
+		return c.name + suffix
+	}
+	return ""
+}

@@ -1,0 +1,174 @@
+package s3src
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
+)
+
+// Object is one listed object: what the agent plans with (size, ETag and
+// LastModified are recorded in the manifest, so an unchanged object costs
+// nothing beyond the listing) and what Open reads.
+type Object struct {
+	// Key is the full object key; Rel the relative path it restores to.
+	Key string
+	Rel string
+	// Err is set (wrapping ErrBadKey, naming the key) when the key cannot
+	// be a file name; Rel is then empty. It concerns this object only.
+	Err          error
+	Size         int64
+	ETag         string // without quotes
+	LastModified time.Time
+	// StorageClass is as listed ("STANDARD", "GLACIER", ...); see Archived.
+	StorageClass string
+	// VersionID is the version to read; set when listing AsOf.
+	VersionID string
+}
+
+// List sends every object below the prefix to out and closes out when done.
+// Objects come in no particular order. Prefixes are listed in parallel
+// (ListConcurrency), split at "/" (delimiter fan-out): memory holds the
+// prefixes still to list and one page per lister, never the whole listing,
+// so 10 million objects cost what their directories cost. With AsOf the
+// versions current at that time are listed instead (see listVersions).
+//
+// The caller must drain out or cancel ctx. An error (after the SDK's
+// retries) stops the listing: the caller must not treat what it received
+// as the whole tree, e.g. for deletes.
+func (s *Source) List(ctx context.Context, out chan<- Object) error {
+	defer close(out)
+	g, ctx := errgroup.WithContext(ctx)
+	q := newPrefixQueue(s.prefix)
+	for range s.opts.ListConcurrency {
+		g.Go(func() error {
+			for {
+				p, ok := q.pop()
+				if !ok {
+					return nil
+				}
+				var err error
+				if s.opts.AsOf.IsZero() {
+					err = s.listPrefix(ctx, p, q, out)
+				} else {
+					err = s.listVersions(ctx, p, q, out)
+				}
+				if err != nil {
+					q.abort()
+					return err
+				}
+				q.done()
+			}
+		})
+	}
+	return g.Wait()
+}
+
+// listPrefix lists the objects directly below p and queues its
+// sub-prefixes.
+func (s *Source) listPrefix(ctx context.Context, p string, q *prefixQueue, out chan<- Object) error {
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(p), Delimiter: aws.String("/")}
+	pages := s3.NewListObjectsV2Paginator(s.client, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return s.wrap(p, "list", err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			q.push(aws.ToString(cp.Prefix))
+		}
+		for _, o := range page.Contents {
+			obj, ok := s.object(aws.ToString(o.Key), aws.ToInt64(o.Size), aws.ToString(o.ETag), aws.ToTime(o.LastModified), string(o.StorageClass), "")
+			if !ok {
+				continue
+			}
+			if err := send(ctx, out, obj); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// object builds a listed Object; ok is false for directory markers.
+func (s *Source) object(key string, size int64, etag string, mod time.Time, class, version string) (Object, bool) {
+	rel, ok, err := RelPath(s.prefix, key)
+	if !ok && err == nil {
+		return Object{}, false
+	}
+	if class == "" {
+		class = "STANDARD"
+	}
+	return Object{Key: key, Rel: rel, Err: err, Size: size, ETag: strings.Trim(etag, `"`),
+		LastModified: mod, StorageClass: class, VersionID: version}, true
+}
+
+func send(ctx context.Context, out chan<- Object, o Object) error {
+	select {
+	case out <- o:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// prefixQueue holds the prefixes still to list and counts those being
+// listed, so the listers know when the tree is done.
+type prefixQueue struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending []string
+	active  int
+	stopped bool
+}
+
+func newPrefixQueue(root string) *prefixQueue {
+	q := &prefixQueue{pending: []string{root}}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+func (q *prefixQueue) push(p string) {
+	q.mu.Lock()
+	q.pending = append(q.pending, p)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// pop waits for a prefix; ok is false once nothing is pending or being
+// listed (the tree is done), or after abort.
+func (q *prefixQueue) pop() (string, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.pending) == 0 && q.active > 0 && !q.stopped {
+		q.cond.Wait()
+	}
+	if q.stopped || len(q.pending) == 0 {
+		return "", false
+	}
+	// Last in, first out: depth first keeps the pending list short.
+	p := q.pending[len(q.pending)-1]
+	q.pending = q.pending[:len(q.pending)-1]
+	q.active++
+	return p, true
+}
+
+// done ends the listing of one popped prefix.
+func (q *prefixQueue) done() {
+	q.mu.Lock()
+	q.active--
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+// abort wakes every waiting lister and makes them stop.
+func (q *prefixQueue) abort() {
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
