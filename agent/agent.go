@@ -51,6 +51,8 @@ type Options struct {
 	WrapDest func(transfer.Destination) transfer.Destination
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Sources, when set, sees every source file before it is sent (tests).
+	Sources SourceHook
 }
 
 // ErrUnknownJob is a --job that names no job of the configuration: a usage

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -37,7 +38,7 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 		got, err := d.d.Stat(ctx, t.e.Rel)
 		content := j.job.Verify == "all" || err == nil && len(got.Hash) == 0
 		if err == nil {
-			err = verifyAt(ctx, d.d, t.e.Rel, m, content)
+			err = send.VerifyAt(ctx, d.d, t.e.Rel, m, content)
 		}
 		if err != nil {
 			r.status = StatusFailed

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -71,9 +72,14 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 		cp        *transfer.Checkpoint
 	}
 	var gone []stale
-	err := j.a.db.Checkpoints(j.job.Name, func(dest, rel string, cp *transfer.Checkpoint) error {
+	err := j.a.db.Checkpoints(j.job.Name, func(dest, rel string, data []byte) error {
+		cp, _, err := send.DecodeCheckpoint(data)
+		if err != nil {
+			j.log.Warn("upload checkpoint unreadable; forgetting it", "dest", dest, "path", rel, "error", err)
+			return j.a.db.DeleteCheckpoint(j.job.Name, dest, rel)
+		}
 		fi, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
-		if err != nil || fi.Size() != cp.SourceSize || !fi.ModTime().Equal(cp.SourceModTime) {
+		if err != nil || send.Stale(data, identity(statOf(fi))) {
 			gone = append(gone, stale{dest, rel, cp})
 		}
 		return nil
@@ -88,7 +94,7 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 			if d.name != s.dest {
 				continue
 			}
-			up, err := d.d.Begin(ctx, s.rel, transfer.Meta{Size: s.cp.SourceSize}, s.cp)
+			up, err := d.d.Begin(ctx, s.rel, transfer.Meta{Size: -1}, s.cp)
 			if err == nil {
 				err = up.Abort(ctx)
 			}

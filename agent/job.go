@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/efssync/efssync/agent/hls"
+	"github.com/efssync/efssync/agent/send"
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
@@ -82,11 +83,8 @@ type jobRun struct {
 	filter *Filter
 	dests  []*destination
 	names  []string
-	pool   *transfer.BufferPool
-	small  *transfer.BufferPool // for files below smallFile
-	// hashers keeps BLAKE3 states between files: each is about 10 KiB that
-	// would otherwise be allocated and zeroed for every file copied.
-	hashers sync.Pool
+	// sender moves every file's bytes, in both modes.
+	sender  *send.Sender
 	rep     *reporter
 	c       *counters
 	strat   Strategy
@@ -113,10 +111,6 @@ type jobRun struct {
 	skip     func(rel string) bool
 	playlist func(rel string)
 	onResult func(r result)
-
-	// afterRead, set by tests, runs between reading a file and checking
-	// that it held still: the window in which a writer can spoil a copy.
-	afterRead func(rel string)
 }
 
 func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {
@@ -130,14 +124,16 @@ func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c 
 	}
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
-		pool: transfer.NewBufferPool(int(job.ChunkSize)), small: transfer.NewBufferPool(min(smallFile, int(job.ChunkSize))),
 		rep: rep, c: c,
 		strat:     statStrategy{checksum: job.Checksum},
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
-	for _, d := range dests {
+	sdests := make([]send.Dest, len(dests))
+	for i, d := range dests {
 		j.names = append(j.names, d.name)
+		sdests[i] = send.Dest{Name: d.name, D: d.d}
 	}
+	j.sender = send.New(sdests, j.sendOptions())
 	j.hlsOrder = slices.Contains(job.Order, "hls")
 	// A source given through a symlink (/srv/media -> /mnt/data/media) is
 	// read through its target; a missing source is left as given, for the
@@ -213,7 +209,7 @@ func (j *jobRun) pass(ctx context.Context) error {
 	for range j.job.Concurrency {
 		g.Go(func() error {
 			for t := range tasks {
-				j.deliver(j.exec(gctx, t))
+				j.execute(gctx, t)
 			}
 			return nil
 		})
@@ -226,10 +222,38 @@ func (j *jobRun) pass(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			j.deliver(j.exec(ctx, t))
+			j.execute(ctx, t)
 		}
 	}
 	return err
+}
+
+// execute carries out one task and records its result, then the follow-up
+// work planned from that result: archiving removes a source only after the
+// copy it depends on was handed to the recorder.
+func (j *jobRun) execute(ctx context.Context, t task) {
+	r := j.exec(ctx, t)
+	j.deliver(r)
+	j.followUp(ctx, t, r)
+}
+
+// followUp runs the work planned from a copy's result, after that result:
+// with after_archive: delete, a file published at every destination is
+// verified there once more and its source removed.
+func (j *jobRun) followUp(ctx context.Context, t task, r result) {
+	if j.job.AfterArchive == "delete" && r.status == StatusCopied && r.put && len(r.rec.Dests) == len(j.dests) &&
+		(r.kind == KindCopy || r.kind == KindRehash) {
+		j.deliver(j.archive(ctx, t, r.rec.Hash))
+	}
+}
+
+// allDests is the index of every destination of the job.
+func (j *jobRun) allDests() []int {
+	all := make([]int, len(j.dests))
+	for i := range all {
+		all[i] = i
+	}
+	return all
 }
 
 // skipped reports an unchanged entry. It bypasses the recorder: there is

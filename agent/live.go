@@ -18,6 +18,7 @@ import (
 
 	"github.com/efssync/efssync/agent/follow"
 	"github.com/efssync/efssync/agent/hls"
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/agent/watch"
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
@@ -308,16 +309,11 @@ func (l *live) startLocked(ctx context.Context, rel string) *liveFile {
 	return lf
 }
 
-type chunkMsg struct {
-	off   int64
-	p     []byte
-	final *transfer.Meta
-}
-
-// follow copies one file as it grows: every chunk goes to each destination's
-// own writer as soon as it is read, so a slow destination never holds back
-// a fast one. It reports true when the file must be followed again from the
-// start (truncated or replaced).
+// follow sends one file as it grows, through the same sender as once mode:
+// every chunk goes to each destination as soon as it is read, and the file
+// is published once the writer is done and the bytes sent are confirmed
+// against the closed file. It reports true when the file must be followed
+// again from the start (truncated, replaced, or rewritten after it was read).
 func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool) {
 	j := l.j
 	abs := filepath.Join(j.src, filepath.FromSlash(rel))
@@ -335,88 +331,46 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 		return false
 	}
 	t := task{e: entryOf(j.src, rel, fi), st: statOf(fi)}
-	rec, known, _ := j.a.db.Get(j.job.Name, rel)
+	rec, known, err := j.a.db.Get(j.job.Name, rel)
+	if err != nil {
+		j.log.Warn("manifest record unreadable; copying again", "path", rel, "error", err)
+	}
 	t.prev, t.known = rec, known
-	act := j.strat.Plan(t.e, t.st, rec, known, j.names)
-	if select1(lf.closed) && act.Kind == KindSkip {
+	if select1(lf.closed) && j.strat.Plan(t.e, t.st, rec, known, j.names).Kind == KindSkip {
 		return false // closed without a change since it was recorded
 	}
-	all := make([]int, 0, len(j.dests))
-	for i := range j.dests {
-		all = append(all, i)
-	}
-	t.act = Action{Kind: KindCopy, Dests: j.liveDests(all)}
-	m := j.meta(t)
-
-	type writer struct {
-		idx int
-		ch  chan chunkMsg
-		out chan outcome
-	}
-	ws := make([]writer, len(t.act.Dests))
-	for k, i := range t.act.Dests {
-		ws[k] = writer{idx: i, ch: make(chan chunkMsg, 64), out: make(chan outcome, 1)}
-		go func(w writer) { w.out <- l.destWriter(ctx, w.idx, rel, m, w.ch, lf) }(ws[k])
-	}
-	finish := func(final *transfer.Meta) []outcome {
-		outs := make([]outcome, len(ws))
-		for k, w := range ws {
-			if final != nil {
-				w.ch <- chunkMsg{final: final}
-			}
-			close(w.ch)
-			outs[k] = <-w.out
-		}
-		return outs
-	}
-
+	t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
 	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
-	h := blake3.New()
-	var off int64
-	buf := make([]byte, j.job.ChunkSize)
-	for {
-		n, err := fl.Read(ctx, buf)
-		if n > 0 {
-			p := append([]byte(nil), buf[:n]...)
-			_, _ = h.Write(p)
-			for _, w := range ws {
-				w.ch <- chunkMsg{off: off, p: p}
+	src := &followSource{f: f, fl: fl, abs: abs, start: t.st, finished: j.job.Finished.Quiet.D(), now: time.Now}
+	res := j.sender.Send(ctx, send.File{Rel: rel, Meta: j.meta(t), Dests: t.act.Dests, Growing: true}, j.hook(rel, src))
+	switch {
+	case res.Err == nil:
+	case isRewrite(res.Err):
+		return true
+	case errors.Is(res.Err, follow.ErrRemoved), ctx.Err() != nil:
+		return false
+	default:
+		j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: res.Err})
+		return false
+	}
+	if after, err := f.Stat(); err == nil {
+		t.st = statOf(after)
+	}
+	outs := j.outcomes(res)
+	if at := lf.closedAt.Load(); at != 0 {
+		for _, o := range outs {
+			if o.err == nil {
+				j.a.metrics.lag(j.job.Name, j.names[o.dest], time.Since(time.Unix(0, at)))
 			}
-			off += int64(n)
-			j.c.read.Add(int64(n))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			finish(nil)
-			switch {
-			case errors.Is(err, follow.ErrTruncated):
-				return true
-			case errors.Is(err, follow.ErrRemoved), ctx.Err() != nil:
-				return false
-			}
-			j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: err})
-			return false
 		}
 	}
-	after, err := f.Stat()
-	if err != nil || after.Size() != off {
-		finish(nil)
-		return err == nil // grew after the close: follow again
-	}
-	t.st = statOf(after)
-	var sum [32]byte
-	h.Sum(sum[:0])
-	final := m
-	final.Size, final.ModTime, final.Hash = off, t.st.mtime, sum[:]
-	outs := finish(&final)
-	rec = baseRecord(t, after.Mode())
-	rec.Hash = sum
+	rec = baseRecord(t, t.e.Mode)
+	rec.Hash = res.Sum
 	j.settle(&rec, outs, j.a.opts.Now())
 	j.c.files.Add(1)
-	j.deliver(result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied,
-		outs: outs, bytes: off, dur: time.Since(start)})
+	r := result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
+	j.deliver(r)
+	j.followUp(ctx, t, r)
 	return false
 }
 
@@ -427,68 +381,6 @@ func select1(c <-chan struct{}) bool {
 	default:
 		return false
 	}
-}
-
-// destWriter owns one file's upload to one destination in watch mode.
-func (l *live) destWriter(ctx context.Context, idx int, rel string, m transfer.Meta, ch <-chan chunkMsg, lf *liveFile) outcome {
-	j := l.j
-	d := j.dests[idx]
-	o := outcome{dest: idx, status: StatusCopied}
-	up, err := d.d.Begin(ctx, rel, m, nil)
-	if err != nil {
-		o.err = fmt.Errorf("%s: begin %s: %w", d.name, rel, err)
-	}
-	committed := false
-	parts := 0
-	for c := range ch {
-		if o.err != nil {
-			continue
-		}
-		if c.final != nil {
-			if err := up.Commit(ctx, *c.final); err != nil {
-				o.err = fmt.Errorf("%s: publish %s: %w", d.name, rel, err)
-				continue
-			}
-			committed = true
-			o.bytes = c.final.Size
-			if j.job.Verify != "none" {
-				if err := verifyAt(ctx, d.d, rel, *c.final, j.job.Verify == "all"); err != nil {
-					o.err = fmt.Errorf("%s: verify %s: %w", d.name, rel, err)
-				}
-			}
-			if at := lf.closedAt.Load(); at != 0 {
-				j.a.metrics.lag(j.job.Name, d.name, time.Since(time.Unix(0, at)))
-			}
-			continue
-		}
-		if err := up.Write(ctx, c.off, c.p); err != nil {
-			o.err = fmt.Errorf("%s: write %s: %w", d.name, rel, err)
-			continue
-		}
-		if cp := up.Checkpoint(); cp != nil && len(cp.Parts) != parts {
-			// Parts of a long recording are checkpointed as they are
-			// acknowledged; the record of the source version is its
-			// inode and the size read so far.
-			parts = len(cp.Parts)
-			cp.SourceSize, cp.SourceModTime = c.off+int64(len(c.p)), m.ModTime
-			if err := j.a.db.PutCheckpoint(j.job.Name, d.name, rel, cp); err != nil {
-				j.log.Warn("could not checkpoint upload", "path", rel, "error", err)
-			}
-		}
-	}
-	if parts > 0 && committed {
-		_ = j.a.db.DeleteCheckpoint(j.job.Name, d.name, rel)
-	}
-	if !committed && up != nil {
-		_ = up.Abort(context.WithoutCancel(ctx))
-		if o.err == nil {
-			o.err = context.Canceled
-		}
-	}
-	if o.err != nil {
-		o.status = StatusFailed
-	}
-	return o
 }
 
 // onResult feeds publications to the HLS gates and sends files that changed
