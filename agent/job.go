@@ -31,10 +31,10 @@ type destination struct {
 	down atomic.Pointer[error]
 }
 
-func (d *destination) fail(err error) {
-	if transfer.IsFatal(err) {
-		d.down.CompareAndSwap(nil, &err)
-	}
+// fail takes the destination out of the run on a fatal error, and reports
+// whether this call did.
+func (d *destination) fail(err error) bool {
+	return transfer.IsFatal(err) && d.down.CompareAndSwap(nil, &err)
 }
 
 func (d *destination) isDown() bool { return d.down.Load() != nil }
@@ -446,7 +446,9 @@ func (j *jobRun) settle(rec *manifest.Record, outs []outcome, now time.Time) {
 		name := j.names[o.dest]
 		if o.err != nil {
 			rec.Dests.Delete(name)
-			j.dests[o.dest].fail(o.err)
+			if j.dests[o.dest].fail(o.err) {
+				j.log.Error("destination taken out of this run", "dest", name, "error", o.err)
+			}
 			continue
 		}
 		rec.Dests.Set(name, manifest.Published{Size: rec.Size, ModTime: rec.ModTime, Hash: rec.Hash, At: now})

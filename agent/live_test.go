@@ -30,8 +30,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // startWatch runs the fixture's job in watch mode until the test ends.
 func (f *fixture) startWatch(t *testing.T) (ready <-chan struct{}, stop func() *Summary) {
 	t.Helper()
-	f.extra = "    mode: watch\n    quiet: 30s\n" + f.extra
-	a, err := New(f.config(), Options{Log: testLogger(t)})
+	return f.startWatchOpts(t, Options{})
+}
+
+// startWatchOpts is startWatch with the agent's options.
+func (f *fixture) startWatchOpts(t *testing.T, opts Options) (ready <-chan struct{}, stop func() *Summary) {
+	t.Helper()
+	if !strings.Contains(f.extra, "mode: watch") {
+		f.extra = "    mode: watch\n    quiet: 30s\n" + f.extra
+	}
+	opts.Log = testLogger(t)
+	a, err := New(f.config(), opts)
 	must(t, err)
 	rd := make(chan struct{})
 	a.opts.Notify = func(s string) {

@@ -34,12 +34,11 @@ func identity(st stat) send.Identity {
 // to that size. It is confirmed by one fstat: size, times, inode and type
 // equal to the stat the read started from.
 type fileSource struct {
-	fd    int
-	abs   string
-	st    stat
-	mode  fs.FileMode
-	off   int64
-	xattr bool
+	fd   int
+	abs  string
+	st   stat
+	mode fs.FileMode
+	off  int64
 }
 
 func (s *fileSource) Read(_ context.Context, p []byte) (int, error) {
@@ -118,8 +117,6 @@ type followSource struct {
 	start    stat
 	finished time.Duration // finished.quiet
 	now      func() time.Time
-	xattr    bool
-	s        *send.Sender
 }
 
 func (s *followSource) Read(ctx context.Context, p []byte) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/efssync/efssync/transfer"
 )
@@ -97,6 +98,19 @@ func (u *upload) keepForResume(ctx context.Context) bool {
 	return ctx.Err() != nil && u.s.opts.Checkpoints != nil && u.up.Checkpoint() != nil
 }
 
+// flushWait bounds the wait for parts in flight at shutdown.
+const flushWait = 10 * time.Second
+
+// flush lets the parts in flight of an upload kept for resuming finish, and
+// checkpoints them, so the next run does not send them again.
+func (u *upload) flush(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushWait)
+	defer cancel()
+	if transfer.Flush(fctx, u.up) == nil {
+		u.checkpoint()
+	}
+}
+
 // finish publishes with final, or abandons the upload when final is nil,
 // then verifies what was published.
 func (u *upload) finish(ctx context.Context, final *transfer.Meta) {
@@ -104,7 +118,11 @@ func (u *upload) finish(ctx context.Context, final *transfer.Meta) {
 		return // Begin failed; u.err says why
 	}
 	if final == nil {
-		if u.err == nil && !u.keepForResume(ctx) {
+		switch {
+		case u.err != nil:
+		case u.keepForResume(ctx):
+			u.flush(ctx)
+		default:
 			_ = u.up.Abort(context.WithoutCancel(ctx))
 		}
 		return

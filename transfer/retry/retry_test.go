@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -437,5 +438,45 @@ func TestListRetriedOnlyBeforeEntries(t *testing.T) {
 	}
 	if len(seen) != 1 || f.count("list") != 3 {
 		t.Fatalf("saw %q in %d calls, want 1 entry and no retry", seen, f.count("list"))
+	}
+}
+
+// After DownAfter operations in a row fail for good with transport errors,
+// the destination is down for the run: later operations fail at once, with
+// one fatal error naming it and the cause, and never reach it again.
+func TestMarkedDownAfterConsecutiveFailures(t *testing.T) {
+	f := newFlaky(newFS(t))
+	var s sleeper
+	p := policy(&s)
+	p.MaxAttempts, p.DownAfter = 2, 3
+	d := retry.New(f, p)
+	for range 2 * 2 {
+		f.fail("stat", eio)
+	}
+	// Two give-ups, then a success: the run of failures starts over.
+	for range 2 {
+		if _, err := d.Stat(t.Context(), "x"); !errors.Is(err, syscall.EIO) {
+			t.Fatalf("Stat: %v", err)
+		}
+	}
+	if _, err := d.Stat(t.Context(), "x"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat after the failures passed: %v", err)
+	}
+	for range 3 * 2 {
+		f.fail("remove", eio)
+	}
+	for i := range 3 {
+		err := d.Remove(t.Context(), fmt.Sprint(i))
+		if !errors.Is(err, syscall.EIO) || transfer.IsFatal(err) {
+			t.Fatalf("Remove %d: %v, want a retriable give-up", i, err)
+		}
+	}
+	calls := f.count("remove") + f.count("stat")
+	_, err := d.Stat(t.Context(), "y")
+	if !transfer.IsFatal(err) || !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "fs is down") {
+		t.Fatalf("Stat once down: %v, want one fatal error naming the destination and the cause", err)
+	}
+	if got := f.count("remove") + f.count("stat"); got != calls {
+		t.Fatalf("a down destination was called %d more times", got-calls)
 	}
 }
