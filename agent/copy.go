@@ -76,8 +76,13 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 	}
 	m := j.meta(t)
 	m.Mode = mode
-	fsrc := &fileSource{fd: fd, abs: t.e.Abs(), st: t.st, mode: mode}
-	res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: t.act.Dests}, j.hook(rel, fsrc))
+	// The source and the outcomes in one allocation: a small file's copy
+	// is counted in objects.
+	sc := &struct {
+		src  fileSource
+		outs [1]outcome
+	}{src: fileSource{fd: fd, abs: t.e.Abs(), st: t.st, mode: mode}}
+	res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: t.act.Dests}, j.hook(rel, &sc.src))
 	if res.Err != nil {
 		// With the walk's stat a read error may also mean another file (a
 		// FIFO opened without blocking, a truncated file): the stat tells.
@@ -94,7 +99,7 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 	}
 	rec := baseRecord(t, mode)
 	rec.Hash = res.Sum
-	outs := j.outcomes(res)
+	outs := j.outcomes(res, sc.outs[:0])
 	j.settle(&rec, outs, j.a.opts.Now())
 	if t.st.nlink > 1 {
 		j.linkMu.Lock()
@@ -112,14 +117,15 @@ func (j *jobRun) hook(rel string, src send.Source) send.Source {
 	return src
 }
 
-// outcomes turns the sender's per-destination outcomes into the report's.
-func (j *jobRun) outcomes(res send.Result) []outcome {
-	outs := make([]outcome, len(res.Outs))
-	for k, o := range res.Outs {
-		outs[k] = outcome{dest: o.Dest, status: StatusCopied, err: o.Err, bytes: o.Bytes}
+// outcomes appends the sender's per-destination outcomes, as the report
+// has them, to outs.
+func (j *jobRun) outcomes(res send.Result, outs []outcome) []outcome {
+	for _, o := range res.Outs {
+		st := StatusCopied
 		if o.Err != nil {
-			outs[k].status = StatusFailed
+			st = StatusFailed
 		}
+		outs = append(outs, outcome{dest: o.Dest, status: st, err: o.Err, bytes: o.Bytes})
 	}
 	return outs
 }

@@ -356,7 +356,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	if after, err := f.Stat(); err == nil {
 		t.st = statOf(after)
 	}
-	outs := j.outcomes(res)
+	outs := j.outcomes(res, nil)
 	if at := lf.closedAt.Load(); at != 0 {
 		for _, o := range outs {
 			if o.err == nil {

@@ -74,7 +74,7 @@ type Options struct {
 	Pool, Small *transfer.BufferPool
 	SmallFile   int64
 	// Queue is how many chunks each destination may lag behind the reader
-	// when there are several; default 8.
+	// when there are several; default 4.
 	Queue  int
 	Verify Verify
 	Xattrs bool
@@ -130,7 +130,7 @@ type Sender struct {
 // New returns a Sender for dests.
 func New(dests []Dest, opts Options) *Sender {
 	if opts.Queue <= 0 {
-		opts.Queue = 8
+		opts.Queue = 4
 	}
 	if opts.Read == nil {
 		opts.Read = new(atomic.Int64)
@@ -160,7 +160,7 @@ func (s *Sender) pool(size int64) *transfer.BufferPool {
 func (s *Sender) Send(ctx context.Context, f File, src Source) Result {
 	h := s.hasher()
 	defer s.hashers.Put(h)
-	ups := s.beginAll(ctx, f, src)
+	ups, outs := s.beginAll(ctx, f, src)
 	var n int64
 	var err error
 	var fo *fanout
@@ -195,10 +195,10 @@ func (s *Sender) Send(ctx context.Context, f File, src Source) Result {
 		res.Err = err
 		return res
 	}
-	res.Outs = make([]Outcome, len(ups))
 	for k := range ups {
-		res.Outs[k] = Outcome{Dest: ups[k].idx, Err: ups[k].err, Bytes: n}
+		outs[k] = Outcome{Dest: ups[k].idx, Err: ups[k].err, Bytes: n}
 	}
+	res.Outs = outs
 	return res
 }
 

@@ -24,22 +24,44 @@ type upload struct {
 
 // beginAll starts the upload of f at each of its destinations, in parallel
 // when there are several.
-func (s *Sender) beginAll(ctx context.Context, f File, src Source) []upload {
-	ups := make([]upload, len(f.Dests))
+func (s *Sender) beginAll(ctx context.Context, f File, src Source) ([]upload, []Outcome) {
+	ups, outs := newUploads(len(f.Dests))
 	id := src.Identity()
 	for k, i := range f.Dests {
 		ups[k] = upload{s: s, idx: i, rel: f.Rel, id: id, grow: f.Growing}
 	}
 	if len(ups) == 1 {
 		ups[0].begin(ctx, f.Meta, src)
-		return ups
+	} else {
+		beginParallel(ctx, ups, f.Meta, src)
 	}
+	return ups, outs
+}
+
+// beginParallel begins every upload at once. It is its own function so that
+// what its closures capture is only moved to the heap with several
+// destinations.
+func beginParallel(ctx context.Context, ups []upload, m transfer.Meta, src Source) {
 	var wg sync.WaitGroup
 	for k := range ups {
-		wg.Go(func() { ups[k].begin(ctx, f.Meta, src) })
+		wg.Go(func() { ups[k].begin(ctx, m, src) })
 	}
 	wg.Wait()
-	return ups
+}
+
+// one is a single destination's upload and outcome in one allocation: the
+// common case of a small file to one destination pays for one object.
+type one struct {
+	ups  [1]upload
+	outs [1]Outcome
+}
+
+func newUploads(n int) ([]upload, []Outcome) {
+	if n == 1 {
+		o := new(one)
+		return o.ups[:], o.outs[:]
+	}
+	return make([]upload, n), make([]Outcome, n)
 }
 
 func (u *upload) dest() Dest { return u.s.dests[u.idx] }
