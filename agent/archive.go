@@ -46,10 +46,6 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 			return r
 		}
 	}
-	if j.a.opts.DryRun {
-		r.status = StatusPlanned
-		return r
-	}
 	fi, err := os.Lstat(t.e.Abs())
 	if err != nil {
 		r.status, r.err = StatusVanished, nil
@@ -70,12 +66,12 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 			}
 		}
 	}
-	if err := os.Remove(t.e.Abs()); err != nil {
+	if err := j.a.fx.removeSource(t.e.Abs()); err != nil {
 		r.status, r.err = StatusFailed, fmt.Errorf("remove archived source %s: %w", t.e.Abs(), err)
 		return r
 	}
-	j.c.deleted.Add(1)
-	r.status = StatusArchived
+	j.a.fx.did(&j.c.deleted, 1)
+	r.status = j.a.fx.done(StatusArchived, "%s\tarchive\t%q\n", j.job.Name, t.e.Rel)
 	r.dur = time.Since(start)
 	return r
 }

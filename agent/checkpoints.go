@@ -15,9 +15,14 @@ const minResumable = 5 << 20
 // smallFile is the size below which a file is read with a small buffer.
 const smallFile = 64 << 10
 
-// checkpointStore keeps a job's upload checkpoints in the manifest. It is the
-// one writer of the manifest besides the recorder: a checkpoint must be
-// durable as soon as a part is acknowledged, not at the next batch.
+// checkpointStore keeps a job's upload checkpoints in the manifest. The
+// manifest's writers are exactly: the recorder (record.go: records, in
+// batches after publication), the mirror delete (delete.go: removed
+// records, after the destinations' removal is synced), and the upload
+// checkpoints here and in abortStaleUploads (crash.go), which forgets the
+// checkpoints of source versions that are gone. Checkpoints bypass the
+// recorder's batches on purpose: one must be durable as soon as its part is
+// acknowledged, not at the next batch.
 type checkpointStore struct {
 	db  *manifest.DB
 	job string
@@ -58,7 +63,7 @@ func (j *jobRun) sendOptions() send.Options {
 	default:
 		o.Verify = send.VerifyTransferred
 	}
-	if !j.a.opts.DryRun {
+	if j.a.fx.resumes() {
 		o.Checkpoints = checkpointStore{db: j.a.db, job: j.job.Name, log: j.log}
 	}
 	return o

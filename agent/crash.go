@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -20,17 +19,9 @@ func (j *jobRun) runMarker() string {
 }
 
 func (j *jobRun) cleanupIfCrashed(ctx context.Context) error {
-	if j.a.opts.DryRun {
-		return nil
-	}
-	marker := j.runMarker()
-	_, err := os.Stat(marker)
-	crashed := err == nil
-	if err := os.WriteFile(marker, nil, 0o600); err != nil {
-		return fmt.Errorf("run marker %s: %w", marker, err)
-	}
-	if !crashed {
-		return nil
+	crashed, err := j.a.fx.mark(j.runMarker())
+	if err != nil || !crashed {
+		return err
 	}
 	if n, err := j.abortStaleUploads(ctx); err != nil {
 		j.log.Warn("aborting stale uploads failed", "error", err)
@@ -112,13 +103,7 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 }
 
 func (j *jobRun) markClean() error {
-	if j.a.opts.DryRun {
-		return nil
-	}
-	if err := os.Remove(j.runMarker()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("run marker: %w", err)
-	}
-	return nil
+	return j.a.fx.unmark(j.runMarker())
 }
 
 // GC removes what interrupted runs left at the destinations of the selected

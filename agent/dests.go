@@ -9,7 +9,6 @@ import (
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/transfer"
-	"github.com/efssync/efssync/transfer/dryrun"
 	"github.com/efssync/efssync/transfer/fsdest"
 	"github.com/efssync/efssync/transfer/limit"
 	"github.com/efssync/efssync/transfer/retry"
@@ -35,9 +34,7 @@ func (a *Agent) openDestinations(ctx context.Context, job config.Job) ([]*destin
 			d = a.opts.WrapDest(d)
 		}
 		d = decorate(d, lim, retryPolicy(dc))
-		if a.opts.DryRun {
-			d = dryrun.New(d)
-		}
+		d = a.fx.wrap(d)
 		out = append(out, &destination{name: dc.Name, d: d})
 	}
 	return out, nil

@@ -383,9 +383,7 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 	if isFile {
 		j.c.plannedBytes.Add(st.size)
 	}
-	if j.a.opts.DryRun {
-		j.c.planned.Add(1)
-	}
+	j.a.fx.planned(j.c)
 	select {
 	case tasks <- t:
 		return nil

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zeebo/blake3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/efssync/efssync/agent/follow"
@@ -57,6 +56,9 @@ type liveFile struct {
 	closeOnce sync.Once
 	closedAt  atomic.Int64 // unix nanos of the writer's close, for the lag metric
 	cancel    context.CancelFunc
+	// events counts the file's events, so a follower that finishes while
+	// a writer was busy again (a rewrite seen after its close) looks again.
+	events atomic.Int64
 }
 
 func (lf *liveFile) markClosed(at time.Time) {
@@ -252,6 +254,7 @@ func (l *live) handle(ctx context.Context, ev watch.Event) {
 		lf = l.startLocked(ctx, ev.Rel)
 	}
 	l.mu.Unlock()
+	lf.events.Add(1)
 	if complete {
 		lf.markClosed(now)
 	}
@@ -300,10 +303,12 @@ func (l *live) startLocked(ctx context.Context, rel string) *liveFile {
 			}
 		}()
 		for fctx.Err() == nil {
-			if !l.follow(fctx, rel, lf) {
+			seen := lf.events.Load()
+			again, sent := l.follow(fctx, rel, lf)
+			if !again && (lf.events.Load() == seen || !l.changedSince(rel, sent)) {
 				return
 			}
-			l.j.log.Info("file truncated or replaced while followed; starting over", "path", rel)
+			l.j.log.Info("file truncated, replaced or rewritten while followed; starting over", "path", rel)
 		}
 	}()
 	return lf
@@ -313,8 +318,9 @@ func (l *live) startLocked(ctx context.Context, rel string) *liveFile {
 // every chunk goes to each destination as soon as it is read, and the file
 // is published once the writer is done and the bytes sent are confirmed
 // against the closed file. It reports true when the file must be followed
-// again from the start (truncated, replaced, or rewritten after it was read).
-func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool) {
+// again from the start (truncated, replaced, or rewritten after it was read),
+// and the stat of the version it published or found unchanged.
+func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool, sent stat) {
 	j := l.j
 	abs := filepath.Join(j.src, filepath.FromSlash(rel))
 	start := time.Now()
@@ -323,21 +329,22 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 		if !errors.Is(err, fs.ErrNotExist) {
 			j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: fmt.Errorf("open %s: %w", abs, err)})
 		}
-		return false
+		return false, sent
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return false
+		return false, sent
 	}
 	t := task{e: entryOf(j.src, rel, fi), st: statOf(fi)}
+	sent = t.st
 	rec, known, err := j.a.db.Get(j.job.Name, rel)
 	if err != nil {
 		j.log.Warn("manifest record unreadable; copying again", "path", rel, "error", err)
 	}
 	t.prev, t.known = rec, known
 	if select1(lf.closed) && j.strat.Plan(t.e, t.st, rec, known, j.names).Kind == KindSkip {
-		return false // closed without a change since it was recorded
+		return false, sent // closed without a change since it was recorded
 	}
 	t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
 	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
@@ -346,12 +353,12 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	switch {
 	case res.Err == nil:
 	case isRewrite(res.Err):
-		return true
+		return true, sent
 	case errors.Is(res.Err, follow.ErrRemoved), ctx.Err() != nil:
-		return false
+		return false, sent
 	default:
 		j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: res.Err})
-		return false
+		return false, sent
 	}
 	if after, err := f.Stat(); err == nil {
 		t.st = statOf(after)
@@ -364,6 +371,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 			}
 		}
 	}
+	sent = t.st
 	rec = baseRecord(t, t.e.Mode)
 	rec.Hash = res.Sum
 	j.settle(&rec, outs, j.a.opts.Now())
@@ -371,7 +379,17 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	r := result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
 	j.deliver(r)
 	j.followUp(ctx, t, r)
-	return false
+	return false, sent
+}
+
+// changedSince reports whether rel no longer is the version sent.
+func (l *live) changedSince(rel string, sent stat) bool {
+	fi, err := os.Lstat(filepath.Join(l.j.src, filepath.FromSlash(rel)))
+	if err != nil || !fi.Mode().IsRegular() {
+		return false // gone or not a file: the event handlers deal with it
+	}
+	now := statOf(fi)
+	return now.size != sent.size || !now.mtime.Equal(sent.mtime) || now.ino != sent.ino
 }
 
 func select1(c <-chan struct{}) bool {
@@ -503,13 +521,14 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	for rel, p := range ready {
 		start := time.Now()
 		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.mtime, UID: p.st.uid, GID: p.st.gid}
-		sum := blake3.Sum256(p.data)
-		m.Hash = sum[:]
-		err := publishBytes(ctx, d.d, rel, p.data, m)
-		o := outcome{dest: i, status: StatusCopied, err: err, bytes: m.Size}
-		if err != nil {
-			o.status = StatusFailed
-		} else {
+		res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: []int{i}}, &bytesSource{data: p.data, st: p.st})
+		sum := res.Sum
+		m.Size = res.Size
+		o := outcome{dest: i, status: StatusFailed, err: res.Err, bytes: m.Size}
+		if res.Err == nil {
+			o = j.outcomes(res, nil)[0]
+		}
+		if o.err == nil {
 			released := g.gate.Published(rel, p.refs)
 			g.mu.Lock()
 			for _, r := range released {
@@ -531,8 +550,8 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		cp.Dests = rec.Dests.Clone()
 		l.recs[rel] = rec
 		l.recMu.Unlock()
-		j.results <- result{rel: rel, kind: KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},
-			bytes: m.Size, dur: time.Since(start)}
+		j.deliver(result{rel: rel, kind: KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},
+			bytes: m.Size, dur: time.Since(start)})
 	}
 	// Deletes that no published playlist holds back any more.
 	g.mu.Lock()
@@ -558,26 +577,6 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		} else {
 			j.c.deleted.Add(1)
 		}
-		j.results <- result{rel: rel, kind: KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)}
+		j.deliver(result{rel: rel, kind: KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)})
 	}
-}
-
-// publishBytes writes a small file held in memory: one Begin, one Write,
-// one Commit.
-func publishBytes(ctx context.Context, d transfer.Destination, rel string, data []byte, m transfer.Meta) error {
-	up, err := d.Begin(ctx, rel, m, nil)
-	if err != nil {
-		return fmt.Errorf("%s: begin %s: %w", d.Name(), rel, err)
-	}
-	if len(data) > 0 {
-		if err := up.Write(ctx, 0, data); err != nil {
-			_ = up.Abort(context.WithoutCancel(ctx))
-			return fmt.Errorf("%s: write %s: %w", d.Name(), rel, err)
-		}
-	}
-	if err := up.Commit(ctx, m); err != nil {
-		_ = up.Abort(context.WithoutCancel(ctx))
-		return fmt.Errorf("%s: publish %s: %w", d.Name(), rel, err)
-	}
-	return nil
 }
