@@ -521,7 +521,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	for rel, p := range ready {
 		start := time.Now()
 		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.mtime, UID: p.st.uid, GID: p.st.gid}
-		res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: []int{i}}, &bytesSource{data: p.data, st: p.st})
+		res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: []int{i}}, &send.Bytes{Data: p.data, ID: identity(p.st)})
 		sum := res.Sum
 		m.Size = res.Size
 		o := outcome{dest: i, status: StatusFailed, err: res.Err, bytes: m.Size}

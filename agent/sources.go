@@ -198,24 +198,3 @@ func (s *followSource) ReadAt(p []byte, off int64) (int, error) { return s.f.Rea
 func isRewrite(err error) bool {
 	return errors.Is(err, follow.ErrTruncated) || errors.Is(err, ErrChanged)
 }
-
-// bytesSource is a file already read whole into memory (a playlist version):
-// what was read is the version to publish, so there is nothing to confirm.
-type bytesSource struct {
-	data []byte
-	off  int
-	st   stat
-}
-
-func (s *bytesSource) Read(_ context.Context, p []byte) (int, error) {
-	if s.off == len(s.data) {
-		return 0, io.EOF
-	}
-	n := copy(p, s.data[s.off:])
-	s.off += n
-	return n, nil
-}
-
-func (s *bytesSource) Confirm(context.Context, int64, [32]byte) error { return nil }
-
-func (s *bytesSource) Identity() send.Identity { return identity(s.st) }

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -20,26 +19,22 @@ import (
 	"github.com/efssync/efssync/transfer/fsdest"
 )
 
-// memSource is a Source over bytes in memory, read chunkSize by chunkSize.
+// memSource is Bytes that counts its reads and may fail its confirmation.
 type memSource struct {
-	data    []byte
-	off     int
+	Bytes
 	reads   atomic.Int64
 	confirm error
 }
 
-func (s *memSource) Read(_ context.Context, p []byte) (int, error) {
-	if s.off == len(s.data) {
-		return 0, io.EOF
+func (s *memSource) Read(ctx context.Context, p []byte) (int, error) {
+	n, err := s.Bytes.Read(ctx, p)
+	if n > 0 {
+		s.reads.Add(1)
 	}
-	n := copy(p, s.data[s.off:])
-	s.off += n
-	s.reads.Add(1)
-	return n, nil
+	return n, err
 }
 
 func (s *memSource) Confirm(context.Context, int64, [32]byte) error { return s.confirm }
-func (s *memSource) Identity() Identity                             { return Identity{Size: int64(len(s.data))} }
 
 // gated holds every Write of its uploads until release is closed.
 type gated struct {
@@ -99,10 +94,10 @@ func TestSlowDestinationHoldsBackAtMostItsQueue(t *testing.T) {
 		ds[1].D = slow
 		const queue = 3
 		s := newSender(ds, queue)
-		src := &memSource{data: bytes.Repeat([]byte("0123456789abcdef"), 20*chunkSize/16)}
+		src := &memSource{Bytes: Bytes{Data: bytes.Repeat([]byte("0123456789abcdef"), 20*chunkSize/16)}}
 		done := make(chan Result, 1)
 		go func() {
-			done <- s.Send(t.Context(), File{Rel: "f", Meta: transfer.Meta{Size: int64(len(src.data)), Mode: 0o644, ModTime: time.Unix(1e9, 0)}, Dests: []int{0, 1}}, src)
+			done <- s.Send(t.Context(), File{Rel: "f", Meta: transfer.Meta{Size: int64(len(src.Data)), Mode: 0o644, ModTime: time.Unix(1e9, 0)}, Dests: []int{0, 1}}, src)
 		}()
 		synctest.Wait()
 		// One chunkSize in the slow writer, queue chunks in its queue, one in
@@ -120,7 +115,7 @@ func TestSlowDestinationHoldsBackAtMostItsQueue(t *testing.T) {
 		}
 		for _, r := range roots {
 			got, err := os.ReadFile(filepath.Join(r, "f"))
-			if err != nil || !bytes.Equal(got, src.data) {
+			if err != nil || !bytes.Equal(got, src.Data) {
 				t.Fatalf("%s: %d bytes, %v", r, len(got), err)
 			}
 		}
@@ -133,7 +128,7 @@ func TestUnconfirmedSourceIsNotPublished(t *testing.T) {
 	for _, n := range []int{1, 2} {
 		t.Run(fmt.Sprint(n, " destinations"), func(t *testing.T) {
 			ds, roots := fsDests(t, n)
-			src := &memSource{data: bytes.Repeat([]byte("x"), 3*chunkSize), confirm: fmt.Errorf("rewritten: %w", ErrChanged)}
+			src := &memSource{Bytes: Bytes{Data: bytes.Repeat([]byte("x"), 3*chunkSize)}, confirm: fmt.Errorf("rewritten: %w", ErrChanged)}
 			idx := []int{0, 1}[:n]
 			res := newSender(ds, 2).Send(t.Context(), File{Rel: "f", Meta: transfer.Meta{Size: 3 * chunkSize, Mode: 0o644, ModTime: time.Unix(1e9, 0)}, Dests: idx}, src)
 			if res.Err == nil || res.Outs != nil {
