@@ -16,8 +16,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/efssync/efssync/config"
+	"github.com/efssync/efssync/internal/desttest"
 	"github.com/efssync/efssync/transfer"
-	"github.com/efssync/efssync/transfer/fsdest"
 )
 
 // failFirstWrite fails the first Write of a real destination with a
@@ -50,9 +50,7 @@ func (u *failingUpload) Write(ctx context.Context, off int64, p []byte) error {
 // cross the wire twice: the limiter sits inside the retry decorator.
 func TestRetriedWriteIsChargedAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		root := t.TempDir()
-		fd, err := fsdest.New("fs", root, fsdest.Options{})
-		must(t, err)
+		fd, root := desttest.NewFSNamed(t, "fs")
 		const burst = 1 << 20
 		lim := rate.NewLimiter(1, burst) // frozen clock: no refill during the test
 		d := decorate(&failFirstWrite{Destination: fd}, lim, retryPolicy(config.Destination{Type: "fs"}))

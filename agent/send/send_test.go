@@ -14,9 +14,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/efssync/efssync/internal/desttest"
 	"github.com/efssync/efssync/internal/treetest"
 	"github.com/efssync/efssync/transfer"
-	"github.com/efssync/efssync/transfer/fsdest"
 )
 
 // memSource is Bytes that counts its reads and may fail its confirmation.
@@ -64,14 +64,7 @@ func fsDests(t *testing.T, n int) ([]Dest, []string) {
 	var ds []Dest
 	var roots []string
 	for i := range n {
-		root := filepath.Join(t.TempDir(), fmt.Sprint(i))
-		if err := os.Mkdir(root, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		d, err := fsdest.New(fmt.Sprintf("d%d", i), root, fsdest.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, root := desttest.NewFSNamed(t, fmt.Sprintf("d%d", i))
 		ds = append(ds, Dest{Name: d.Name(), D: d})
 		roots = append(roots, root)
 	}

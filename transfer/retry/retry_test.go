@@ -13,21 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/efssync/efssync/internal/desttest"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/fsdest"
 	"github.com/efssync/efssync/transfer/retry"
 	"github.com/efssync/efssync/transfer/transfertest"
 )
-
-// newFS returns a real directory destination.
-func newFS(t *testing.T) *fsdest.Dest {
-	t.Helper()
-	d, err := fsdest.New("fs", t.TempDir(), fsdest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 // flaky injects failures in front of a real destination: errs[op] lists the
 // errors the next calls of op return before the call goes through.
@@ -177,12 +168,12 @@ var eio = transfer.Retriable(fmt.Errorf("stat x: %w", syscall.EIO))
 
 func TestConformance(t *testing.T) {
 	transfertest.RunTests(t, func(t *testing.T) transfer.Destination {
-		return retry.New(newFS(t), retry.Policy{Sleep: (&sleeper{}).Sleep})
+		return retry.New(desttest.NewFS(t), retry.Policy{Sleep: (&sleeper{}).Sleep})
 	})
 }
 
 func TestRetriesUntilSuccess(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	d := retry.New(f, policy(&s))
 	f.fail("stat", eio, eio)
@@ -199,7 +190,7 @@ func TestRetriesUntilSuccess(t *testing.T) {
 }
 
 func TestGivesUp(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	d := retry.New(f, policy(&s))
 	for range 10 {
@@ -227,7 +218,7 @@ func TestNotRetried(t *testing.T) {
 		"deadline":            transfer.Retriable(fmt.Errorf("put: %w", context.DeadlineExceeded)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFlaky(newFS(t))
+			f := newFlaky(desttest.NewFS(t))
 			var s sleeper
 			d := retry.New(f, policy(&s))
 			f.fail("stat", err)
@@ -242,7 +233,7 @@ func TestNotRetried(t *testing.T) {
 }
 
 func TestContextDone(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	d := retry.New(f, policy(&s))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -256,7 +247,7 @@ func TestContextDone(t *testing.T) {
 	}
 
 	// A wait cut short by the context ends the retries too.
-	f = newFlaky(newFS(t))
+	f = newFlaky(desttest.NewFS(t))
 	ctx, cancel = context.WithCancel(t.Context())
 	d = retry.New(f, retry.Policy{Sleep: func(ctx context.Context, _ time.Duration) error {
 		cancel()
@@ -306,7 +297,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestDefaultSleepHonoursContext(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	// Base is an hour: the test only ends if the wait sees the cancel.
@@ -327,7 +318,7 @@ func TestDefaultSleepHonoursContext(t *testing.T) {
 }
 
 func TestWriteAndCommitRetried(t *testing.T) {
-	fs := newFS(t)
+	fs := desttest.NewFS(t)
 	f := newFlaky(fs)
 	f.partial = true
 	var s sleeper
@@ -365,7 +356,7 @@ func TestWriteAndCommitRetried(t *testing.T) {
 }
 
 func TestAbilities(t *testing.T) {
-	fs := newFS(t)
+	fs := desttest.NewFS(t)
 	f := newFlaky(fs)
 	var s sleeper
 	d := retry.New(f, policy(&s))
@@ -405,7 +396,7 @@ func TestAbilities(t *testing.T) {
 type bare struct{ transfer.Destination }
 
 func TestListRetriedOnlyBeforeEntries(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	d := retry.New(f, policy(&s))
 	transfertest.Upload(t, d, "one", []byte("1"), 1)
@@ -445,7 +436,7 @@ func TestListRetriedOnlyBeforeEntries(t *testing.T) {
 // the destination is down for the run: later operations fail at once, with
 // one fatal error naming it and the cause, and never reach it again.
 func TestMarkedDownAfterConsecutiveFailures(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	p := policy(&s)
 	p.MaxAttempts, p.DownAfter = 2, 3
