@@ -80,7 +80,7 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 			j.c.failed.Add(1)
 			j.log.Error("delete failed", "path", rel, "dest", d.name, "error", err)
 		} else {
-			l.Status = j.a.fx.done(l.Status, "%s\tdelete\t%s\t%q\n", j.job.Name, d.name, rel)
+			l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: "delete", dest: d.name, rel: rel})
 			j.a.fx.did(&j.c.deleted, 1)
 			b.Delete(j.job.Name, rel)
 		}

@@ -32,8 +32,8 @@ type effects interface {
 	mark(path string) (crashed bool, err error)
 	unmark(path string) error
 	// done reports a change carried out (or, dry, planned): the status to
-	// report and the plan line to print.
-	done(s Status, format string, args ...any) Status
+	// report, and the plan line a dry run prints.
+	done(s Status, l planLine) Status
 	// did adds n to a counter of work done; a dry run did nothing.
 	did(counter *atomic.Int64, n int64)
 	// planned counts a task handed to the workers: what a dry run plans.
@@ -67,7 +67,7 @@ type realEffects struct{}
 func (realEffects) wrap(d transfer.Destination) transfer.Destination { return d }
 func (realEffects) batch(db *manifest.DB) batcher                    { return db.NewBatch() }
 func (realEffects) removeSource(path string) error                   { return os.Remove(path) }
-func (realEffects) done(s Status, _ string, _ ...any) Status         { return s }
+func (realEffects) done(s Status, _ planLine) Status                 { return s }
 func (realEffects) did(counter *atomic.Int64, n int64)               { counter.Add(n) }
 func (realEffects) planned(*counters)                                {}
 func (realEffects) resumes() bool                                    { return true }
@@ -116,9 +116,19 @@ func (dryEffects) manifest(path string) (string, string, error) {
 	return filepath.Join(dir, "manifest.db"), dir, nil
 }
 
-func (e dryEffects) done(_ Status, format string, args ...any) Status {
-	fmt.Fprintf(e.out, format, args...)
+func (e dryEffects) done(_ Status, l planLine) Status {
+	if l.dest != "" {
+		fmt.Fprintf(e.out, "%s\t%s\t%s\t%q\n", l.job, l.what, l.dest, l.rel)
+	} else {
+		fmt.Fprintf(e.out, "%s\t%s\t%q\n", l.job, l.what, l.rel)
+	}
 	return StatusPlanned
+}
+
+// planLine is one line of a dry run's plan, passed by value so a real run
+// pays nothing for it.
+type planLine struct {
+	job, what, dest, rel string
 }
 
 // dryBatch counts what a batch would hold and commits nothing.

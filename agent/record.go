@@ -110,7 +110,7 @@ func (j *jobRun) reportResult(r result) {
 			j.log.Info("vanished", "path", r.rel)
 		}
 		if r.status != StatusSkipped {
-			j.a.fx.done(r.status, "%s\t%s\t%q\n", j.job.Name, r.status, r.rel)
+			j.a.fx.done(r.status, planLine{job: j.job.Name, what: string(r.status), rel: r.rel})
 		}
 		j.rep.write(l)
 		return
@@ -133,7 +133,7 @@ func (j *jobRun) reportResult(r result) {
 			failed = true
 			j.log.Error("failed", "path", r.rel, "dest", l.Dest, "error", o.err)
 		}
-		l.Status = j.a.fx.done(l.Status, "%s\t%s\t%s\t%q\n", j.job.Name, r.kind, l.Dest, r.rel)
+		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: r.kind.String(), dest: l.Dest, rel: r.rel})
 		j.rep.write(l)
 	}
 	switch {
