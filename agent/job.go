@@ -102,15 +102,44 @@ type jobRun struct {
 	// hlsOrder is set by `order: [hls]`: playlists go after their segments.
 	hlsOrder bool
 
-	// skip, in watch mode, keeps a pass away from paths the live loop is
-	// working on; playlist hands playlists to the HLS gates instead of
-	// copying them; onResult sees every result before it is recorded.
-	skip     func(rel string) bool
-	playlist func(rel string)
-	onResult func(r result)
+	// obs is how the job's mode takes part in a pass: nothing in once
+	// mode, the live loop in watch mode. It is fixed at construction.
+	obs passObserver
 }
 
+// passObserver is how watch mode takes part in a pass: paths its followers
+// own are left to them, playlists go to the HLS gates, and every result is
+// seen before it is recorded.
+type passObserver interface {
+	busy(rel string) bool
+	// playlist reports whether it took the playlist rel.
+	playlist(ctx context.Context, rel string) bool
+	seen(r result)
+}
+
+// onceMode is the observer of a once-mode run: it takes nothing.
+type onceMode struct{}
+
+func (onceMode) busy(string) bool                      { return false }
+func (onceMode) playlist(context.Context, string) bool { return false }
+func (onceMode) seen(result)                           {}
+
 func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {
+	return a.newJobRunFor(ctx, job, rep, c, onceMode{})
+}
+
+// newWatchRun is newJobRun for watch mode: the job run and its live loop.
+func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, *live, error) {
+	l := new(live)
+	j, err := a.newJobRunFor(ctx, job, rep, c, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.init(j)
+	return j, l, nil
+}
+
+func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter, c *counters, obs passObserver) (*jobRun, error) {
 	f, err := NewFilter(job.Include, job.Exclude)
 	if err != nil {
 		return nil, err
@@ -121,7 +150,7 @@ func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c 
 	}
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
-		rep: rep, c: c,
+		rep: rep, c: c, obs: obs,
 		strat:     statStrategy{checksum: job.Checksum},
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
@@ -250,17 +279,13 @@ func (j *jobRun) skipped(rel string, isFile bool) {
 	if isFile {
 		j.c.skipped.Add(1)
 	}
-	if j.onResult != nil {
-		j.onResult(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
-	}
+	j.obs.seen(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
 	j.rep.writeSkip(j.a.opts.Now(), j.job.Name, rel)
 }
 
 // deliver hands a result to the recorder and to whoever else listens for
 // publications (the HLS gates in watch mode).
 func (j *jobRun) deliver(r result) {
-	if j.onResult != nil {
-		j.onResult(r)
-	}
+	j.obs.seen(r)
 	j.results <- r
 }

@@ -63,14 +63,20 @@ func (lf *liveFile) markClosed(at time.Time) {
 	})
 }
 
-func newLive(j *jobRun) *live {
-	l := &live{j: j, inflight: map[string]*liveFile{}, sem: make(chan struct{}, j.job.Concurrency),
+// init readies l for j, whose observer it is.
+func (l *live) init(j *jobRun) {
+	*l = live{j: j, inflight: map[string]*liveFile{}, sem: make(chan struct{}, j.job.Concurrency),
 		recs: map[string]manifest.Record{}, rescanNow: make(chan struct{}, 1)}
 	for range j.dests {
 		l.gates = append(l.gates, &destGate{kick: make(chan struct{}, 1),
 			pending: map[string]pendingPlaylist{}, deletes: map[string]struct{}{}})
 	}
-	return l
+}
+
+// playlist implements passObserver: a pass hands playlists to the gates.
+func (l *live) playlist(ctx context.Context, rel string) bool {
+	l.playlistChanged(ctx, rel)
+	return true
 }
 
 // ignored leaves the encoder's own temp files alone: with HLS ordering a
@@ -82,22 +88,17 @@ func (l *live) ignored(rel string, isDir bool) bool {
 	return !isDir && l.j.hlsOrder && strings.HasSuffix(rel, ".tmp")
 }
 
-// runWatch is the live loop of a watch-mode job: an initial pass, then
+// run is the live loop of a watch-mode job: an initial pass, then
 // inotify events, periodic rescans, and a rescan after any lost events.
 // ready is called once the initial pass is done.
-func (j *jobRun) runWatch(ctx context.Context, ready func()) error {
-	l := newLive(j)
+func (l *live) run(ctx context.Context, ready func()) error {
+	j := l.j
 	l.ctx = ctx
 	w, err := watch.New(j.job.Source, watch.Options{Ignore: l.ignored})
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", j.job.Source, err)
 	}
 	stopRecorder := j.startRecorder(ctx)
-	j.skip = l.busy
-	j.onResult = l.onResult
-	if j.hlsOrder {
-		j.playlist = func(rel string) { l.playlistChanged(ctx, rel) }
-	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.Run(gctx) })

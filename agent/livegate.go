@@ -32,9 +32,9 @@ type pendingPlaylist struct {
 	seen time.Time
 }
 
-// onResult feeds publications to the HLS gates and sends files that changed
+// seen feeds publications to the HLS gates and sends files that changed
 // during a pass to the follower.
-func (l *live) onResult(r result) {
+func (l *live) seen(r result) {
 	switch {
 	case r.status == StatusChanged:
 		l.mu.Lock()

@@ -65,7 +65,7 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 
 func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {
 	j.walked.Add(1)
-	if j.skip != nil && j.skip(e.Rel) {
+	if j.obs.busy(e.Rel) {
 		return nil
 	}
 	st := e.st
@@ -95,9 +95,7 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 		j.linkMu.Unlock()
 	}
 	if j.hlsOrder && act.Kind == KindCopy && hls.IsPlaylist(e.Rel) {
-		if j.playlist != nil {
-			j.playlist(e.Rel)
-		} else {
+		if !j.obs.playlist(ctx, e.Rel) {
 			j.linkMu.Lock()
 			j.deferred = append(j.deferred, t)
 			j.linkMu.Unlock()

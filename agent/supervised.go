@@ -69,12 +69,12 @@ func (a *Agent) superviseWatch(ctx context.Context, jobs []config.Job, rep *repo
 // watchJob is one run of a watch-mode job, from its start to ctx's end or
 // its failure.
 func (a *Agent) watchJob(ctx context.Context, job config.Job, rep *reporter, c *counters, ready func()) error {
-	j, err := a.newJobRun(ctx, job, rep, c)
+	j, l, err := a.newWatchRun(ctx, job, rep, c)
 	if err == nil {
 		err = j.cleanupIfCrashed(ctx)
 	}
 	if err == nil {
-		err = j.runWatch(ctx, ready)
+		err = l.run(ctx, ready)
 	}
 	if err == nil {
 		err = j.markClean()
