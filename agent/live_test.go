@@ -33,6 +33,17 @@ func (f *fixture) startWatch(t *testing.T) (ready <-chan struct{}, stop func() *
 	return f.startWatchOpts(t, Options{})
 }
 
+// watching starts a one-destination watch job with the job settings in
+// extra, waits until it watches, and returns its stop.
+func watching(t *testing.T, extra string) (*fixture, func() *Summary) {
+	t.Helper()
+	f := newFixture(t, 1)
+	f.extra = extra
+	ready, stop := f.startWatch(t)
+	<-ready
+	return f, stop
+}
+
 // startWatchOpts is startWatch with the agent's options.
 func (f *fixture) startWatchOpts(t *testing.T, opts Options) (ready <-chan struct{}, stop func() *Summary) {
 	t.Helper()

@@ -80,10 +80,7 @@ func TestRecorderCommitsInBatches(t *testing.T) {
 // finished.quiet holds in watch mode too: a file closed by its writer is
 // published only once it has not changed for that long (issue 11, D1).
 func TestWatchHoldsFinishedQuiet(t *testing.T) {
-	f := newFixture(t, 1)
-	f.extra = "    finished: {quiet: 1s}\n"
-	ready, stop := f.startWatch(t)
-	<-ready
+	f, stop := watching(t, "    finished: {quiet: 1s}\n")
 	p := filepath.Join(f.src, "rec.mp4")
 	must(t, os.WriteFile(p, []byte("recording"), 0o644))
 	fi, err := os.Stat(p)
