@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/efssync/efssync/agent/watch"
+	"github.com/efssync/efssync/internal/treetest"
 	"github.com/efssync/efssync/manifest"
 )
 
@@ -91,4 +93,64 @@ func TestWatchHoldsFinishedQuiet(t *testing.T) {
 		t.Fatalf("published %v after the last write, before finished.quiet (1s)", since)
 	}
 	stop()
+}
+
+// watchEvents runs fn against a watch-mode job run fed by hand, inside a
+// synctest bubble: events go straight to the handler, without inotify, and
+// the followers' waits run on the bubble's clock.
+func watchEvents(t *testing.T, files map[string]string, fn func(t *testing.T, f *fixture, l *live, ctx context.Context)) {
+	f := newFixture(t, 1)
+	f.extra = "    mode: watch\n    quiet: 30s\n"
+	treetest.Write(t, f.src, files)
+	a, err := New(f.config(), Options{})
+	must(t, err)
+	t.Cleanup(func() { a.Close() })
+	rep, _ := newReporter("")
+	j, l, err := a.newWatchRun(context.Background(), a.cfg.Jobs[0], rep, &counters{})
+	must(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		l.ctx = ctx
+		stopRecorder := j.startRecorder(ctx)
+		fn(t, f, l, ctx)
+		cancel()
+		l.followWG.Wait()
+		must(t, stopRecorder())
+	})
+}
+
+// A file's close event finishes its follower at once: published without
+// waiting for `quiet`, and with the bytes it has at the close.
+func TestWatchEventCloseWritePublishes(t *testing.T) {
+	watchEvents(t, map[string]string{"seg.ts": "segment"}, func(t *testing.T, f *fixture, l *live, ctx context.Context) {
+		l.handle(ctx, watch.Event{Rel: "seg.ts", Op: watch.Create})
+		synctest.Wait()
+		if _, err := os.Stat(filepath.Join(f.dests[0], "seg.ts")); err == nil {
+			t.Fatal("published before the writer closed it")
+		}
+		l.handle(ctx, watch.Event{Rel: "seg.ts", Op: watch.CloseWrite})
+		synctest.Wait()
+		got, err := os.ReadFile(filepath.Join(f.dests[0], "seg.ts"))
+		if err != nil || string(got) != "segment" {
+			t.Fatalf("after the close: %q, %v", got, err)
+		}
+	})
+}
+
+// Without a close, a file that stops growing is finished after `quiet`,
+// on the follower's clock, not before.
+func TestWatchEventQuietFinishes(t *testing.T) {
+	watchEvents(t, map[string]string{"rec.ts": "recording"}, func(t *testing.T, f *fixture, l *live, ctx context.Context) {
+		l.handle(ctx, watch.Event{Rel: "rec.ts", Op: watch.Write})
+		time.Sleep(29 * time.Second)
+		synctest.Wait()
+		if _, err := os.Stat(filepath.Join(f.dests[0], "rec.ts")); err == nil {
+			t.Fatal("published before quiet passed")
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if _, err := os.Stat(filepath.Join(f.dests[0], "rec.ts")); err != nil {
+			t.Fatalf("not published after quiet: %v", err)
+		}
+	})
 }
