@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/zeebo/blake3"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
@@ -51,6 +50,8 @@ type Options struct {
 	WrapDest func(transfer.Destination) transfer.Destination
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Sources, when set, sees every source file before it is sent (tests).
+	Sources SourceHook
 }
 
 // ErrUnknownJob is a --job that names no job of the configuration: a usage
@@ -66,6 +67,8 @@ type Agent struct {
 	// not leave one behind.
 	tmpManifest string
 	metrics     *metrics
+	// fx is what the run changes besides its destinations (dry or real).
+	fx effects
 	// tag names this agent (host and manifest) in its temp files, so its
 	// cleanup never touches another agent's files in flight.
 	tag string
@@ -88,18 +91,12 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 			return nil, fmt.Errorf("--job %s: %w", name, ErrUnknownJob)
 		}
 	}
-	a := &Agent{cfg: cfg, opts: opts, metrics: newMetrics()}
-	path := cfg.Manifest
-	if opts.DryRun {
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			dir, err := os.MkdirTemp("", "efssync-dryrun-")
-			if err != nil {
-				return nil, fmt.Errorf("dry run: %w", err)
-			}
-			a.tmpManifest = dir
-			path = filepath.Join(dir, "manifest.db")
-		}
+	a := &Agent{cfg: cfg, opts: opts, metrics: newMetrics(), fx: newEffects(opts)}
+	path, scratch, err := a.fx.manifest(cfg.Manifest)
+	if err != nil {
+		return nil, err
 	}
+	a.tmpManifest = scratch
 	db, err := manifest.Open(path)
 	if err != nil {
 		if a.tmpManifest != "" {
@@ -182,7 +179,7 @@ func (a *Agent) reportPath(start time.Time) string {
 	if a.opts.ReportPath != "" {
 		return a.opts.ReportPath
 	}
-	if a.opts.DryRun || a.cfg.ReportDir == "" {
+	if !a.fx.reports() || a.cfg.ReportDir == "" {
 		return ""
 	}
 	return filepath.Join(a.cfg.ReportDir, "run-"+start.UTC().Format("20060102T150405.000000000Z")+".jsonl")
@@ -260,59 +257,14 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 		}
 		*sum = *osum
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	var pending atomic.Int64
-	pending.Store(int64(len(watchJobs)))
-	cs := make([]*counters, len(watchJobs))
-	for i, job := range watchJobs {
-		cs[i] = &counters{}
-		g.Go(func() error {
-			j, err := a.newJobRun(gctx, job, rep, cs[i])
-			if err == nil {
-				err = j.cleanupIfCrashed(gctx)
-			}
-			if err != nil {
-				return fmt.Errorf("job %s: %w", job.Name, err)
-			}
-			err = j.runWatch(gctx, func() {
-				a.opts.Log.Info("initial sync done; watching", "job", job.Name)
-				if pending.Add(-1) == 0 {
-					a.notify("READY=1")
-				}
-			})
-			if err == nil {
-				err = j.markClean()
-			}
-			if err != nil {
-				return fmt.Errorf("job %s: %w", job.Name, err)
-			}
-			return nil
-		})
-	}
-	if every := a.opts.WatchdogEvery; every > 0 {
-		g.Go(func() error {
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				select {
-				case <-gctx.Done():
-					return nil
-				case <-t.C:
-					a.notify("WATCHDOG=1")
-				}
-			}
-		})
-	}
-	err = g.Wait()
+	cs := a.superviseWatch(ctx, watchJobs, rep)
+	a.notify("STOPPING=1")
 	a.notify("STOPPING=1")
 	for _, c := range cs {
 		c.add(sum)
 	}
 	sum.Duration = a.opts.Now().Sub(start)
-	if rerr := rep.close(); err == nil {
-		err = rerr
-	}
-	return sum, err
+	return sum, rep.close()
 }
 
 func (a *Agent) notify(state string) {

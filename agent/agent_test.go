@@ -143,12 +143,12 @@ func TestSourceChangedDuringCopyIsNotPublished(t *testing.T) {
 	rep, _ := newReporter("")
 	j, err := a.newJobRun(context.Background(), a.cfg.Jobs[0], rep, c)
 	must(t, err)
-	j.afterRead = func(rel string) {
+	j.a.opts.Sources = readHook(func(rel string) {
 		fh, err := os.OpenFile(filepath.Join(f.src, rel), os.O_APPEND|os.O_WRONLY, 0)
 		must(t, err)
 		_, _ = fh.WriteString(" and more")
 		fh.Close()
-	}
+	})
 	must(t, j.syncOnce(context.Background()))
 	if c.changed.Load() != 1 {
 		t.Fatalf("changed = %d, want 1", c.changed.Load())

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -37,17 +38,13 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 		got, err := d.d.Stat(ctx, t.e.Rel)
 		content := j.job.Verify == "all" || err == nil && len(got.Hash) == 0
 		if err == nil {
-			err = verifyAt(ctx, d.d, t.e.Rel, m, content)
+			err = send.VerifyAt(ctx, d.d, t.e.Rel, m, content)
 		}
 		if err != nil {
 			r.status = StatusFailed
 			r.err = fmt.Errorf("%s: verify before removing the source: %w; source kept", j.names[i], err)
 			return r
 		}
-	}
-	if j.a.opts.DryRun {
-		r.status = StatusPlanned
-		return r
 	}
 	fi, err := os.Lstat(t.e.Abs())
 	if err != nil {
@@ -69,12 +66,12 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 			}
 		}
 	}
-	if err := os.Remove(t.e.Abs()); err != nil {
+	if err := j.a.fx.removeSource(t.e.Abs()); err != nil {
 		r.status, r.err = StatusFailed, fmt.Errorf("remove archived source %s: %w", t.e.Abs(), err)
 		return r
 	}
-	j.c.deleted.Add(1)
-	r.status = StatusArchived
+	j.a.fx.did(&j.c.deleted, 1)
+	r.status = j.a.fx.done(StatusArchived, planLine{job: j.job.Name, what: "archive", rel: t.e.Rel})
 	r.dur = time.Since(start)
 	return r
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -19,17 +19,9 @@ func (j *jobRun) runMarker() string {
 }
 
 func (j *jobRun) cleanupIfCrashed(ctx context.Context) error {
-	if j.a.opts.DryRun {
-		return nil
-	}
-	marker := j.runMarker()
-	_, err := os.Stat(marker)
-	crashed := err == nil
-	if err := os.WriteFile(marker, nil, 0o600); err != nil {
-		return fmt.Errorf("run marker %s: %w", marker, err)
-	}
-	if !crashed {
-		return nil
+	crashed, err := j.a.fx.mark(j.runMarker())
+	if err != nil || !crashed {
+		return err
 	}
 	if n, err := j.abortStaleUploads(ctx); err != nil {
 		j.log.Warn("aborting stale uploads failed", "error", err)
@@ -71,9 +63,14 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 		cp        *transfer.Checkpoint
 	}
 	var gone []stale
-	err := j.a.db.Checkpoints(j.job.Name, func(dest, rel string, cp *transfer.Checkpoint) error {
+	err := j.a.db.Checkpoints(j.job.Name, func(dest, rel string, data []byte) error {
+		cp, _, err := send.DecodeCheckpoint(data)
+		if err != nil {
+			j.log.Warn("upload checkpoint unreadable; forgetting it", "dest", dest, "path", rel, "error", err)
+			return j.a.db.DeleteCheckpoint(j.job.Name, dest, rel)
+		}
 		fi, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
-		if err != nil || fi.Size() != cp.SourceSize || !fi.ModTime().Equal(cp.SourceModTime) {
+		if err != nil || send.Stale(data, identity(statOf(fi))) {
 			gone = append(gone, stale{dest, rel, cp})
 		}
 		return nil
@@ -88,7 +85,7 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 			if d.name != s.dest {
 				continue
 			}
-			up, err := d.d.Begin(ctx, s.rel, transfer.Meta{Size: s.cp.SourceSize}, s.cp)
+			up, err := d.d.Begin(ctx, s.rel, transfer.Meta{Size: -1}, s.cp)
 			if err == nil {
 				err = up.Abort(ctx)
 			}
@@ -106,13 +103,7 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 }
 
 func (j *jobRun) markClean() error {
-	if j.a.opts.DryRun {
-		return nil
-	}
-	if err := os.Remove(j.runMarker()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("run marker: %w", err)
-	}
-	return nil
+	return j.a.fx.unmark(j.runMarker())
 }
 
 // GC removes what interrupted runs left at the destinations of the selected

@@ -71,25 +71,23 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 	}
 	// Children before their parents.
 	slices.SortFunc(gone, func(a, b string) int { return strings.Compare(b, a) })
-	b := j.a.db.NewBatch()
+	b := j.a.fx.batch(j.a.db)
 	for _, rel := range gone {
 		start := time.Now()
 		l := Line{Time: j.a.opts.Now(), Job: j.job.Name, Path: rel, Dest: d.name, Action: "delete", Status: StatusDeleted}
-		if j.a.opts.DryRun {
-			l.Status = StatusPlanned
-			fmt.Fprintf(j.a.opts.PlanOut, "%s\tdelete\t%s\t%q\n", j.job.Name, d.name, rel)
-		} else if err := d.d.Remove(ctx, rel); err != nil {
+		if err := d.d.Remove(ctx, rel); err != nil {
 			l.Status, l.Error = StatusFailed, err.Error()
 			j.c.failed.Add(1)
 			j.log.Error("delete failed", "path", rel, "dest", d.name, "error", err)
 		} else {
-			j.c.deleted.Add(1)
+			l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: "delete", dest: d.name, rel: rel})
+			j.a.fx.did(&j.c.deleted, 1)
 			b.Delete(j.job.Name, rel)
 		}
 		l.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 		j.rep.write(l)
 	}
-	if j.a.opts.DryRun || b.Len() == 0 {
+	if b.Len() == 0 {
 		return nil
 	}
 	if s, ok := transfer.As[transfer.Syncer](d.d); ok {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/transfer"
-	"github.com/efssync/efssync/transfer/dryrun"
 	"github.com/efssync/efssync/transfer/fsdest"
 	"github.com/efssync/efssync/transfer/limit"
 	"github.com/efssync/efssync/transfer/retry"
@@ -34,14 +33,31 @@ func (a *Agent) openDestinations(ctx context.Context, job config.Job) ([]*destin
 		if a.opts.WrapDest != nil {
 			d = a.opts.WrapDest(d)
 		}
-		d = retry.New(d, retry.Policy{})
-		d = limit.New(d, lim)
-		if a.opts.DryRun {
-			d = dryrun.New(d)
-		}
+		d = decorate(d, lim, retryPolicy(dc))
+		d = a.fx.wrap(d)
 		out = append(out, &destination{name: dc.Name, d: d})
 	}
 	return out, nil
+}
+
+// decorate wraps a destination in the behaviour every destination shares.
+// The limiter sits inside the retry decorator: a retried write sends its
+// bytes again, and they are charged again.
+func decorate(d transfer.Destination, lim *rate.Limiter, p retry.Policy) transfer.Destination {
+	return retry.New(limit.New(d, lim), p)
+}
+
+// retryPolicy gives each destination one retry owner. S3 requests are
+// retried by the AWS SDK's retryer, which sees each request (a part upload
+// runs in the background, where no decorator can repeat it); the decorator
+// then tries each operation once and only counts transport failures to
+// mark the destination down. Mounted file systems are retried by the
+// decorator.
+func retryPolicy(dc config.Destination) retry.Policy {
+	if dc.Type == "s3" {
+		return retry.Policy{MaxAttempts: 1}
+	}
+	return retry.Policy{}
 }
 
 func (a *Agent) openDestination(ctx context.Context, job config.Job, dc config.Destination) (transfer.Destination, error) {

@@ -30,10 +30,7 @@ func TestXattrsAreCopiedWhenAsked(t *testing.T) {
 }
 
 func TestWatchProgressivePublishWritesInPlace(t *testing.T) {
-	f := newFixture(t, 1)
-	f.extra = "    publish: progressive\n"
-	ready, stop := f.startWatch(t)
-	<-ready
+	f, stop := watching(t, "    publish: progressive\n")
 	w, err := os.Create(filepath.Join(f.src, "growing.mp4"))
 	must(t, err)
 	_, err = w.Write(bytes.Repeat([]byte("a"), 64<<10))

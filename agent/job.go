@@ -2,9 +2,7 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,7 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/efssync/efssync/agent/hls"
+	"github.com/efssync/efssync/agent/send"
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
@@ -30,10 +28,10 @@ type destination struct {
 	down atomic.Pointer[error]
 }
 
-func (d *destination) fail(err error) {
-	if transfer.IsFatal(err) {
-		d.down.CompareAndSwap(nil, &err)
-	}
+// fail takes the destination out of the run on a fatal error, and reports
+// whether this call did.
+func (d *destination) fail(err error) bool {
+	return transfer.IsFatal(err) && d.down.CompareAndSwap(nil, &err)
 }
 
 func (d *destination) isDown() bool { return d.down.Load() != nil }
@@ -82,11 +80,8 @@ type jobRun struct {
 	filter *Filter
 	dests  []*destination
 	names  []string
-	pool   *transfer.BufferPool
-	small  *transfer.BufferPool // for files below smallFile
-	// hashers keeps BLAKE3 states between files: each is about 10 KiB that
-	// would otherwise be allocated and zeroed for every file copied.
-	hashers sync.Pool
+	// sender moves every file's bytes, in both modes.
+	sender  *send.Sender
 	rep     *reporter
 	c       *counters
 	strat   Strategy
@@ -107,19 +102,44 @@ type jobRun struct {
 	// hlsOrder is set by `order: [hls]`: playlists go after their segments.
 	hlsOrder bool
 
-	// skip, in watch mode, keeps a pass away from paths the live loop is
-	// working on; playlist hands playlists to the HLS gates instead of
-	// copying them; onResult sees every result before it is recorded.
-	skip     func(rel string) bool
-	playlist func(rel string)
-	onResult func(r result)
-
-	// afterRead, set by tests, runs between reading a file and checking
-	// that it held still: the window in which a writer can spoil a copy.
-	afterRead func(rel string)
+	// obs is how the job's mode takes part in a pass: nothing in once
+	// mode, the live loop in watch mode. It is fixed at construction.
+	obs passObserver
 }
 
+// passObserver is how watch mode takes part in a pass: paths its followers
+// own are left to them, playlists go to the HLS gates, and every result is
+// seen before it is recorded.
+type passObserver interface {
+	busy(rel string) bool
+	// playlist reports whether it took the playlist rel.
+	playlist(ctx context.Context, rel string) bool
+	seen(r result)
+}
+
+// onceMode is the observer of a once-mode run: it takes nothing.
+type onceMode struct{}
+
+func (onceMode) busy(string) bool                      { return false }
+func (onceMode) playlist(context.Context, string) bool { return false }
+func (onceMode) seen(result)                           {}
+
 func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {
+	return a.newJobRunFor(ctx, job, rep, c, onceMode{})
+}
+
+// newWatchRun is newJobRun for watch mode: the job run and its live loop.
+func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, *live, error) {
+	l := new(live)
+	j, err := a.newJobRunFor(ctx, job, rep, c, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.init(j)
+	return j, l, nil
+}
+
+func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter, c *counters, obs passObserver) (*jobRun, error) {
 	f, err := NewFilter(job.Include, job.Exclude)
 	if err != nil {
 		return nil, err
@@ -130,14 +150,16 @@ func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c 
 	}
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
-		pool: transfer.NewBufferPool(int(job.ChunkSize)), small: transfer.NewBufferPool(min(smallFile, int(job.ChunkSize))),
-		rep: rep, c: c,
+		rep: rep, c: c, obs: obs,
 		strat:     statStrategy{checksum: job.Checksum},
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
-	for _, d := range dests {
+	sdests := make([]send.Dest, len(dests))
+	for i, d := range dests {
 		j.names = append(j.names, d.name)
+		sdests[i] = send.Dest{Name: d.name, D: d.d}
 	}
+	j.sender = send.New(sdests, j.sendOptions())
 	j.hlsOrder = slices.Contains(job.Order, "hls")
 	// A source given through a symlink (/srv/media -> /mnt/data/media) is
 	// read through its target; a missing source is left as given, for the
@@ -213,7 +235,7 @@ func (j *jobRun) pass(ctx context.Context) error {
 	for range j.job.Concurrency {
 		g.Go(func() error {
 			for t := range tasks {
-				j.deliver(j.exec(gctx, t))
+				j.execute(gctx, t)
 			}
 			return nil
 		})
@@ -226,10 +248,29 @@ func (j *jobRun) pass(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			j.deliver(j.exec(ctx, t))
+			j.execute(ctx, t)
 		}
 	}
 	return err
+}
+
+// execute carries out one task and records its result, then the follow-up
+// work planned from that result: archiving removes a source only after the
+// copy it depends on was handed to the recorder.
+func (j *jobRun) execute(ctx context.Context, t task) {
+	r := j.exec(ctx, t)
+	j.deliver(r)
+	j.followUp(ctx, t, r)
+}
+
+// followUp runs the work planned from a copy's result, after that result:
+// with after_archive: delete, a file published at every destination is
+// verified there once more and its source removed.
+func (j *jobRun) followUp(ctx context.Context, t task, r result) {
+	if j.job.AfterArchive == "delete" && r.status == StatusCopied && r.put && len(r.rec.Dests) == len(j.dests) &&
+		(r.kind == KindCopy || r.kind == KindRehash) {
+		j.deliver(j.archive(ctx, t, r.rec.Hash))
+	}
 }
 
 // skipped reports an unchanged entry. It bypasses the recorder: there is
@@ -238,281 +279,13 @@ func (j *jobRun) skipped(rel string, isFile bool) {
 	if isFile {
 		j.c.skipped.Add(1)
 	}
-	if j.onResult != nil {
-		j.onResult(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
-	}
+	j.obs.seen(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
 	j.rep.writeSkip(j.a.opts.Now(), j.job.Name, rel)
 }
 
 // deliver hands a result to the recorder and to whoever else listens for
 // publications (the HLS gates in watch mode).
 func (j *jobRun) deliver(r result) {
-	if j.onResult != nil {
-		j.onResult(r)
-	}
+	j.obs.seen(r)
 	j.results <- r
-}
-
-// planScratch is one directory's worth of looked-up records.
-type planScratch struct {
-	recs  []manifest.Record
-	known []bool
-}
-
-// plan streams the walk through the strategy and hands work to the workers.
-// Directories are created here, in walk order, so parents precede children.
-func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
-	return walkDirs(ctx, j.src, j.filter, j.job.Checkers, func(entries []Entry) error {
-		// One read transaction for the directory's records, closed before
-		// any send below can block on a worker.
-		scratch, _ := j.planScratch.Get().(*planScratch)
-		if scratch == nil {
-			scratch = &planScratch{}
-		}
-		defer j.planScratch.Put(scratch)
-		recs := slices.Grow(scratch.recs[:0], len(entries))[:len(entries)]
-		known := slices.Grow(scratch.known[:0], len(entries))[:len(entries)]
-		defer func() { clear(recs); scratch.recs, scratch.known = recs, known }()
-		err := j.a.db.View(j.job.Name, func(r *manifest.Reader) error {
-			for i, e := range entries {
-				var err error
-				recs[i], known[i], err = r.Get(e.Rel)
-				if err != nil {
-					j.log.Warn("manifest record unreadable; copying again", "path", e.Rel, "error", err)
-					known[i] = false
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			j.log.Warn("manifest unreadable; copying again", "error", err)
-		}
-		for i, e := range entries {
-			if err := j.planEntry(ctx, e, recs[i], known[i], tasks); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func(rel string, err error) {
-		j.deliver(result{rel: rel, status: StatusFailed, err: err})
-	})
-}
-
-func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {
-	j.walked.Add(1)
-	if j.skip != nil && j.skip(e.Rel) {
-		return nil
-	}
-	st := e.st
-	act := j.strat.Plan(e, st, rec, known, j.names)
-	act.Dests = j.liveDests(act.Dests)
-	t := task{e: e, st: st, act: act, prev: rec, known: known}
-	isFile := e.Mode.IsRegular()
-	if isFile {
-		j.c.files.Add(1)
-	}
-	if isFile && st.nlink > 1 {
-		key := [2]uint64{st.dev, st.ino}
-		j.linkMu.Lock()
-		first, seen := j.linkFirst[key]
-		if !seen {
-			j.linkFirst[key] = e.Rel
-			if act.Kind == KindSkip {
-				j.linkHash[key] = rec.Hash
-			}
-		}
-		if seen && act.Kind != KindSkip && len(act.Dests) > 0 {
-			t.act.Kind, t.linkTo = KindLink, first
-			j.deferred = append(j.deferred, t)
-			j.linkMu.Unlock()
-			return nil
-		}
-		j.linkMu.Unlock()
-	}
-	if j.hlsOrder && act.Kind == KindCopy && hls.IsPlaylist(e.Rel) {
-		if j.playlist != nil {
-			j.playlist(e.Rel)
-		} else {
-			j.linkMu.Lock()
-			j.deferred = append(j.deferred, t)
-			j.linkMu.Unlock()
-		}
-		return nil
-	}
-	if isFile && act.Kind != KindSkip && j.unfinished(st) {
-		j.deliver(result{rel: e.Rel, kind: act.Kind, status: StatusUnfinished})
-		return nil
-	}
-	if isFile && act.Kind == KindSkip && j.job.AfterArchive == "delete" {
-		t.act = Action{Kind: KindArchive}
-		act = t.act
-	}
-	switch {
-	case act.Kind == KindSkip || len(act.Dests) == 0 && act.Kind != KindArchive:
-		j.skipped(e.Rel, isFile)
-		return nil
-	case act.Kind == KindMkdir:
-		j.c.dirs.Add(1)
-		j.deliver(j.mkdir(ctx, t))
-		return nil
-	}
-	if isFile {
-		j.c.plannedBytes.Add(st.size)
-	}
-	if j.a.opts.DryRun {
-		j.c.planned.Add(1)
-	}
-	select {
-	case tasks <- t:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (j *jobRun) liveDests(idx []int) []int {
-	out := idx[:0:0]
-	for _, i := range idx {
-		if !j.dests[i].isDown() {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-// exec carries out one task at its destinations.
-func (j *jobRun) exec(ctx context.Context, t task) result {
-	start := time.Now()
-	var r result
-	switch t.act.Kind {
-	case KindCopy:
-		r = j.copyFile(ctx, t)
-	case KindRehash:
-		r = j.rehash(ctx, t)
-	case KindSymlink:
-		r = j.symlink(ctx, t)
-	case KindLink:
-		r = j.link(ctx, t)
-	case KindArchive:
-		r = j.archive(ctx, t, t.prev.Hash)
-	default:
-		r = result{rel: t.e.Rel, status: StatusSkipped}
-	}
-	r.kind = t.act.Kind
-	r.dur = time.Since(start)
-	return r
-}
-
-// baseRecord is the manifest record for what the walk saw, keeping the
-// publications of destinations that were not touched.
-func baseRecord(t task, mode fs.FileMode) manifest.Record {
-	rec := manifest.Record{Size: t.st.size, ModTime: t.st.mtime, CTime: t.st.ctime,
-		Inode: t.st.ino, Dev: t.st.dev, Mode: mode, Dests: t.prev.Dests.Clone()}
-	return rec
-}
-
-func (j *jobRun) meta(t task) transfer.Meta {
-	return transfer.Meta{Size: t.st.size, Mode: t.e.Mode, ModTime: t.st.mtime, UID: t.st.uid, GID: t.st.gid}
-}
-
-// settle applies per-destination outcomes to rec: success publishes, failure
-// forgets, so the next run retries exactly the destinations that need it.
-func (j *jobRun) settle(rec *manifest.Record, outs []outcome, now time.Time) {
-	for _, o := range outs {
-		name := j.names[o.dest]
-		if o.err != nil {
-			rec.Dests.Delete(name)
-			j.dests[o.dest].fail(o.err)
-			continue
-		}
-		rec.Dests.Set(name, manifest.Published{Size: rec.Size, ModTime: rec.ModTime, Hash: rec.Hash, At: now})
-	}
-}
-
-func (j *jobRun) mkdir(ctx context.Context, t task) result {
-	rec := baseRecord(t, t.e.Mode)
-	m := j.meta(t)
-	var outs []outcome
-	for _, i := range t.act.Dests {
-		o := outcome{dest: i, status: StatusMkdir}
-		if dm, ok := transfer.As[transfer.DirMaker](j.dests[i].d); ok {
-			if err := dm.Mkdir(ctx, t.e.Rel, m); err != nil {
-				o.status, o.err = StatusFailed, err
-			}
-		}
-		outs = append(outs, o)
-	}
-	j.settle(&rec, outs, j.a.opts.Now())
-	return result{rel: t.e.Rel, kind: KindMkdir, rec: rec, put: true, status: StatusMkdir, outs: outs}
-}
-
-func (j *jobRun) symlink(ctx context.Context, t task) result {
-	target, err := os.Readlink(t.e.Abs())
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return result{rel: t.e.Rel, status: StatusVanished}
-		}
-		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("read symlink %s: %w", t.e.Abs(), err)}
-	}
-	rec := baseRecord(t, t.e.Mode)
-	rec.LinkTarget = target
-	m := j.meta(t)
-	var outs []outcome
-	for _, i := range t.act.Dests {
-		o := outcome{dest: i, status: StatusSymlinked}
-		if sl, ok := transfer.As[transfer.Symlinker](j.dests[i].d); ok {
-			if err := sl.Symlink(ctx, t.e.Rel, target, m); err != nil {
-				o.status, o.err = StatusFailed, err
-			}
-		} else {
-			o.status = StatusSkipped
-			o.err = nil
-			outs = append(outs, o)
-			j.log.Debug("destination keeps no symlinks; skipped", "path", t.e.Rel, "dest", j.names[i])
-			continue
-		}
-		outs = append(outs, o)
-	}
-	j.settle(&rec, outs, j.a.opts.Now())
-	return result{rel: t.e.Rel, rec: rec, put: true, status: StatusSymlinked, outs: outs}
-}
-
-// link publishes a second name of a hard-linked file as a hard link where
-// the destination can, and as a copy where it cannot.
-func (j *jobRun) link(ctx context.Context, t task) result {
-	key := [2]uint64{t.st.dev, t.st.ino}
-	j.linkMu.Lock()
-	h, ok := j.linkHash[key]
-	j.linkMu.Unlock()
-	var copyTo []int
-	rec := baseRecord(t, t.e.Mode)
-	rec.Hash = h
-	var outs []outcome
-	for _, i := range t.act.Dests {
-		ln, can := transfer.As[transfer.Linker](j.dests[i].d)
-		if !ok || !can {
-			copyTo = append(copyTo, i)
-			continue
-		}
-		o := outcome{dest: i, status: StatusLinked}
-		if err := ln.Link(ctx, t.linkTo, t.e.Rel); err != nil {
-			o.status, o.err = StatusFailed, err
-		}
-		outs = append(outs, o)
-	}
-	if len(copyTo) > 0 {
-		t2 := t
-		t2.act = Action{Kind: KindCopy, Dests: copyTo}
-		r := j.copyFile(ctx, t2)
-		if r.status != StatusCopied {
-			return r
-		}
-		rec = r.rec
-		outs = append(outs, r.outs...)
-		j.settle(&rec, outs, j.a.opts.Now())
-		return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs, bytes: r.bytes}
-	}
-	j.c.links.Add(1)
-	j.settle(&rec, outs, j.a.opts.Now())
-	return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,14 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zeebo/blake3"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/efssync/efssync/agent/follow"
 	"github.com/efssync/efssync/agent/hls"
 	"github.com/efssync/efssync/agent/watch"
 	"github.com/efssync/efssync/manifest"
-	"github.com/efssync/efssync/transfer"
 )
 
 // live is the watch-mode state of one job: the files being followed, and
@@ -56,6 +51,9 @@ type liveFile struct {
 	closeOnce sync.Once
 	closedAt  atomic.Int64 // unix nanos of the writer's close, for the lag metric
 	cancel    context.CancelFunc
+	// events counts the file's events, so a follower that finishes while
+	// a writer was busy again (a rewrite seen after its close) looks again.
+	events atomic.Int64
 }
 
 func (lf *liveFile) markClosed(at time.Time) {
@@ -65,45 +63,20 @@ func (lf *liveFile) markClosed(at time.Time) {
 	})
 }
 
-func (lf *liveFile) poke() {
-	select {
-	case lf.wake <- struct{}{}:
-	default:
-	}
-}
-
-// destGate orders publication at one destination.
-type destGate struct {
-	gate    hls.Gate
-	kick    chan struct{}
-	mu      sync.Mutex
-	pending map[string]pendingPlaylist
-	deletes map[string]struct{}
-}
-
-type pendingPlaylist struct {
-	data []byte
-	refs []string
-	st   stat
-	mode fs.FileMode
-	seen time.Time
-}
-
-func (g *destGate) poke() {
-	select {
-	case g.kick <- struct{}{}:
-	default:
-	}
-}
-
-func newLive(j *jobRun) *live {
-	l := &live{j: j, inflight: map[string]*liveFile{}, sem: make(chan struct{}, j.job.Concurrency),
+// init readies l for j, whose observer it is.
+func (l *live) init(j *jobRun) {
+	*l = live{j: j, inflight: map[string]*liveFile{}, sem: make(chan struct{}, j.job.Concurrency),
 		recs: map[string]manifest.Record{}, rescanNow: make(chan struct{}, 1)}
 	for range j.dests {
 		l.gates = append(l.gates, &destGate{kick: make(chan struct{}, 1),
 			pending: map[string]pendingPlaylist{}, deletes: map[string]struct{}{}})
 	}
-	return l
+}
+
+// playlist implements passObserver: a pass hands playlists to the gates.
+func (l *live) playlist(ctx context.Context, rel string) bool {
+	l.playlistChanged(ctx, rel)
+	return true
 }
 
 // ignored leaves the encoder's own temp files alone: with HLS ordering a
@@ -115,22 +88,17 @@ func (l *live) ignored(rel string, isDir bool) bool {
 	return !isDir && l.j.hlsOrder && strings.HasSuffix(rel, ".tmp")
 }
 
-// runWatch is the live loop of a watch-mode job: an initial pass, then
+// run is the live loop of a watch-mode job: an initial pass, then
 // inotify events, periodic rescans, and a rescan after any lost events.
 // ready is called once the initial pass is done.
-func (j *jobRun) runWatch(ctx context.Context, ready func()) error {
-	l := newLive(j)
+func (l *live) run(ctx context.Context, ready func()) error {
+	j := l.j
 	l.ctx = ctx
 	w, err := watch.New(j.job.Source, watch.Options{Ignore: l.ignored})
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", j.job.Source, err)
 	}
 	stopRecorder := j.startRecorder(ctx)
-	j.skip = l.busy
-	j.onResult = l.onResult
-	if j.hlsOrder {
-		j.playlist = func(rel string) { l.playlistChanged(ctx, rel) }
-	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.Run(gctx) })
@@ -251,6 +219,7 @@ func (l *live) handle(ctx context.Context, ev watch.Event) {
 		lf = l.startLocked(ctx, ev.Rel)
 	}
 	l.mu.Unlock()
+	lf.events.Add(1)
 	if complete {
 		lf.markClosed(now)
 	}
@@ -264,306 +233,6 @@ func (l *live) cancel(rel string) {
 		delete(l.inflight, rel)
 	}
 	l.mu.Unlock()
-}
-
-// startLocked starts following rel; l.mu is held.
-func (l *live) startLocked(ctx context.Context, rel string) *liveFile {
-	fctx, cancel := context.WithCancel(ctx)
-	lf := &liveFile{wake: make(chan struct{}, 1), closed: make(chan struct{}), cancel: cancel}
-	l.inflight[rel] = lf
-	l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
-	l.followWG.Add(1)
-	go func() {
-		defer l.followWG.Done()
-		defer cancel()
-		defer func() {
-			l.mu.Lock()
-			if l.inflight[rel] == lf {
-				delete(l.inflight, rel)
-			}
-			l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
-			l.mu.Unlock()
-		}()
-		select {
-		case l.sem <- struct{}{}:
-		case <-fctx.Done():
-			return
-		}
-		defer func() { <-l.sem }()
-		defer func() {
-			// A file removed while it was being published may have landed
-			// after its delete was carried out: delete it again.
-			abs := filepath.Join(l.j.src, filepath.FromSlash(rel))
-			if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) && ctx.Err() == nil {
-				l.removed(rel)
-			}
-		}()
-		for fctx.Err() == nil {
-			if !l.follow(fctx, rel, lf) {
-				return
-			}
-			l.j.log.Info("file truncated or replaced while followed; starting over", "path", rel)
-		}
-	}()
-	return lf
-}
-
-type chunkMsg struct {
-	off   int64
-	p     []byte
-	final *transfer.Meta
-}
-
-// follow copies one file as it grows: every chunk goes to each destination's
-// own writer as soon as it is read, so a slow destination never holds back
-// a fast one. It reports true when the file must be followed again from the
-// start (truncated or replaced).
-func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool) {
-	j := l.j
-	abs := filepath.Join(j.src, filepath.FromSlash(rel))
-	start := time.Now()
-	f, err := openSource(abs)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: fmt.Errorf("open %s: %w", abs, err)})
-		}
-		return false
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
-	t := task{e: entryOf(j.src, rel, fi), st: statOf(fi)}
-	rec, known, _ := j.a.db.Get(j.job.Name, rel)
-	t.prev, t.known = rec, known
-	act := j.strat.Plan(t.e, t.st, rec, known, j.names)
-	if select1(lf.closed) && act.Kind == KindSkip {
-		return false // closed without a change since it was recorded
-	}
-	all := make([]int, 0, len(j.dests))
-	for i := range j.dests {
-		all = append(all, i)
-	}
-	t.act = Action{Kind: KindCopy, Dests: j.liveDests(all)}
-	m := j.meta(t)
-
-	type writer struct {
-		idx int
-		ch  chan chunkMsg
-		out chan outcome
-	}
-	ws := make([]writer, len(t.act.Dests))
-	for k, i := range t.act.Dests {
-		ws[k] = writer{idx: i, ch: make(chan chunkMsg, 64), out: make(chan outcome, 1)}
-		go func(w writer) { w.out <- l.destWriter(ctx, w.idx, rel, m, w.ch, lf) }(ws[k])
-	}
-	finish := func(final *transfer.Meta) []outcome {
-		outs := make([]outcome, len(ws))
-		for k, w := range ws {
-			if final != nil {
-				w.ch <- chunkMsg{final: final}
-			}
-			close(w.ch)
-			outs[k] = <-w.out
-		}
-		return outs
-	}
-
-	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
-	h := blake3.New()
-	var off int64
-	buf := make([]byte, j.job.ChunkSize)
-	for {
-		n, err := fl.Read(ctx, buf)
-		if n > 0 {
-			p := append([]byte(nil), buf[:n]...)
-			_, _ = h.Write(p)
-			for _, w := range ws {
-				w.ch <- chunkMsg{off: off, p: p}
-			}
-			off += int64(n)
-			j.c.read.Add(int64(n))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			finish(nil)
-			switch {
-			case errors.Is(err, follow.ErrTruncated):
-				return true
-			case errors.Is(err, follow.ErrRemoved), ctx.Err() != nil:
-				return false
-			}
-			j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: err})
-			return false
-		}
-	}
-	after, err := f.Stat()
-	if err != nil || after.Size() != off {
-		finish(nil)
-		return err == nil // grew after the close: follow again
-	}
-	t.st = statOf(after)
-	var sum [32]byte
-	h.Sum(sum[:0])
-	final := m
-	final.Size, final.ModTime, final.Hash = off, t.st.mtime, sum[:]
-	outs := finish(&final)
-	rec = baseRecord(t, after.Mode())
-	rec.Hash = sum
-	j.settle(&rec, outs, j.a.opts.Now())
-	j.c.files.Add(1)
-	j.deliver(result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied,
-		outs: outs, bytes: off, dur: time.Since(start)})
-	return false
-}
-
-func select1(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
-}
-
-// destWriter owns one file's upload to one destination in watch mode.
-func (l *live) destWriter(ctx context.Context, idx int, rel string, m transfer.Meta, ch <-chan chunkMsg, lf *liveFile) outcome {
-	j := l.j
-	d := j.dests[idx]
-	o := outcome{dest: idx, status: StatusCopied}
-	up, err := d.d.Begin(ctx, rel, m, nil)
-	if err != nil {
-		o.err = fmt.Errorf("%s: begin %s: %w", d.name, rel, err)
-	}
-	committed := false
-	parts := 0
-	for c := range ch {
-		if o.err != nil {
-			continue
-		}
-		if c.final != nil {
-			if err := up.Commit(ctx, *c.final); err != nil {
-				o.err = fmt.Errorf("%s: publish %s: %w", d.name, rel, err)
-				continue
-			}
-			committed = true
-			o.bytes = c.final.Size
-			if j.job.Verify != "none" {
-				if err := verifyAt(ctx, d.d, rel, *c.final, j.job.Verify == "all"); err != nil {
-					o.err = fmt.Errorf("%s: verify %s: %w", d.name, rel, err)
-				}
-			}
-			if at := lf.closedAt.Load(); at != 0 {
-				j.a.metrics.lag(j.job.Name, d.name, time.Since(time.Unix(0, at)))
-			}
-			continue
-		}
-		if err := up.Write(ctx, c.off, c.p); err != nil {
-			o.err = fmt.Errorf("%s: write %s: %w", d.name, rel, err)
-			continue
-		}
-		if cp := up.Checkpoint(); cp != nil && len(cp.Parts) != parts {
-			// Parts of a long recording are checkpointed as they are
-			// acknowledged; the record of the source version is its
-			// inode and the size read so far.
-			parts = len(cp.Parts)
-			cp.SourceSize, cp.SourceModTime = c.off+int64(len(c.p)), m.ModTime
-			if err := j.a.db.PutCheckpoint(j.job.Name, d.name, rel, cp); err != nil {
-				j.log.Warn("could not checkpoint upload", "path", rel, "error", err)
-			}
-		}
-	}
-	if parts > 0 && committed {
-		_ = j.a.db.DeleteCheckpoint(j.job.Name, d.name, rel)
-	}
-	if !committed && up != nil {
-		_ = up.Abort(context.WithoutCancel(ctx))
-		if o.err == nil {
-			o.err = context.Canceled
-		}
-	}
-	if o.err != nil {
-		o.status = StatusFailed
-	}
-	return o
-}
-
-// onResult feeds publications to the HLS gates and sends files that changed
-// during a pass to the follower.
-func (l *live) onResult(r result) {
-	switch {
-	case r.status == StatusChanged:
-		l.mu.Lock()
-		if _, ok := l.inflight[r.rel]; !ok {
-			l.startLocked(l.ctx, r.rel)
-		}
-		l.mu.Unlock()
-		return
-	case r.status == StatusSkipped && r.err == nil:
-		for i, g := range l.gates {
-			if !l.j.dests[i].isDown() {
-				g.gate.MarkComplete(r.rel)
-			}
-		}
-	}
-	for _, o := range r.outs {
-		if o.err == nil && o.status != StatusSkipped {
-			l.gates[o.dest].gate.MarkComplete(r.rel)
-			l.gates[o.dest].poke()
-		}
-	}
-}
-
-// playlistChanged reads a new version of a playlist and queues it at every
-// destination, where it is published once everything it lists is there.
-func (l *live) playlistChanged(ctx context.Context, rel string) {
-	f, err := openSource(filepath.Join(l.j.src, filepath.FromSlash(rel)))
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return
-	}
-	var refs []string
-	if pl, err := hls.ParsePlaylist(data); err == nil {
-		refs = pl.Refs(rel)
-	} else {
-		l.j.log.Warn("playlist does not parse; publishing it unordered", "path", rel, "error", err)
-	}
-	p := pendingPlaylist{data: data, refs: refs, st: statOf(fi), mode: fi.Mode(), seen: time.Now()}
-	for i, g := range l.gates {
-		if l.j.dests[i].isDown() {
-			continue
-		}
-		g.mu.Lock()
-		g.pending[rel] = p
-		g.mu.Unlock()
-		g.poke()
-	}
-}
-
-// removed handles a source path that went away.
-func (l *live) removed(rel string) {
-	l.j.log.Debug("removed", "path", rel)
-	if l.j.job.Delete != "mirror" {
-		return
-	}
-	for _, g := range l.gates {
-		g.mu.Lock()
-		g.deletes[rel] = struct{}{}
-		delete(g.pending, rel)
-		g.mu.Unlock()
-		g.poke()
-	}
 }
 
 func (l *live) mkdir(ctx context.Context, rel string) {
@@ -581,111 +250,9 @@ func (l *live) mkdir(ctx context.Context, rel string) {
 	}
 }
 
-// destLoop publishes ready playlists and safe deletes at one destination,
-// in the order the gate allows. It is the only publisher of playlists there.
-func (l *live) destLoop(ctx context.Context, i int) error {
-	g := l.gates[i]
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-g.kick:
-		}
-		l.publishReady(ctx, i)
+func (lf *liveFile) poke() {
+	select {
+	case lf.wake <- struct{}{}:
+	default:
 	}
-}
-
-func (l *live) publishReady(ctx context.Context, i int) {
-	j := l.j
-	g := l.gates[i]
-	d := j.dests[i]
-	g.mu.Lock()
-	ready := map[string]pendingPlaylist{}
-	for rel, p := range g.pending {
-		if len(g.gate.Ready(p.refs)) == 0 {
-			ready[rel] = p
-			delete(g.pending, rel)
-		}
-	}
-	g.mu.Unlock()
-	for rel, p := range ready {
-		start := time.Now()
-		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.mtime, UID: p.st.uid, GID: p.st.gid}
-		sum := blake3.Sum256(p.data)
-		m.Hash = sum[:]
-		err := publishBytes(ctx, d.d, rel, p.data, m)
-		o := outcome{dest: i, status: StatusCopied, err: err, bytes: m.Size}
-		if err != nil {
-			o.status = StatusFailed
-		} else {
-			released := g.gate.Published(rel, p.refs)
-			g.mu.Lock()
-			for _, r := range released {
-				if _, ok := g.deletes[r]; ok {
-					g.poke()
-				}
-			}
-			g.mu.Unlock()
-			j.a.metrics.lag(j.job.Name, d.name, time.Since(p.seen))
-		}
-		l.recMu.Lock()
-		rec, ok := l.recs[rel]
-		if !ok || rec.Hash != sum || rec.Size != m.Size {
-			rec = manifest.Record{Size: m.Size, ModTime: p.st.mtime, CTime: p.st.ctime, Inode: p.st.ino,
-				Dev: p.st.dev, Mode: p.mode, Hash: sum}
-		}
-		j.settle(&rec, []outcome{o}, j.a.opts.Now())
-		cp := rec
-		cp.Dests = rec.Dests.Clone()
-		l.recs[rel] = rec
-		l.recMu.Unlock()
-		j.results <- result{rel: rel, kind: KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},
-			bytes: m.Size, dur: time.Since(start)}
-	}
-	// Deletes that no published playlist holds back any more.
-	g.mu.Lock()
-	var del []string
-	for rel := range g.deletes {
-		if !g.gate.Referenced(rel) {
-			del = append(del, rel)
-			delete(g.deletes, rel)
-		}
-	}
-	g.mu.Unlock()
-	for _, rel := range del {
-		j.log.Debug("delete", "path", rel, "dest", d.name)
-		if _, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel))); err == nil {
-			continue // it came back
-		}
-		start := time.Now()
-		err := d.d.Remove(ctx, rel)
-		g.gate.MarkRemoved(rel)
-		st := StatusDeleted
-		if err != nil {
-			st = StatusFailed
-		} else {
-			j.c.deleted.Add(1)
-		}
-		j.results <- result{rel: rel, kind: KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)}
-	}
-}
-
-// publishBytes writes a small file held in memory: one Begin, one Write,
-// one Commit.
-func publishBytes(ctx context.Context, d transfer.Destination, rel string, data []byte, m transfer.Meta) error {
-	up, err := d.Begin(ctx, rel, m, nil)
-	if err != nil {
-		return fmt.Errorf("%s: begin %s: %w", d.Name(), rel, err)
-	}
-	if len(data) > 0 {
-		if err := up.Write(ctx, 0, data); err != nil {
-			_ = up.Abort(context.WithoutCancel(ctx))
-			return fmt.Errorf("%s: write %s: %w", d.Name(), rel, err)
-		}
-	}
-	if err := up.Commit(ctx, m); err != nil {
-		_ = up.Abort(context.WithoutCancel(ctx))
-		return fmt.Errorf("%s: publish %s: %w", d.Name(), rel, err)
-	}
-	return nil
 }

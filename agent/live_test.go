@@ -30,8 +30,28 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // startWatch runs the fixture's job in watch mode until the test ends.
 func (f *fixture) startWatch(t *testing.T) (ready <-chan struct{}, stop func() *Summary) {
 	t.Helper()
-	f.extra = "    mode: watch\n    quiet: 30s\n" + f.extra
-	a, err := New(f.config(), Options{Log: testLogger(t)})
+	return f.startWatchOpts(t, Options{})
+}
+
+// watching starts a one-destination watch job with the job settings in
+// extra, waits until it watches, and returns its stop.
+func watching(t *testing.T, extra string) (*fixture, func() *Summary) {
+	t.Helper()
+	f := newFixture(t, 1)
+	f.extra = extra
+	ready, stop := f.startWatch(t)
+	<-ready
+	return f, stop
+}
+
+// startWatchOpts is startWatch with the agent's options.
+func (f *fixture) startWatchOpts(t *testing.T, opts Options) (ready <-chan struct{}, stop func() *Summary) {
+	t.Helper()
+	if !strings.Contains(f.extra, "mode: watch") {
+		f.extra = "    mode: watch\n    quiet: 30s\n" + f.extra
+	}
+	opts.Log = testLogger(t)
+	a, err := New(f.config(), opts)
 	must(t, err)
 	rd := make(chan struct{})
 	a.opts.Notify = func(s string) {

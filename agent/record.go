@@ -55,7 +55,7 @@ func (j *jobRun) record(ctx context.Context) error {
 // flush syncs every destination, drops the publications of any whose sync
 // failed, and commits the rest in one manifest transaction.
 func (j *jobRun) flush(ctx context.Context, rs []result) error {
-	if len(rs) == 0 || j.a.opts.DryRun {
+	if len(rs) == 0 {
 		return nil
 	}
 	syncFailed := map[string]error{}
@@ -68,7 +68,7 @@ func (j *jobRun) flush(ctx context.Context, rs []result) error {
 			}
 		}
 	}
-	b := j.a.db.NewBatch()
+	b := j.a.fx.batch(j.a.db)
 	for _, r := range rs {
 		if r.del {
 			b.Delete(j.job.Name, r.rel)
@@ -109,8 +109,8 @@ func (j *jobRun) reportResult(r result) {
 		case StatusVanished:
 			j.log.Info("vanished", "path", r.rel)
 		}
-		if j.a.opts.DryRun && r.status != StatusSkipped {
-			fmt.Fprintf(j.a.opts.PlanOut, "%s\t%s\t%q\n", j.job.Name, r.status, r.rel)
+		if r.status != StatusSkipped {
+			j.a.fx.done(r.status, planLine{job: j.job.Name, what: string(r.status), rel: r.rel})
 		}
 		j.rep.write(l)
 		return
@@ -133,18 +133,14 @@ func (j *jobRun) reportResult(r result) {
 			failed = true
 			j.log.Error("failed", "path", r.rel, "dest", l.Dest, "error", o.err)
 		}
-		if j.a.opts.DryRun {
-			l.Status = StatusPlanned
-			fmt.Fprintf(j.a.opts.PlanOut, "%s\t%s\t%s\t%q\n", j.job.Name, r.kind, l.Dest, r.rel)
-		}
+		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: r.kind.String(), dest: l.Dest, rel: r.rel})
 		j.rep.write(l)
 	}
 	switch {
 	case failed:
 		j.c.failed.Add(1)
-	case j.a.opts.DryRun:
 	case r.kind == KindCopy || r.kind == KindLink || r.kind == KindRehash:
-		j.c.copied.Add(1)
-		j.c.bytes.Add(r.bytes)
+		j.a.fx.did(&j.c.copied, 1)
+		j.a.fx.did(&j.c.bytes, r.bytes)
 	}
 }

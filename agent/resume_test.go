@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/internal/treetest"
-	"github.com/efssync/efssync/transfer"
 )
 
 // TestMain lets a test re-run this binary as an agent process that it can
@@ -150,9 +150,12 @@ func testResumeAfter(t *testing.T, sig syscall.Signal) {
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	var cpParts int
-	must(t, a.db.Checkpoints("job", func(_, _ string, cp *transfer.Checkpoint) error {
-		cpParts = len(cp.Parts)
-		return nil
+	must(t, a.db.Checkpoints("job", func(_, _ string, data []byte) error {
+		cp, _, err := send.DecodeCheckpoint(data)
+		if err == nil {
+			cpParts = len(cp.Parts)
+		}
+		return err
 	}))
 	a.Close()
 	if cpParts < 2 {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/internal/miniotest"
 	"github.com/efssync/efssync/internal/treetest"
 	"github.com/efssync/efssync/transfer"
@@ -154,9 +155,9 @@ func TestS3SourceChangedDuringUploadIsNeverCompleted(t *testing.T) {
 	rep, _ := newReporter("")
 	j, err := a.newJobRun(context.Background(), a.cfg.Jobs[0], rep, c)
 	must(t, err)
-	j.afterRead = func(string) {
+	j.a.opts.Sources = readHook(func(string) {
 		must(t, os.WriteFile(p, bytes.Repeat([]byte("B"), 7<<20), 0o644))
-	}
+	})
 	must(t, j.syncOnce(context.Background()))
 	a.Close()
 	if c.changed.Load() != 1 {
@@ -262,8 +263,10 @@ func TestGCAbortsOnlyThisAgentsStaleUploads(t *testing.T) {
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	s3name := a.cfg.Jobs[0].Destinations[1].Name
-	must(t, a.db.PutCheckpoint("job", s3name, "rec.ts", &transfer.Checkpoint{
-		Key: "rec/rec.ts", UploadID: *mine.UploadId, PartSize: 5 << 20, SourceSize: 1, SourceModTime: time.Unix(1, 0)}))
+	cp, err := send.EncodeCheckpoint(send.Identity{Size: 1, MTime: time.Unix(1, 0)}, false,
+		&transfer.Checkpoint{Key: "rec/rec.ts", UploadID: *mine.UploadId, PartSize: 5 << 20})
+	must(t, err)
+	must(t, a.db.PutCheckpoint("job", s3name, "rec.ts", cp))
 	// Temp files at the fs destination: another agent's and ours.
 	foreign := filepath.Join(f.dests[0], ".efssync-tmp-0ther000-0123456789abcdef")
 	ownTmp := filepath.Join(f.dests[0], ".efssync-tmp-"+a.tag+"-0123456789abcdef")

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/internal/treetest"
 )
 
@@ -32,11 +33,30 @@ func staleFixture(t *testing.T, files map[string]string) (*fixture, *jobRun, *co
 // walk has stat'ed every entry of the directory, before the next copy.
 func afterReading(j *jobRun, rel string, fn func()) {
 	var once sync.Once
-	j.afterRead = func(r string) {
+	j.a.opts.Sources = readHook(func(r string) {
 		if r == rel {
 			once.Do(fn)
 		}
-	}
+	})
+}
+
+// readHook is a SourceHook that runs its func with the path of each source
+// after the sender read it and before the source is confirmed: the window
+// in which a writer can spoil a copy.
+type readHook func(rel string)
+
+func (h readHook) Source(rel string, src send.Source) send.Source {
+	return hookedSource{Source: src, before: func() { h(rel) }}
+}
+
+type hookedSource struct {
+	send.Source
+	before func()
+}
+
+func (s hookedSource) Confirm(ctx context.Context, n int64, sum [32]byte) error {
+	s.before()
+	return s.Source.Confirm(ctx, n, sum)
 }
 
 // A file rewritten after the walk but before its copy is copied in the

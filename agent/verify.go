@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -81,7 +82,7 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 		return "source unreadable: " + err.Error()
 	}
 	m.Hash = sum[:]
-	if err := verifyAt(ctx, d.d, e.Rel, m, true); err != nil {
+	if err := send.VerifyAt(ctx, d.d, e.Rel, m, true); err != nil {
 		return err.Error()
 	}
 	return ""
@@ -93,7 +94,7 @@ func hashFile(path string) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	defer f.Close()
-	sum, err := hashAll(f)
+	sum, err := send.HashAll(f)
 	if err != nil {
 		return sum, fmt.Errorf("read %s: %w", path, err)
 	}

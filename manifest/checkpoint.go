@@ -2,14 +2,11 @@ package manifest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/efssync/efssync/transfer"
 )
 
 // checkpointKey joins dest and rel with NUL, which neither may contain, so
@@ -32,9 +29,10 @@ func checkpointKey(dest, rel string) ([]byte, error) {
 
 // PutCheckpoint stores the resumable state of an unfinished upload of rel to
 // dest and commits it at once, so a crash right after a part upload does not
-// send that part again.
-func (db *DB) PutCheckpoint(job, dest, rel string, cp *transfer.Checkpoint) error {
-	if cp == nil {
+// send that part again. The bytes are opaque here: the sender encodes and
+// decodes them. Empty data deletes the checkpoint.
+func (db *DB) PutCheckpoint(job, dest, rel string, data []byte) error {
+	if len(data) == 0 {
 		return db.DeleteCheckpoint(job, dest, rel)
 	}
 	key, err := checkpointKey(dest, rel)
@@ -44,14 +42,10 @@ func (db *DB) PutCheckpoint(job, dest, rel string, cp *transfer.Checkpoint) erro
 	if err != nil {
 		return fmt.Errorf("manifest %s: put checkpoint: job %q: %w", db.path, job, err)
 	}
-	val, err := json.Marshal(cp)
-	if err != nil {
-		return fmt.Errorf("manifest %s: encode checkpoint %q/%q: %w", db.path, dest, rel, err)
-	}
 	return db.update(func(tx *bolt.Tx) error {
 		b, err := createJobBucket(tx, job, bucketCheckpoints)
 		if err == nil {
-			err = b.Put(key, val)
+			err = b.Put(key, data)
 		}
 		if err != nil {
 			return fmt.Errorf("manifest %s: put checkpoint: job %q: %q/%q: %w", db.path, job, dest, rel, err)
@@ -69,7 +63,7 @@ func checkpointsBucket(tx *bolt.Tx, job string) *bolt.Bucket {
 
 // GetCheckpoint returns the checkpoint of rel at dest, or nil and no error
 // when there is none.
-func (db *DB) GetCheckpoint(job, dest, rel string) (cp *transfer.Checkpoint, err error) {
+func (db *DB) GetCheckpoint(job, dest, rel string) (data []byte, err error) {
 	key, err := checkpointKey(dest, rel)
 	if err != nil {
 		return nil, fmt.Errorf("manifest %s: get checkpoint: job %q: %w", db.path, job, err)
@@ -83,14 +77,10 @@ func (db *DB) GetCheckpoint(job, dest, rel string) (cp *transfer.Checkpoint, err
 		if v == nil {
 			return nil
 		}
-		cp = new(transfer.Checkpoint)
-		if err := json.Unmarshal(v, cp); err != nil {
-			cp = nil
-			return fmt.Errorf("manifest %s: job %q: checkpoint %q/%q: %w: %w", db.path, job, dest, rel, ErrCorrupt, err)
-		}
+		data = bytes.Clone(v)
 		return nil
 	})
-	return cp, err
+	return data, err
 }
 
 // DeleteCheckpoint forgets the checkpoint of rel at dest, after the upload
@@ -115,12 +105,12 @@ func (db *DB) DeleteCheckpoint(job, dest, rel string) error {
 // Checkpoints calls fn for every checkpoint of job, ordered by destination
 // then path, so the agent can resume or clean up unfinished uploads after a
 // restart. fn runs outside any transaction and may delete checkpoints. A
-// checkpoint that cannot be decoded stops the iteration with an error
-// wrapping ErrCorrupt.
-func (db *DB) Checkpoints(job string, fn func(dest, rel string, cp *transfer.Checkpoint) error) error {
+// key without its separator stops the iteration with an error wrapping
+// ErrCorrupt.
+func (db *DB) Checkpoints(job string, fn func(dest, rel string, data []byte) error) error {
 	type item struct {
 		dest, rel string
-		cp        *transfer.Checkpoint
+		data      []byte
 	}
 	var items []item
 	err := db.view(func(tx *bolt.Tx) error {
@@ -133,11 +123,7 @@ func (db *DB) Checkpoints(job string, fn func(dest, rel string, cp *transfer.Che
 			if !ok {
 				return fmt.Errorf("manifest %s: job %q: checkpoint key %q: %w: no separator", db.path, job, k, ErrCorrupt)
 			}
-			cp := new(transfer.Checkpoint)
-			if err := json.Unmarshal(v, cp); err != nil {
-				return fmt.Errorf("manifest %s: job %q: checkpoint %q/%q: %w: %w", db.path, job, dest, rel, ErrCorrupt, err)
-			}
-			items = append(items, item{string(dest), string(rel), cp})
+			items = append(items, item{string(dest), string(rel), bytes.Clone(v)})
 			return nil
 		})
 	})
@@ -145,7 +131,7 @@ func (db *DB) Checkpoints(job string, fn func(dest, rel string, cp *transfer.Che
 		return err
 	}
 	for _, it := range items {
-		if err := fn(it.dest, it.rel, it.cp); err != nil {
+		if err := fn(it.dest, it.rel, it.data); err != nil {
 			return err
 		}
 	}

@@ -6,7 +6,7 @@
 //
 //	meta/schema                    uvarint schema version
 //	jobs/<job>/files/<rel>         MarshalRecord(Record); rel as raw bytes
-//	jobs/<job>/checkpoints/<dest>\x00<rel>   JSON of transfer.Checkpoint
+//	jobs/<job>/checkpoints/<dest>\x00<rel>   opaque bytes (the sender's encoding)
 //
 // The agent publishes first and records afterwards (Batch.Commit), so the
 // manifest never claims data a destination lacks.

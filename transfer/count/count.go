@@ -130,6 +130,9 @@ func (u *upload) Write(ctx context.Context, off int64, p []byte) error {
 
 func (u *upload) Checkpoint() *transfer.Checkpoint { return u.u.Checkpoint() }
 
+// Flush implements transfer.Flusher for the upload it wraps.
+func (u *upload) Flush(ctx context.Context) error { return transfer.Flush(ctx, u.u) }
+
 func (u *upload) Commit(ctx context.Context, final transfer.Meta) error {
 	u.n.commit.Add(1)
 	return u.u.Commit(ctx, final)

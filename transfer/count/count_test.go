@@ -5,27 +5,19 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/efssync/efssync/internal/desttest"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/count"
 	"github.com/efssync/efssync/transfer/fsdest"
 	"github.com/efssync/efssync/transfer/transfertest"
 )
 
-func newFS(t *testing.T) *fsdest.Dest {
-	t.Helper()
-	d, err := fsdest.New("fs", t.TempDir(), fsdest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func TestConformance(t *testing.T) {
-	transfertest.RunTests(t, func(t *testing.T) transfer.Destination { return count.New(newFS(t)) })
+	transfertest.RunTests(t, func(t *testing.T) transfer.Destination { return count.New(desttest.NewFS(t)) })
 }
 
 func TestCounts(t *testing.T) {
-	fs := newFS(t)
+	fs := desttest.NewFS(t)
 	c := count.New(fs)
 	ctx := t.Context()
 	if c.Name() != "fs" {
@@ -104,7 +96,7 @@ func TestCounts(t *testing.T) {
 type bare struct{ transfer.Destination }
 
 func TestAbsentAbilitiesStayAbsent(t *testing.T) {
-	c := count.New(bare{newFS(t)})
+	c := count.New(bare{desttest.NewFS(t)})
 	if _, ok := transfer.As[transfer.DirMaker](c); ok {
 		t.Fatal("DirMaker found through a destination that has none")
 	}
@@ -114,7 +106,7 @@ func TestAbsentAbilitiesStayAbsent(t *testing.T) {
 }
 
 func TestConcurrentCounts(t *testing.T) {
-	c := count.New(newFS(t))
+	c := count.New(desttest.NewFS(t))
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

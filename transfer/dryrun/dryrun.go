@@ -62,6 +62,10 @@ func (r *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
 	return r.inner.Stat(ctx, rel)
 }
 
+// Discards implements transfer.Discarder: nothing sent through a dry run
+// is published, so there is nothing to verify.
+func (r *Dest) Discards() {}
+
 // Remove implements transfer.Destination; it removes nothing.
 func (r *Dest) Remove(ctx context.Context, _ string) error { return ctx.Err() }
 

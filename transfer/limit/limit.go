@@ -104,6 +104,9 @@ func wait(ctx context.Context, l *rate.Limiter, n int) error {
 
 func (u *upload) Checkpoint() *transfer.Checkpoint { return u.u.Checkpoint() }
 
+// Flush implements transfer.Flusher for the upload it wraps.
+func (u *upload) Flush(ctx context.Context) error { return transfer.Flush(ctx, u.u) }
+
 func (u *upload) Commit(ctx context.Context, final transfer.Meta) error {
 	return u.u.Commit(ctx, final)
 }

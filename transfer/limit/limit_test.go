@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/efssync/efssync/internal/desttest"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/count"
 	"github.com/efssync/efssync/transfer/fsdest"
@@ -19,18 +20,9 @@ import (
 
 const mib = 1 << 20
 
-func newFS(t *testing.T) *fsdest.Dest {
-	t.Helper()
-	d, err := fsdest.New("fs", t.TempDir(), fsdest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func TestConformance(t *testing.T) {
 	transfertest.RunTests(t, func(t *testing.T) transfer.Destination {
-		return limit.New(newFS(t), rate.NewLimiter(rate.Inf, 0))
+		return limit.New(desttest.NewFS(t), rate.NewLimiter(rate.Inf, 0))
 	})
 }
 
@@ -44,7 +36,7 @@ func TestRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// 1 MiB/s; the bucket starts full with a 256 KiB burst.
 		l := rate.NewLimiter(mib, 256<<10)
-		d := limit.New(newFS(t), l)
+		d := limit.New(desttest.NewFS(t), l)
 		data := transfertest.Content(1, 4*mib)
 		start := time.Now()
 		transfertest.Upload(t, d, "f", data, mib)
@@ -62,7 +54,7 @@ func TestRate(t *testing.T) {
 func TestSharedAcrossDestinations(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := rate.NewLimiter(mib, 256<<10)
-		dests := []transfer.Destination{limit.New(newFS(t), l), limit.New(newFS(t), l)}
+		dests := []transfer.Destination{limit.New(desttest.NewFS(t), l), limit.New(desttest.NewFS(t), l)}
 		data := transfertest.Content(2, 2*mib)
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -82,7 +74,7 @@ func TestSharedAcrossDestinations(t *testing.T) {
 func TestCanceledWhileWaiting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := rate.NewLimiter(1024, 1024) // 1 KiB/s: a 1 MiB write takes ~17 min
-		c := count.New(newFS(t))
+		c := count.New(desttest.NewFS(t))
 		d := limit.New(c, l)
 		u, err := d.Begin(t.Context(), "f", transfer.Meta{UID: -1, GID: -1}, nil)
 		if err != nil {
@@ -108,7 +100,7 @@ func TestCanceledWhileWaiting(t *testing.T) {
 }
 
 func TestZeroBurst(t *testing.T) {
-	d := limit.New(newFS(t), rate.NewLimiter(mib, 0))
+	d := limit.New(desttest.NewFS(t), rate.NewLimiter(mib, 0))
 	u, err := d.Begin(t.Context(), "f", transfer.Meta{UID: -1, GID: -1}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +112,7 @@ func TestZeroBurst(t *testing.T) {
 }
 
 func TestNilLimiterAndAbilities(t *testing.T) {
-	fs := newFS(t)
+	fs := desttest.NewFS(t)
 	if d := limit.New(fs, nil); d != transfer.Destination(fs) {
 		t.Fatal("a nil limiter should leave the destination unwrapped")
 	}

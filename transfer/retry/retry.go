@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/efssync/efssync/transfer"
@@ -53,6 +54,12 @@ type Policy struct {
 	// jitter; it is called from many goroutines at once. Default:
 	// math/rand/v2's Int64N.
 	Rand func(n int64) int64
+	// DownAfter is how many operations in a row may fail with a retriable
+	// error (after their retries) before the destination is marked down
+	// for the rest of the run: every later operation then fails at once
+	// with one transfer.Fatal error naming the destination and the last
+	// cause, instead of one long retry per file. Default 3; negative never.
+	DownAfter int
 	// OnRetry, when set, is told about every failure that will be retried,
 	// for logs and metrics. attempt is the number of the failed try (1 for
 	// the first).
@@ -62,6 +69,9 @@ type Policy struct {
 func (p Policy) withDefaults() Policy {
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = 5
+	}
+	if p.DownAfter == 0 {
+		p.DownAfter = 3
 	}
 	if p.Base <= 0 {
 		p.Base = 100 * time.Millisecond
@@ -124,6 +134,27 @@ func retriable(ctx context.Context, err error) bool {
 	return transfer.IsRetriable(err)
 }
 
+// do runs fn under the policy and keeps count of the operations in a row
+// that failed with a transport error, marking the destination down after
+// DownAfter of them.
+func (r *Dest) do(ctx context.Context, op, rel string, fn func() error) error {
+	if down := r.down.Load(); down != nil {
+		return *down
+	}
+	err := r.p.do(ctx, op, rel, fn)
+	switch {
+	case err == nil || !transfer.IsRetriable(err):
+		r.failures.Store(0) // the destination answered
+	case ctx.Err() == nil:
+		if n := r.failures.Add(1); r.p.DownAfter > 0 && int(n) >= r.p.DownAfter {
+			down := transfer.Fatal(fmt.Errorf("destination %s is down for this run: %d operations in a row failed after retries; last: %w",
+				r.inner.Name(), n, err))
+			r.down.CompareAndSwap(nil, &down)
+		}
+	}
+	return err
+}
+
 // do runs fn until it succeeds, fails for good, or runs out of attempts.
 func (p *Policy) do(ctx context.Context, op, rel string, fn func() error) error {
 	for attempt := 1; ; attempt++ {
@@ -157,6 +188,10 @@ type Dest struct {
 	inner transfer.Destination
 	p     Policy
 	chain transfer.Destination
+	// failures counts operations in a row that failed with a transport
+	// error; down is set once they reach p.DownAfter.
+	failures atomic.Int32
+	down     atomic.Pointer[error]
 }
 
 // New wraps d with retries under p.
@@ -178,20 +213,20 @@ func (r *Dest) Unwrap() transfer.Destination { return r.chain }
 // Begin implements transfer.Destination.
 func (r *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *transfer.Checkpoint) (transfer.Upload, error) {
 	var u transfer.Upload
-	err := r.p.do(ctx, "begin", rel, func() (err error) {
+	err := r.do(ctx, "begin", rel, func() (err error) {
 		u, err = r.inner.Begin(ctx, rel, m, resume)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &upload{u: u, p: &r.p, rel: rel}, nil
+	return &upload{u: u, r: r, rel: rel}, nil
 }
 
 // Stat implements transfer.Destination.
 func (r *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
 	var m transfer.Meta
-	err := r.p.do(ctx, "stat", rel, func() (err error) {
+	err := r.do(ctx, "stat", rel, func() (err error) {
 		m, err = r.inner.Stat(ctx, rel)
 		return err
 	})
@@ -200,27 +235,30 @@ func (r *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
 
 // Remove implements transfer.Destination.
 func (r *Dest) Remove(ctx context.Context, rel string) error {
-	return r.p.do(ctx, "remove", rel, func() error { return r.inner.Remove(ctx, rel) })
+	return r.do(ctx, "remove", rel, func() error { return r.inner.Remove(ctx, rel) })
 }
 
 type upload struct {
 	u   transfer.Upload
-	p   *Policy
+	r   *Dest
 	rel string
 }
 
 func (u *upload) Write(ctx context.Context, off int64, p []byte) error {
-	return u.p.do(ctx, "write", u.rel, func() error { return u.u.Write(ctx, off, p) })
+	return u.r.do(ctx, "write", u.rel, func() error { return u.u.Write(ctx, off, p) })
 }
 
 func (u *upload) Checkpoint() *transfer.Checkpoint { return u.u.Checkpoint() }
 
+// Flush implements transfer.Flusher for the upload it wraps.
+func (u *upload) Flush(ctx context.Context) error { return transfer.Flush(ctx, u.u) }
+
 func (u *upload) Commit(ctx context.Context, final transfer.Meta) error {
-	return u.p.do(ctx, "commit", u.rel, func() error { return u.u.Commit(ctx, final) })
+	return u.r.do(ctx, "commit", u.rel, func() error { return u.u.Commit(ctx, final) })
 }
 
 func (u *upload) Abort(ctx context.Context) error {
-	return u.p.do(ctx, "abort", u.rel, func() error { return u.u.Abort(ctx) })
+	return u.r.do(ctx, "abort", u.rel, func() error { return u.u.Abort(ctx) })
 }
 
 // abilities is the decorator's chain of the inner destination's abilities,
@@ -230,17 +268,17 @@ func (r *Dest) abilities() transfer.Destination {
 	return transfer.Chain(r, r.inner, r.inner, transfer.Wrappers{
 		Mkdir: func(v transfer.DirMaker) transfer.DirMakerFunc {
 			return func(ctx context.Context, rel string, m transfer.Meta) error {
-				return r.p.do(ctx, "mkdir", rel, func() error { return v.Mkdir(ctx, rel, m) })
+				return r.do(ctx, "mkdir", rel, func() error { return v.Mkdir(ctx, rel, m) })
 			}
 		},
 		Symlink: func(v transfer.Symlinker) transfer.SymlinkerFunc {
 			return func(ctx context.Context, rel, target string, m transfer.Meta) error {
-				return r.p.do(ctx, "symlink", rel, func() error { return v.Symlink(ctx, rel, target, m) })
+				return r.do(ctx, "symlink", rel, func() error { return v.Symlink(ctx, rel, target, m) })
 			}
 		},
 		Link: func(v transfer.Linker) transfer.LinkerFunc {
 			return func(ctx context.Context, existing, rel string) error {
-				return r.p.do(ctx, "link", rel, func() error { return v.Link(ctx, existing, rel) })
+				return r.do(ctx, "link", rel, func() error { return v.Link(ctx, existing, rel) })
 			}
 		},
 		List: func(v transfer.Lister) transfer.ListerFunc {
@@ -248,7 +286,7 @@ func (r *Dest) abilities() transfer.Destination {
 			// that a retry would hand fn entries it has seen.
 			return func(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
 				called := false
-				return r.p.do(ctx, "list", "", func() error {
+				return r.do(ctx, "list", "", func() error {
 					err := v.List(ctx, func(rel string, m transfer.Meta) error {
 						called = true
 						return fn(rel, m)
@@ -262,7 +300,7 @@ func (r *Dest) abilities() transfer.Destination {
 		},
 		Open: func(v transfer.Opener) transfer.OpenerFunc {
 			return func(ctx context.Context, rel string) (rc io.ReadCloser, err error) {
-				err = r.p.do(ctx, "open", rel, func() (err error) {
+				err = r.do(ctx, "open", rel, func() (err error) {
 					rc, err = v.Open(ctx, rel)
 					return err
 				})
@@ -271,13 +309,13 @@ func (r *Dest) abilities() transfer.Destination {
 		},
 		Sync: func(v transfer.Syncer) transfer.SyncerFunc {
 			return func(ctx context.Context) error {
-				return r.p.do(ctx, "sync", "", func() error { return v.Sync(ctx) })
+				return r.do(ctx, "sync", "", func() error { return v.Sync(ctx) })
 			}
 		},
 		Cleanup: func(v transfer.Cleaner) transfer.CleanerFunc {
 			return func(ctx context.Context, keep func(uploadID string) bool) (int, error) {
 				total := 0
-				err := r.p.do(ctx, "cleanup", "", func() error {
+				err := r.do(ctx, "cleanup", "", func() error {
 					n, err := v.Cleanup(ctx, keep)
 					total += n // a failed pass may have removed some before failing
 					return err

@@ -7,26 +7,18 @@ import (
 	"io"
 	"io/fs"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/efssync/efssync/internal/desttest"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/fsdest"
 	"github.com/efssync/efssync/transfer/retry"
 	"github.com/efssync/efssync/transfer/transfertest"
 )
-
-// newFS returns a real directory destination.
-func newFS(t *testing.T) *fsdest.Dest {
-	t.Helper()
-	d, err := fsdest.New("fs", t.TempDir(), fsdest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 // flaky injects failures in front of a real destination: errs[op] lists the
 // errors the next calls of op return before the call goes through.
@@ -176,12 +168,12 @@ var eio = transfer.Retriable(fmt.Errorf("stat x: %w", syscall.EIO))
 
 func TestConformance(t *testing.T) {
 	transfertest.RunTests(t, func(t *testing.T) transfer.Destination {
-		return retry.New(newFS(t), retry.Policy{Sleep: (&sleeper{}).Sleep})
+		return retry.New(desttest.NewFS(t), retry.Policy{Sleep: (&sleeper{}).Sleep})
 	})
 }
 
 func TestRetriesUntilSuccess(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	d := retry.New(f, policy(&s))
 	f.fail("stat", eio, eio)
@@ -198,7 +190,7 @@ func TestRetriesUntilSuccess(t *testing.T) {
 }
 
 func TestGivesUp(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	d := retry.New(f, policy(&s))
 	for range 10 {
@@ -226,7 +218,7 @@ func TestNotRetried(t *testing.T) {
 		"deadline":            transfer.Retriable(fmt.Errorf("put: %w", context.DeadlineExceeded)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFlaky(newFS(t))
+			f := newFlaky(desttest.NewFS(t))
 			var s sleeper
 			d := retry.New(f, policy(&s))
 			f.fail("stat", err)
@@ -241,7 +233,7 @@ func TestNotRetried(t *testing.T) {
 }
 
 func TestContextDone(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	d := retry.New(f, policy(&s))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -255,7 +247,7 @@ func TestContextDone(t *testing.T) {
 	}
 
 	// A wait cut short by the context ends the retries too.
-	f = newFlaky(newFS(t))
+	f = newFlaky(desttest.NewFS(t))
 	ctx, cancel = context.WithCancel(t.Context())
 	d = retry.New(f, retry.Policy{Sleep: func(ctx context.Context, _ time.Duration) error {
 		cancel()
@@ -305,7 +297,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestDefaultSleepHonoursContext(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	// Base is an hour: the test only ends if the wait sees the cancel.
@@ -326,7 +318,7 @@ func TestDefaultSleepHonoursContext(t *testing.T) {
 }
 
 func TestWriteAndCommitRetried(t *testing.T) {
-	fs := newFS(t)
+	fs := desttest.NewFS(t)
 	f := newFlaky(fs)
 	f.partial = true
 	var s sleeper
@@ -364,7 +356,7 @@ func TestWriteAndCommitRetried(t *testing.T) {
 }
 
 func TestAbilities(t *testing.T) {
-	fs := newFS(t)
+	fs := desttest.NewFS(t)
 	f := newFlaky(fs)
 	var s sleeper
 	d := retry.New(f, policy(&s))
@@ -404,7 +396,7 @@ func TestAbilities(t *testing.T) {
 type bare struct{ transfer.Destination }
 
 func TestListRetriedOnlyBeforeEntries(t *testing.T) {
-	f := newFlaky(newFS(t))
+	f := newFlaky(desttest.NewFS(t))
 	var s sleeper
 	d := retry.New(f, policy(&s))
 	transfertest.Upload(t, d, "one", []byte("1"), 1)
@@ -437,5 +429,45 @@ func TestListRetriedOnlyBeforeEntries(t *testing.T) {
 	}
 	if len(seen) != 1 || f.count("list") != 3 {
 		t.Fatalf("saw %q in %d calls, want 1 entry and no retry", seen, f.count("list"))
+	}
+}
+
+// After DownAfter operations in a row fail for good with transport errors,
+// the destination is down for the run: later operations fail at once, with
+// one fatal error naming it and the cause, and never reach it again.
+func TestMarkedDownAfterConsecutiveFailures(t *testing.T) {
+	f := newFlaky(desttest.NewFS(t))
+	var s sleeper
+	p := policy(&s)
+	p.MaxAttempts, p.DownAfter = 2, 3
+	d := retry.New(f, p)
+	for range 2 * 2 {
+		f.fail("stat", eio)
+	}
+	// Two give-ups, then a success: the run of failures starts over.
+	for range 2 {
+		if _, err := d.Stat(t.Context(), "x"); !errors.Is(err, syscall.EIO) {
+			t.Fatalf("Stat: %v", err)
+		}
+	}
+	if _, err := d.Stat(t.Context(), "x"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat after the failures passed: %v", err)
+	}
+	for range 3 * 2 {
+		f.fail("remove", eio)
+	}
+	for i := range 3 {
+		err := d.Remove(t.Context(), fmt.Sprint(i))
+		if !errors.Is(err, syscall.EIO) || transfer.IsFatal(err) {
+			t.Fatalf("Remove %d: %v, want a retriable give-up", i, err)
+		}
+	}
+	calls := f.count("remove") + f.count("stat")
+	_, err := d.Stat(t.Context(), "y")
+	if !transfer.IsFatal(err) || !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "fs is down") {
+		t.Fatalf("Stat once down: %v, want one fatal error naming the destination and the cause", err)
+	}
+	if got := f.count("remove") + f.count("stat"); got != calls {
+		t.Fatalf("a down destination was called %d more times", got-calls)
 	}
 }

@@ -118,7 +118,10 @@ type Options struct {
 	// WrapTransport, when set, wraps the HTTP transport, e.g. to count
 	// requests. Stall detection stays underneath it.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
-	// MaxAttempts is how often the SDK tries one request, default 10.
+	// MaxAttempts is how often the SDK tries one request, default 10. The
+	// SDK's retryer is the one retry owner of an S3 destination: the
+	// agent's retry decorator tries S3 operations once and only counts
+	// their failures, to mark a dead endpoint down for the run.
 	MaxAttempts int
 	// MaxBackoff caps the SDK's backoff between attempts, default 30s, long
 	// enough to ride out a short outage during a long upload.

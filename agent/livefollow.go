@@ -1,0 +1,145 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/efssync/efssync/agent/follow"
+	"github.com/efssync/efssync/agent/send"
+)
+
+// startLocked starts following rel; l.mu is held.
+func (l *live) startLocked(ctx context.Context, rel string) *liveFile {
+	fctx, cancel := context.WithCancel(ctx)
+	lf := &liveFile{wake: make(chan struct{}, 1), closed: make(chan struct{}), cancel: cancel}
+	l.inflight[rel] = lf
+	l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
+	l.followWG.Add(1)
+	go func() {
+		defer l.followWG.Done()
+		defer cancel()
+		defer func() {
+			l.mu.Lock()
+			if l.inflight[rel] == lf {
+				delete(l.inflight, rel)
+			}
+			l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
+			l.mu.Unlock()
+		}()
+		select {
+		case l.sem <- struct{}{}:
+		case <-fctx.Done():
+			return
+		}
+		defer func() { <-l.sem }()
+		defer func() {
+			// A file removed while it was being published may have landed
+			// after its delete was carried out: delete it again.
+			abs := filepath.Join(l.j.src, filepath.FromSlash(rel))
+			if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) && ctx.Err() == nil {
+				l.removed(rel)
+			}
+		}()
+		for fctx.Err() == nil {
+			seen := lf.events.Load()
+			again, sent := l.follow(fctx, rel, lf)
+			if !again && (lf.events.Load() == seen || !l.changedSince(rel, sent)) {
+				return
+			}
+			l.j.log.Info("file truncated, replaced or rewritten while followed; starting over", "path", rel)
+		}
+	}()
+	return lf
+}
+
+// follow sends one file as it grows, through the same sender as once mode:
+// every chunk goes to each destination as soon as it is read, and the file
+// is published once the writer is done and the bytes sent are confirmed
+// against the closed file. It reports true when the file must be followed
+// again from the start (truncated, replaced, or rewritten after it was read),
+// and the stat of the version it published or found unchanged.
+func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool, sent stat) {
+	j := l.j
+	abs := filepath.Join(j.src, filepath.FromSlash(rel))
+	start := time.Now()
+	f, err := openSource(abs)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: fmt.Errorf("open %s: %w", abs, err)})
+		}
+		return false, sent
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false, sent
+	}
+	t := task{e: entryOf(j.src, rel, fi), st: statOf(fi)}
+	sent = t.st
+	rec, known, err := j.a.db.Get(j.job.Name, rel)
+	if err != nil {
+		j.log.Warn("manifest record unreadable; copying again", "path", rel, "error", err)
+	}
+	t.prev, t.known = rec, known
+	if select1(lf.closed) && j.strat.Plan(t.e, t.st, rec, known, j.names).Kind == KindSkip {
+		return false, sent // closed without a change since it was recorded
+	}
+	t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
+	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
+	src := &followSource{f: f, fl: fl, abs: abs, start: t.st, finished: j.job.Finished.Quiet.D(), now: time.Now}
+	res := j.sender.Send(ctx, send.File{Rel: rel, Meta: j.meta(t), Dests: t.act.Dests, Growing: true}, j.hook(rel, src))
+	switch {
+	case res.Err == nil:
+	case isRewrite(res.Err):
+		return true, sent
+	case errors.Is(res.Err, follow.ErrRemoved), ctx.Err() != nil:
+		return false, sent
+	default:
+		j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: res.Err})
+		return false, sent
+	}
+	if after, err := f.Stat(); err == nil {
+		t.st = statOf(after)
+	}
+	outs := j.outcomes(res, nil)
+	if at := lf.closedAt.Load(); at != 0 {
+		for _, o := range outs {
+			if o.err == nil {
+				j.a.metrics.lag(j.job.Name, j.names[o.dest], time.Since(time.Unix(0, at)))
+			}
+		}
+	}
+	sent = t.st
+	rec = baseRecord(t, t.e.Mode)
+	rec.Hash = res.Sum
+	j.settle(&rec, outs, j.a.opts.Now())
+	j.c.files.Add(1)
+	r := result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
+	j.deliver(r)
+	j.followUp(ctx, t, r)
+	return false, sent
+}
+
+// changedSince reports whether rel no longer is the version sent.
+func (l *live) changedSince(rel string, sent stat) bool {
+	fi, err := os.Lstat(filepath.Join(l.j.src, filepath.FromSlash(rel)))
+	if err != nil || !fi.Mode().IsRegular() {
+		return false // gone or not a file: the event handlers deal with it
+	}
+	now := statOf(fi)
+	return now.size != sent.size || !now.mtime.Equal(sent.mtime) || now.ino != sent.ino
+}
+
+func select1(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,205 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/efssync/efssync/agent/hls"
+	"github.com/efssync/efssync/agent/send"
+	"github.com/efssync/efssync/manifest"
+	"github.com/efssync/efssync/transfer"
+)
+
+// destGate orders publication at one destination.
+type destGate struct {
+	gate    hls.Gate
+	kick    chan struct{}
+	mu      sync.Mutex
+	pending map[string]pendingPlaylist
+	deletes map[string]struct{}
+}
+
+type pendingPlaylist struct {
+	data []byte
+	refs []string
+	st   stat
+	mode fs.FileMode
+	seen time.Time
+}
+
+// seen feeds publications to the HLS gates and sends files that changed
+// during a pass to the follower.
+func (l *live) seen(r result) {
+	switch {
+	case r.status == StatusChanged:
+		l.mu.Lock()
+		if _, ok := l.inflight[r.rel]; !ok {
+			l.startLocked(l.ctx, r.rel)
+		}
+		l.mu.Unlock()
+		return
+	case r.status == StatusSkipped && r.err == nil:
+		for i, g := range l.gates {
+			if !l.j.dests[i].isDown() {
+				g.gate.MarkComplete(r.rel)
+			}
+		}
+	}
+	for _, o := range r.outs {
+		if o.err == nil && o.status != StatusSkipped {
+			l.gates[o.dest].gate.MarkComplete(r.rel)
+			l.gates[o.dest].poke()
+		}
+	}
+}
+
+// playlistChanged reads a new version of a playlist and queues it at every
+// destination, where it is published once everything it lists is there.
+func (l *live) playlistChanged(ctx context.Context, rel string) {
+	f, err := openSource(filepath.Join(l.j.src, filepath.FromSlash(rel)))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return
+	}
+	var refs []string
+	if pl, err := hls.ParsePlaylist(data); err == nil {
+		refs = pl.Refs(rel)
+	} else {
+		l.j.log.Warn("playlist does not parse; publishing it unordered", "path", rel, "error", err)
+	}
+	p := pendingPlaylist{data: data, refs: refs, st: statOf(fi), mode: fi.Mode(), seen: time.Now()}
+	for i, g := range l.gates {
+		if l.j.dests[i].isDown() {
+			continue
+		}
+		g.mu.Lock()
+		g.pending[rel] = p
+		g.mu.Unlock()
+		g.poke()
+	}
+}
+
+// removed handles a source path that went away.
+func (l *live) removed(rel string) {
+	l.j.log.Debug("removed", "path", rel)
+	if l.j.job.Delete != "mirror" {
+		return
+	}
+	for _, g := range l.gates {
+		g.mu.Lock()
+		g.deletes[rel] = struct{}{}
+		delete(g.pending, rel)
+		g.mu.Unlock()
+		g.poke()
+	}
+}
+
+// destLoop publishes ready playlists and safe deletes at one destination,
+// in the order the gate allows. It is the only publisher of playlists there.
+func (l *live) destLoop(ctx context.Context, i int) error {
+	g := l.gates[i]
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-g.kick:
+		}
+		l.publishReady(ctx, i)
+	}
+}
+
+func (l *live) publishReady(ctx context.Context, i int) {
+	j := l.j
+	g := l.gates[i]
+	d := j.dests[i]
+	g.mu.Lock()
+	ready := map[string]pendingPlaylist{}
+	for rel, p := range g.pending {
+		if len(g.gate.Ready(p.refs)) == 0 {
+			ready[rel] = p
+			delete(g.pending, rel)
+		}
+	}
+	g.mu.Unlock()
+	for rel, p := range ready {
+		start := time.Now()
+		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.mtime, UID: p.st.uid, GID: p.st.gid}
+		res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: []int{i}}, &send.Bytes{Data: p.data, ID: identity(p.st)})
+		sum := res.Sum
+		m.Size = res.Size
+		o := outcome{dest: i, status: StatusFailed, err: res.Err, bytes: m.Size}
+		if res.Err == nil {
+			o = j.outcomes(res, nil)[0]
+		}
+		if o.err == nil {
+			released := g.gate.Published(rel, p.refs)
+			g.mu.Lock()
+			for _, r := range released {
+				if _, ok := g.deletes[r]; ok {
+					g.poke()
+				}
+			}
+			g.mu.Unlock()
+			j.a.metrics.lag(j.job.Name, d.name, time.Since(p.seen))
+		}
+		l.recMu.Lock()
+		rec, ok := l.recs[rel]
+		if !ok || rec.Hash != sum || rec.Size != m.Size {
+			rec = manifest.Record{Size: m.Size, ModTime: p.st.mtime, CTime: p.st.ctime, Inode: p.st.ino,
+				Dev: p.st.dev, Mode: p.mode, Hash: sum}
+		}
+		j.settle(&rec, []outcome{o}, j.a.opts.Now())
+		cp := rec
+		cp.Dests = rec.Dests.Clone()
+		l.recs[rel] = rec
+		l.recMu.Unlock()
+		j.deliver(result{rel: rel, kind: KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},
+			bytes: m.Size, dur: time.Since(start)})
+	}
+	// Deletes that no published playlist holds back any more.
+	g.mu.Lock()
+	var del []string
+	for rel := range g.deletes {
+		if !g.gate.Referenced(rel) {
+			del = append(del, rel)
+			delete(g.deletes, rel)
+		}
+	}
+	g.mu.Unlock()
+	for _, rel := range del {
+		j.log.Debug("delete", "path", rel, "dest", d.name)
+		if _, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel))); err == nil {
+			continue // it came back
+		}
+		start := time.Now()
+		err := d.d.Remove(ctx, rel)
+		g.gate.MarkRemoved(rel)
+		st := StatusDeleted
+		if err != nil {
+			st = StatusFailed
+		} else {
+			j.c.deleted.Add(1)
+		}
+		j.deliver(result{rel: rel, kind: KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)})
+	}
+}
+
+func (g *destGate) poke() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
