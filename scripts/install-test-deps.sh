@@ -55,8 +55,10 @@ install_s3_test_servers() {
 # Owned by the internal/faultfs and bench maintainers. fuse3 gives /dev/fuse
 # users fusermount3 (faultfs tests); the rest are the peers bench/run.sh
 # compares against and the tools of the end-to-end tests; time is GNU time
-# for peak RSS.
-APT_PACKAGES=(fuse3 rsync rclone lsyncd fpart ffmpeg time)
+# for peak RSS. systemd (systemd-analyze verify of the units), man-db
+# (man --warnings on the generated pages) and dpkg (dpkg-deb) are for the
+# packaging tests in cmd/efssync.
+APT_PACKAGES=(fuse3 rsync rclone lsyncd fpart ffmpeg time systemd man-db dpkg)
 
 install_apt_packages() {
 	local missing=() p

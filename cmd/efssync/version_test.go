@@ -136,4 +136,25 @@ func TestDocs(t *testing.T) {
 	if out, err := exec.Command(bash, "-n", filepath.Join(dir, completionDir, "efssync.bash")).CombinedOutput(); err != nil {
 		t.Errorf("bash -n efssync.bash: %v\n%s", err, out)
 	}
+	checkManWarnings(t, filepath.Join(dir, manDir))
+}
+
+// checkManWarnings renders every page in dir with man --warnings: any
+// complaint of groff about the generated roff fails the test.
+func checkManWarnings(t *testing.T, dir string) {
+	t.Helper()
+	man, err := exec.LookPath("man")
+	if err != nil {
+		requireCI(t, "man not found (Debian: apt-get install man-db): %v", err)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "*.1"))
+	for _, p := range pages {
+		cmd := exec.Command(man, "--warnings", "-l", "-Tutf8", "-Z", p)
+		cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C.UTF-8")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Errorf("man --warnings %s: %v\n%s", filepath.Base(p), err, stderr.String())
+		}
+	}
 }
