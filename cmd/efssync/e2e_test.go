@@ -43,7 +43,10 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	build := exec.Command(goTool, "build", "-o", binPath, ".")
+	// Built like the release (static, -trimpath: .goreleaser.yaml), so the
+	// package test's goreleaser finds every package compiled already.
+	build := exec.Command(goTool, "build", "-trimpath", "-o", binPath, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: go build: %v\n%s", err, out)
 		os.RemoveAll(dir)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/efssync/efssync/config"
 )
 
@@ -140,5 +142,73 @@ func TestPackagedConfig(t *testing.T) {
 	}
 	if len(cfg.Jobs) != 1 || len(cfg.Jobs[0].Destinations) != 1 {
 		t.Errorf("uncommented config has %d jobs, want one job with one destination", len(cfg.Jobs))
+	}
+}
+
+// k8sVolume is the part of a pod's volume the Job test looks at.
+type k8sVolume struct {
+	Name                  string
+	PersistentVolumeClaim *struct{} `yaml:"persistentVolumeClaim"`
+}
+
+// TestKubernetesJob checks the Job example against the image: the same
+// non-root user, the configuration where the image's CMD reads it, and the
+// state directory on a persistent volume, without which every pass would
+// copy everything again.
+func TestKubernetesJob(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../packaging/kubernetes-job.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job struct {
+		Kind string
+		Spec struct {
+			Parallelism int
+			Template    struct {
+				Spec struct {
+					SecurityContext struct {
+						RunAsNonRoot bool  `yaml:"runAsNonRoot"`
+						RunAsUser    int64 `yaml:"runAsUser"`
+					} `yaml:"securityContext"`
+					Containers []struct {
+						Args         []string
+						VolumeMounts []struct {
+							Name      string
+							MountPath string `yaml:"mountPath"`
+						} `yaml:"volumeMounts"`
+					}
+					Volumes []k8sVolume
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(b, &job); err != nil {
+		t.Fatalf("kubernetes-job.yaml: %v", err)
+	}
+	pod := job.Spec.Template.Spec
+	if job.Kind != "Job" || job.Spec.Parallelism != 1 || len(pod.Containers) != 1 {
+		t.Fatalf("want a Job of parallelism 1 with one container, got %+v", job)
+	}
+	if !pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.RunAsUser != 65532 {
+		t.Errorf("pod securityContext %+v, want runAsNonRoot and the image's user 65532", pod.SecurityContext)
+	}
+	c := pod.Containers[0]
+	if !slices.Equal(c.Args, []string{"run", "--config", "/etc/efssync/config.yaml"}) {
+		t.Errorf("args %v, want the image's run --config /etc/efssync/config.yaml", c.Args)
+	}
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.MountPath] = m.Name
+	}
+	if _, ok := mounts["/etc/efssync"]; !ok {
+		t.Errorf("nothing mounted at /etc/efssync, where the configuration is read")
+	}
+	state := mounts["/var/lib/efssync"]
+	persistent := slices.ContainsFunc(pod.Volumes, func(v k8sVolume) bool {
+		return v.Name == state && v.PersistentVolumeClaim != nil
+	})
+	if !persistent {
+		t.Errorf("/var/lib/efssync (volume %q) is not a persistent volume claim: the manifest would be lost after each pass", state)
 	}
 }
