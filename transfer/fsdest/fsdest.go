@@ -8,6 +8,7 @@ package fsdest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -277,7 +278,8 @@ type upload struct {
 	inPlace bool
 	fd      int
 	created uint32 // permission bits the file was created with
-	end     int64  // highest offset written
+	end     int64  // highest offset written, holes left for zeros included
+	written int64  // highest offset actually written
 }
 
 // tmp is the path the upload writes to, for messages.
@@ -291,9 +293,18 @@ func (u *upload) done() {
 	}
 }
 
+// Write writes p at off. An all-zero p over a range this upload never
+// wrote is not written at all: the file was created empty, so the range
+// reads as zeros already, and a sparse source keeps its holes (the size
+// is set at Commit). The check stops at the first non-zero word, so data
+// costs next to nothing.
 func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 	if u.fd < 0 {
 		return fmt.Errorf("write %s: upload already finished", u.final)
+	}
+	if off >= u.written && allZero(p) {
+		u.end = max(u.end, off+int64(len(p)))
+		return nil
 	}
 	for len(p) > 0 {
 		n, err := unix.Pwrite(u.fd, p, off)
@@ -305,8 +316,25 @@ func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 		}
 		p, off = p[n:], off+int64(n)
 	}
+	u.written = max(u.written, off)
 	u.end = max(u.end, off)
 	return nil
+}
+
+// allZero reports whether p holds only zero bytes, a word at a time.
+func allZero(p []byte) bool {
+	for len(p) >= 8 {
+		if binary.NativeEndian.Uint64(p) != 0 {
+			return false
+		}
+		p = p[8:]
+	}
+	for _, b := range p {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (u *upload) Checkpoint() *transfer.Checkpoint { return nil }
@@ -351,7 +379,9 @@ func (u *upload) finish(m transfer.Meta) error {
 	if !u.d.opts.Progressive && u.end != m.Size {
 		return fmt.Errorf("%s: %d bytes written, want %d", u.final, u.end, m.Size)
 	}
-	if u.d.opts.Progressive {
+	// Progressive files are cut to the size; a file ending in a hole is
+	// extended to it.
+	if u.d.opts.Progressive || u.end > u.written {
 		if err := unix.Ftruncate(fd, m.Size); err != nil {
 			return fmt.Errorf("truncate %s: %w", u.final, err)
 		}
