@@ -27,15 +27,20 @@ func TestGCDryRunChangesNothing(t *testing.T) {
 	mine, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("rec/rec.ts")})
 	must(t, err)
 
-	var plan bytes.Buffer
-	a, err := New(f.config(), Options{DryRun: true, PlanOut: &plan})
+	// A checkpoint of a crashed run, for a version of rec.ts that is gone.
+	a, err := New(f.config(), Options{})
 	must(t, err)
 	s3name := a.cfg.Jobs[0].Destinations[1].Name
 	cp := &transfer.Checkpoint{Key: "rec/rec.ts", UploadID: *mine.UploadId, PartSize: 5 << 20, SourceSize: 1, SourceModTime: time.Unix(1, 0)}
 	must(t, a.db.PutCheckpoint("job", s3name, "rec.ts", cp))
 	ownTmp := filepath.Join(f.dests[0], "sub", ".efssync-tmp-"+a.tag+"-0123456789abcdef")
+	a.Close()
 	must(t, os.MkdirAll(filepath.Dir(ownTmp), 0o755))
 	must(t, os.WriteFile(ownTmp, []byte("x"), 0o600))
+
+	var plan bytes.Buffer
+	a, err = New(f.config(), Options{DryRun: true, PlanOut: &plan})
+	must(t, err)
 
 	n, err := a.GC(ctx)
 	must(t, err)
