@@ -82,6 +82,10 @@ type Options struct {
 	// the rest and CutAfter can stop the mount at a chosen operation
 	// (power.go).
 	PowerLoss bool
+	// CutErrno is what every state-changing operation fails with once the
+	// power is off; zero means EIO. A test that wants the program to stop
+	// at once rather than retry picks one it does not retry (EROFS).
+	CutErrno syscall.Errno
 }
 
 // ProfileNFS models a generic NFS mount in one availability zone: 0.5 ms per
@@ -248,7 +252,10 @@ func Start(backing, mountpoint string, opts Options) (*FS, error) {
 	f := &FS{opts: opts, backing: backing, mountpoint: mountpoint, quota: -1}
 	f.failAfter.Store(-1)
 	if opts.PowerLoss {
-		f.power = &power{left: -1}
+		f.power = &power{left: -1, dark: make(chan struct{}), errno: opts.CutErrno}
+		if f.power.errno == 0 {
+			f.power.errno = syscall.EIO
+		}
 		if err := f.power.snapshot(backing); err != nil {
 			return nil, err
 		}

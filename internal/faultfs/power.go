@@ -56,6 +56,8 @@ type dentry struct {
 // power is the cut-point counter and the durable state.
 type power struct {
 	state   durable
+	dark    chan struct{} // closed when the power goes off
+	errno   syscall.Errno // what operations fail with once it is off
 	mu      sync.Mutex
 	left    int64 // state-changing operations still allowed; <0 = unlimited
 	off     bool
@@ -135,11 +137,11 @@ func (p *power) change() syscall.Errno {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.off {
-		return syscall.EIO
+		return p.errno
 	}
 	if p.left == 0 {
-		p.off = true
-		return syscall.EIO
+		p.switchOff()
+		return p.errno
 	}
 	if p.left > 0 {
 		p.left--
@@ -147,6 +149,20 @@ func (p *power) change() syscall.Errno {
 	p.changes++
 	return 0
 }
+
+// switchOff turns the power off; p.mu is held.
+func (p *power) switchOff() {
+	if !p.off {
+		p.off = true
+		close(p.dark)
+	}
+}
+
+// PoweredOff is closed when the power goes off (the cut point of CutAfter
+// is reached, or PowerCut is called), so a test can stop the program under
+// test at once instead of waiting out its retries. It needs
+// Options.PowerLoss.
+func (f *FS) PoweredOff() <-chan struct{} { return f.power.dark }
 
 // syncFile makes the file open as fd durable: its content, mode and mtime.
 func (p *power) syncFile(fd int) error {
@@ -252,7 +268,8 @@ func (d *durable) restoreFile(p string, e dentry) error {
 }
 
 // CutAfter lets n more state-changing operations through; every later
-// one fails with EIO, as if the power went off right after the nth. A
+// one fails with Options.CutErrno (EIO), as if the power went off right
+// after the nth. A
 // negative n removes the limit. It needs Options.PowerLoss.
 func (f *FS) CutAfter(n int64) {
 	f.power.mu.Lock()
@@ -278,7 +295,7 @@ func (f *FS) PowerCut() error {
 		return errors.New("faultfs: PowerCut needs Options.PowerLoss")
 	}
 	f.power.mu.Lock()
-	f.power.off = true
+	f.power.switchOff()
 	f.power.mu.Unlock()
 	if err := f.Close(); err != nil {
 		return err
