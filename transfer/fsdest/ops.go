@@ -30,17 +30,15 @@ func (d *Dest) Stat(_ context.Context, rel string) (transfer.Meta, error) {
 	if p == d.root {
 		rel = "."
 	}
-	var st unix.Stat_t
-	if rel == "." {
-		err = unix.Stat(d.root, &st)
-	} else {
-		dir, base, perr := d.parent(rel)
-		if perr != nil {
-			return transfer.Meta{}, fmt.Errorf("stat %s: %w", p, perr)
-		}
-		err = unix.Fstatat(dir.fd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
-		d.dirs.release(dir)
+	// A descriptor of its own, not the cache's: a Stat outside a batch
+	// must not leave a descriptor holding the mount.
+	fd, err := d.openBeneathRoot(rel, unix.O_PATH|unix.O_NOFOLLOW)
+	if err != nil {
+		return transfer.Meta{}, fmt.Errorf("stat %s: %w", p, classify(err))
 	}
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	_ = unix.Close(fd)
 	if err != nil {
 		return transfer.Meta{}, fmt.Errorf("stat %s: %w", p, classify(err))
 	}
@@ -286,7 +284,12 @@ func (d *Dest) Sync(context.Context) error {
 
 // fsyncDir makes the entries of the directory rel durable.
 func (d *Dest) fsyncDir(rel string) error {
-	fd, err := d.openBeneathRoot(rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	root, err := d.dirs.acquire(".", d.root) // Sync closes it afterwards
+	if err != nil {
+		return fmt.Errorf("fsync directory %s: %w", d.absOf(rel), classify(err))
+	}
+	fd, err := openBeneath(root.fd, rel, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	d.dirs.release(root)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // removed since; nothing left to make durable
@@ -300,14 +303,16 @@ func (d *Dest) fsyncDir(rel string) error {
 	return nil
 }
 
-// openBeneathRoot opens rel below the root without following a symlink.
+// openBeneathRoot opens rel below the root without following a symlink,
+// through a root descriptor of its own: reads outside a batch (Stat, Open,
+// List) leave nothing open on the mount.
 func (d *Dest) openBeneathRoot(rel string, flags int) (int, error) {
-	root, err := d.dirs.acquire(".", d.root)
+	root, err := openat(unix.AT_FDCWD, d.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return -1, err
 	}
-	defer d.dirs.release(root)
-	return openBeneath(root.fd, rel, flags, 0)
+	defer unix.Close(root)
+	return openBeneath(root, rel, flags, 0)
 }
 
 // Open implements transfer.Opener. It refuses a symlink anywhere in rel,
