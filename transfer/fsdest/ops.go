@@ -104,6 +104,9 @@ func (d *Dest) Remove(_ context.Context, rel string) error {
 		err = unix.Unlinkat(dir.fd, base, unix.AT_REMOVEDIR)
 	}
 	if err != nil && err != unix.ENOENT {
+		// No Sync may follow a failed delete (a mirror delete syncs only
+		// after one succeeded): hold nothing open on the mount.
+		d.dirs.closeIdle()
 		return fmt.Errorf("remove %s: %w", p, classify(err))
 	}
 	d.mu.Lock()
