@@ -98,11 +98,11 @@ func (d *Dest) Remove(_ context.Context, rel string) error {
 		}
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
-	defer d.dirs.release(dir)
 	err = unix.Unlinkat(dir.fd, base, 0)
 	if err == unix.EISDIR {
 		err = unix.Unlinkat(dir.fd, base, unix.AT_REMOVEDIR)
 	}
+	d.dirs.release(dir)
 	if err != nil && err != unix.ENOENT {
 		// No Sync may follow a failed delete (a mirror delete syncs only
 		// after one succeeded): hold nothing open on the mount.
