@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // overlapTree is a temp dir with src/, dst/, other/ and symlinks to them.
@@ -113,5 +115,27 @@ func TestValidateReportsOverlap(t *testing.T) {
 	}
 	if len(ve.Problems) != 1 {
 		t.Errorf("problems: %q; want only state_dir's (manifest and report_dir live in it)", ve.Problems)
+	}
+}
+
+// A destination reached through a bind mount of the source is the same
+// directory: only device and inode tell, since no symlink is involved.
+func TestOverlapThroughBindMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("bind mounts need root")
+	}
+	base := overlapTree(t)
+	bind := filepath.Join(base, "bind")
+	if err := os.Mkdir(bind, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount(filepath.Join(base, "src"), bind, "", unix.MS_BIND, ""); err != nil {
+		t.Skipf("bind mount refused here: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(bind, unix.MNT_DETACH) })
+	cfg := &Config{StateDir: filepath.Join(base, "state"), Jobs: []Job{{Source: filepath.Join(base, "src"), Destinations: fsDests(filepath.Join(bind, "sub"))}}}
+	var ve *ValidationError
+	if err := cfg.CheckOverlaps(); !errors.As(err, &ve) || len(ve.Problems) != 1 || !strings.Contains(ve.Problems[0], "is inside jobs[0].source") {
+		t.Fatalf("CheckOverlaps: %v, want the destination inside the source", err)
 	}
 }
