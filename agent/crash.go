@@ -53,21 +53,24 @@ func (j *jobRun) cleanupIfCrashed(ctx context.Context) error {
 // AbortIncompleteMultipartUpload lifecycle rule.
 func (j *jobRun) notOurs(string) bool { return true }
 
-// abortStaleUploads aborts the multipart uploads this agent checkpointed
-// for a source version that no longer exists (the file changed or went),
-// and forgets them. Checkpoints that still match the source stay for the
-// run to resume.
-func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
-	type stale struct {
-		dest, rel string
-		cp        *transfer.Checkpoint
-	}
+// stale is a checkpointed upload whose source version is gone.
+type stale struct {
+	dest, rel string
+	cp        *transfer.Checkpoint
+}
+
+// staleCheckpoints lists the checkpoints of uploads whose source version
+// no longer exists, changing nothing.
+func (j *jobRun) staleCheckpoints() ([]stale, error) {
 	var gone []stale
 	err := j.a.db.Checkpoints(j.job.Name, func(dest, rel string, data []byte) error {
 		cp, _, err := send.DecodeCheckpoint(data)
 		if err != nil {
-			j.log.Warn("upload checkpoint unreadable; forgetting it", "dest", dest, "path", rel, "error", err)
-			return j.a.db.DeleteCheckpoint(j.job.Name, dest, rel)
+			// Unreadable: nothing can resume or abort it. Listed with no
+			// upload, so a real gc forgets it and a dry run only says so.
+			j.log.Warn("upload checkpoint unreadable", "dest", dest, "path", rel, "error", err)
+			gone = append(gone, stale{dest: dest, rel: rel})
+			return nil
 		}
 		fi, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
 		if err != nil || send.Stale(data, identity(statOf(fi))) {
@@ -75,6 +78,15 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
+	return gone, err
+}
+
+// abortStaleUploads aborts the multipart uploads this agent checkpointed
+// for a source version that no longer exists (the file changed or went),
+// and forgets them. Checkpoints that still match the source stay for the
+// run to resume.
+func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
+	gone, err := j.staleCheckpoints()
 	if err != nil {
 		return 0, err
 	}
@@ -82,7 +94,7 @@ func (j *jobRun) abortStaleUploads(ctx context.Context) (int, error) {
 	var errs []error
 	for _, s := range gone {
 		for _, d := range j.dests {
-			if d.name != s.dest {
+			if d.name != s.dest || s.cp == nil {
 				continue
 			}
 			up, err := d.d.Begin(ctx, s.rel, transfer.Meta{Size: -1}, s.cp)
@@ -109,7 +121,16 @@ func (j *jobRun) markClean() error {
 // GC removes what interrupted runs left at the destinations of the selected
 // jobs: temp files on mounted file systems and multipart uploads in S3 that
 // no checkpoint of this agent will resume. It returns how many it removed.
+//
+// With Options.DryRun it changes nothing (no abort, no removal, no
+// checkpoint forgotten): it writes what it would remove to PlanOut, one
+// line each, and returns how many.
 func (a *Agent) GC(ctx context.Context) (int, error) {
+	return a.fx.gc(ctx, a)
+}
+
+// gcRemove is GC's real run.
+func (a *Agent) gcRemove(ctx context.Context) (int, error) {
 	total := 0
 	var errs []error
 	for _, job := range a.selected() {
@@ -135,6 +156,56 @@ func (a *Agent) GC(ctx context.Context) (int, error) {
 				errs = append(errs, fmt.Errorf("job %s: %s: %w", job.Name, d.name, err))
 			}
 			a.opts.Log.Info("gc", "job", job.Name, "dest", d.name, "removed", n)
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// gcPlan is GC's dry run. The decorated destinations hide every ability
+// that could change something, so the leftovers are listed on undecorated
+// ones, through the read-only transfer.LeftoverLister.
+func (a *Agent) gcPlan(ctx context.Context) (int, error) {
+	total := 0
+	var errs []error
+	for _, job := range a.selected() {
+		rep, _ := newReporter("")
+		j, err := a.newJobRun(ctx, job, rep, &counters{})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
+			continue
+		}
+		gone, err := j.staleCheckpoints()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
+		}
+		for _, s := range gone {
+			if s.cp == nil {
+				fmt.Fprintf(a.opts.PlanOut, "%s\tforget checkpoint\t%s\t%s (unreadable)\n", job.Name, s.dest, s.rel)
+				total++
+				continue
+			}
+			fmt.Fprintf(a.opts.PlanOut, "%s\tabort upload\t%s\t%s (upload %s, checkpointed for a source version that is gone)\n",
+				job.Name, s.dest, s.cp.Key, s.cp.UploadID)
+			total++
+		}
+		for _, dc := range job.Destinations {
+			d, err := a.openDestination(ctx, job, dc)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("job %s: %s: %w", job.Name, dc.Name, err))
+				continue
+			}
+			l, ok := transfer.As[transfer.LeftoverLister](d)
+			if !ok {
+				continue
+			}
+			err = l.Leftovers(ctx, j.notOurs, func(what string) error {
+				fmt.Fprintf(a.opts.PlanOut, "%s\tremove\t%s\t%s\n", job.Name, dc.Name, what)
+				total++
+				return nil
+			})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("job %s: %s: %w", job.Name, dc.Name, err))
+			}
 		}
 	}
 	return total, errors.Join(errs...)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,8 @@ type effects interface {
 	manifest(path string) (open, scratch string, err error)
 	// reports tells whether a report file is written.
 	reports() bool
+	// gc removes the leftovers of interrupted runs, or lists them.
+	gc(ctx context.Context, a *Agent) (int, error)
 }
 
 // batcher is a manifest batch: manifest.Batch, or one that commits nothing.
@@ -73,6 +76,7 @@ func (realEffects) planned(*counters)                                {}
 func (realEffects) resumes() bool                                    { return true }
 func (realEffects) reports() bool                                    { return true }
 func (realEffects) manifest(path string) (string, string, error)     { return path, "", nil }
+func (realEffects) gc(ctx context.Context, a *Agent) (int, error)    { return a.gcRemove(ctx) }
 
 func (realEffects) mark(path string) (bool, error) {
 	_, err := os.Stat(path)
@@ -102,6 +106,7 @@ func (dryEffects) did(*atomic.Int64, int64)                         {}
 func (dryEffects) planned(c *counters)                              { c.planned.Add(1) }
 func (dryEffects) resumes() bool                                    { return false }
 func (dryEffects) reports() bool                                    { return false }
+func (dryEffects) gc(ctx context.Context, a *Agent) (int, error)    { return a.gcPlan(ctx) }
 
 // manifest opens the real manifest read-only in effect (nothing commits to
 // it), or a scratch one when there is none yet: a dry run must not create it.

@@ -119,6 +119,7 @@ func (cfg *Config) problems() []string {
 		}
 		j.check(c, p)
 	}
+	c.list = append(c.list, cfg.overlapProblems()...)
 	return c.list
 }
 
@@ -213,17 +214,6 @@ func (d *Destination) check(c *checker, p, source string) {
 	switch d.Type {
 	case "fs":
 		c.absPath(p+".path", d.Path)
-		if filepath.IsAbs(d.Path) && filepath.IsAbs(source) {
-			dst, src := filepath.Clean(d.Path), filepath.Clean(source)
-			switch {
-			case dst == src:
-				c.add(p+".path", "%q is the job's source", d.Path)
-			case within(dst, src):
-				c.add(p+".path", "%q is inside the job's source %q", d.Path, source)
-			case within(src, dst):
-				c.add(p+".path", "%q contains the job's source %q", d.Path, source)
-			}
-		}
 		s3Only := []struct {
 			key string
 			set bool

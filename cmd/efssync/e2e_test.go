@@ -524,7 +524,7 @@ func TestBadConfig(t *testing.T) {
 		{name: "bad delete mode", file: "c.yaml", content: good("    delete: everything\n", "", ""), want: []string{"jobs[0].delete", "everything"}},
 		{name: "bad max_delete", file: "c.yaml", content: good("    delete: mirror\n    max_delete: 150%\n", "", ""), want: []string{"jobs[0].max_delete", "150%"}},
 		{name: "invalid glob", file: "c.yaml", content: good("    include: [\"a/[b\"]\n", "", ""), want: []string{"jobs[0].include[0]", "glob"}},
-		{name: "dest inside source", file: "c.yaml", content: good("", "", "\n      - type: fs\n        path: "+quote(filepath.Join(src, "replica"))), want: []string{"jobs[0].destinations[0].path", "inside the job's source"}},
+		{name: "dest inside source", file: "c.yaml", content: good("", "", "\n      - type: fs\n        path: "+quote(filepath.Join(src, "replica"))), want: []string{"jobs[0].destinations[0].path", "is inside jobs[0].source"}},
 		{name: "bad env override", file: "c.yaml", content: good("", "", ""), env: []string{"EFSSYNC_JOBS_0_CONCURRENCY=lots"}, want: []string{"jobs[0].concurrency", "EFSSYNC_JOBS_0_CONCURRENCY"}},
 	}
 	for i, tc := range cases {

@@ -331,17 +331,21 @@ func newGCCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := agent.New(cfg, agent.Options{Jobs: jobs, DryRun: dryRun, Log: g.logger(cfg)})
+			a, err := agent.New(cfg, agent.Options{Jobs: jobs, DryRun: dryRun, PlanOut: g.stdout, Log: g.logger(cfg)})
 			if err != nil {
 				return err
 			}
 			defer a.Close()
 			n, err := a.GC(cmd.Context())
-			fmt.Fprintf(g.stdout, "removed %d leftovers\n", n)
+			if dryRun {
+				fmt.Fprintf(g.stdout, "would remove %d leftovers\n", n)
+			} else {
+				fmt.Fprintf(g.stdout, "removed %d leftovers\n", n)
+			}
 			return err
 		},
 	}
 	cmd.Flags().StringSliceVar(&jobs, "job", nil, "clean only this job (repeatable)")
-	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "report nothing removed; change nothing")
+	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "list what would be removed; change nothing")
 	return cmd
 }

@@ -77,6 +77,15 @@ type Options struct {
 
 	// Debug logs every FUSE request to stderr.
 	Debug bool
+
+	// PowerLoss tracks what fsync made durable, so that PowerCut can drop
+	// the rest and CutAfter can stop the mount at a chosen operation
+	// (power.go).
+	PowerLoss bool
+	// CutErrno is what every state-changing operation fails with once the
+	// power is off; zero means EIO. A test that wants the program to stop
+	// at once rather than retry picks one it does not retry (EROFS).
+	CutErrno syscall.Errno
 }
 
 // ProfileNFS models a generic NFS mount in one availability zone: 0.5 ms per
@@ -222,6 +231,9 @@ type FS struct {
 	used      int64 // bytes of regular files under backing, when quota >= 0
 	hasQuota  atomic.Bool
 
+	// power is the power-loss model; nil unless Options.PowerLoss.
+	power *power
+
 	closeMu sync.Mutex
 	closed  bool
 }
@@ -239,6 +251,15 @@ func Start(backing, mountpoint string, opts Options) (*FS, error) {
 	}
 	f := &FS{opts: opts, backing: backing, mountpoint: mountpoint, quota: -1}
 	f.failAfter.Store(-1)
+	if opts.PowerLoss {
+		f.power = &power{left: -1, dark: make(chan struct{}), errno: opts.CutErrno}
+		if f.power.errno == 0 {
+			f.power.errno = syscall.EIO
+		}
+		if err := f.power.snapshot(backing); err != nil {
+			return nil, err
+		}
+	}
 
 	root := &fs.LoopbackRoot{Path: backing, Dev: uint64(st.Dev)}
 	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {

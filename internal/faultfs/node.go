@@ -84,6 +84,14 @@ func (n *node) Statx(ctx context.Context, f fs.FileHandle, flags, mask uint32, o
 
 func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	n.fs.enter(ctx, opSetattr)
+	if errno := n.fs.power.change(); errno != 0 {
+		return errno
+	}
+	if f == nil {
+		if errno, done := n.setattrSymlink(in, out); done {
+			return errno
+		}
+	}
 	newSize, truncating := in.GetSize()
 	if !truncating || !n.fs.hasQuota.Load() {
 		return n.LoopbackNode.Setattr(ctx, unwrap(f), in, out)
@@ -104,6 +112,9 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 
 func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	n.fs.enter(ctx, opCreate)
+	if errno := n.fs.power.change(); errno != 0 {
+		return nil, nil, 0, errno
+	}
 	ch, fh, fl, errno := n.LoopbackNode.Create(ctx, name, flags, mode, out)
 	if errno != 0 {
 		return nil, nil, 0, errno
@@ -131,11 +142,17 @@ func (n *node) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, 
 
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	n.fs.enter(ctx, opMkdir)
+	if errno := n.fs.power.change(); errno != 0 {
+		return nil, errno
+	}
 	return n.LoopbackNode.Mkdir(ctx, name, mode, out)
 }
 
 func (n *node) Mknod(ctx context.Context, name string, mode, rdev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	n.fs.enter(ctx, opMknod)
+	if errno := n.fs.power.change(); errno != 0 {
+		return nil, errno
+	}
 	return n.LoopbackNode.Mknod(ctx, name, mode, rdev, out)
 }
 
@@ -154,6 +171,9 @@ func releasedSize(p string) int64 {
 
 func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	n.fs.enter(ctx, opRename)
+	if errno := n.fs.power.change(); errno != 0 {
+		return errno
+	}
 	if !n.fs.hasQuota.Load() {
 		return n.LoopbackNode.Rename(ctx, name, newParent, newName, flags)
 	}
@@ -170,6 +190,9 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 
 func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	n.fs.enter(ctx, opUnlink)
+	if errno := n.fs.power.change(); errno != 0 {
+		return errno
+	}
 	if !n.fs.hasQuota.Load() {
 		return n.LoopbackNode.Unlink(ctx, name)
 	}
@@ -183,16 +206,25 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 
 func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	n.fs.enter(ctx, opRmdir)
+	if errno := n.fs.power.change(); errno != 0 {
+		return errno
+	}
 	return n.LoopbackNode.Rmdir(ctx, name)
 }
 
 func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	n.fs.enter(ctx, opSymlink)
+	if errno := n.fs.power.change(); errno != 0 {
+		return nil, errno
+	}
 	return n.LoopbackNode.Symlink(ctx, target, name, out)
 }
 
 func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	n.fs.enter(ctx, opLink)
+	if errno := n.fs.power.change(); errno != 0 {
+		return nil, errno
+	}
 	return n.LoopbackNode.Link(ctx, target, name, out)
 }
 
@@ -258,6 +290,9 @@ func (f *file) Read(ctx context.Context, buf []byte, off int64) (fuse.ReadResult
 
 func (f *file) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	f.fs.enter(ctx, opWrite)
+	if errno := f.fs.power.change(); errno != 0 {
+		return 0, errno
+	}
 	if errno := f.fs.writeFault(int64(len(data))); errno != 0 {
 		return 0, errno
 	}
@@ -312,11 +347,25 @@ func (f *file) Flush(ctx context.Context) syscall.Errno {
 
 func (f *file) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	f.fs.enter(ctx, opFsync)
+	if errno := f.fs.power.change(); errno != 0 {
+		return errno
+	}
 	f.dirty.Store(false)
 	if errno := f.fs.writeFault(0); errno != 0 {
 		return errno
 	}
-	return f.inner.(fs.FileFsyncer).Fsync(ctx, flags)
+	if errno := f.inner.(fs.FileFsyncer).Fsync(ctx, flags); errno != 0 || f.fs.power == nil {
+		return errno
+	}
+	fder, ok := f.inner.(fs.FilePassthroughFder)
+	if !ok {
+		return syscall.EIO
+	}
+	fd, _ := fder.PassthroughFd()
+	if err := f.fs.power.syncFile(fd); err != nil {
+		return fs.ToErrno(err)
+	}
+	return 0
 }
 
 func (f *file) Release(ctx context.Context) syscall.Errno {
@@ -331,6 +380,9 @@ func (f *file) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, sy
 
 func (f *file) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
 	f.fs.enter(ctx, opAllocate)
+	if errno := f.fs.power.change(); errno != 0 {
+		return errno
+	}
 	if errno := f.fs.writeFault(0); errno != 0 {
 		return errno
 	}
@@ -368,8 +420,18 @@ func (d *dir) Seekdir(ctx context.Context, off uint64) syscall.Errno {
 
 func (d *dir) Fsyncdir(ctx context.Context, flags uint32) syscall.Errno {
 	d.node.fs.enter(ctx, opFsync)
+	if errno := d.node.fs.power.change(); errno != 0 {
+		return errno
+	}
 	if s, ok := d.inner.(fs.FileFsyncdirer); ok {
-		return s.Fsyncdir(ctx, flags)
+		if errno := s.Fsyncdir(ctx, flags); errno != 0 {
+			return errno
+		}
+	}
+	if d.node.fs.power != nil {
+		if err := d.node.fs.power.syncDir(d.node.backingPath()); err != nil {
+			return fs.ToErrno(err)
+		}
 	}
 	return 0
 }

@@ -53,3 +53,20 @@ func Available() error {
 	}
 	return nil
 }
+
+// Remount mounts f's backing directory again at f's mount point with f's
+// options, after PowerCut (or Close), for the rest of the test. The new
+// mount starts with everything in the backing directory durable.
+func Remount(t testing.TB, f *FS) *FS {
+	t.Helper()
+	nf, err := Start(f.backing, f.mountpoint, f.opts)
+	if err != nil {
+		t.Fatalf("faultfs: remount %s: %v", f.mountpoint, err)
+	}
+	t.Cleanup(func() {
+		if err := nf.Close(); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+	})
+	return nf
+}

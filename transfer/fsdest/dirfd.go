@@ -17,15 +17,21 @@ const maxIdleDirs = 16
 // walk is a tenth of a small file's publication. Idle descriptors are
 // closed at every Sync and whenever more than maxIdleDirs are idle, so
 // unmounting a destination between runs is never blocked.
+//
+// Directories are keyed by their path relative to the root and opened by
+// openDir, which resolves them below the root without following symlinks.
 type dirFDs struct {
+	openDir func(rel string) (int, error)
+
 	mu   sync.Mutex
-	open map[string]*dirFD // by absolute path
+	open map[string]*dirFD // by path relative to the root
 	idle int
 }
 
 // dirFD is one open directory and the uploads using it.
 type dirFD struct {
-	path string
+	rel  string // relative to the root: the key
+	path string // absolute, for messages
 	fd   int
 	refs int
 	// gone is set when the directory was removed while in use: the last
@@ -33,18 +39,16 @@ type dirFD struct {
 	gone bool
 }
 
-// acquire returns the open directory dir, opening it if needed.
-func (c *dirFDs) acquire(dir string) (*dirFD, error) {
+// acquire returns the open directory dir (relative to the root), opening
+// it if needed; abs is its absolute path, for messages.
+func (c *dirFDs) acquire(dir, abs string) (*dirFD, error) {
 	c.mu.Lock()
 	if f := c.take(dir); f != nil {
 		c.mu.Unlock()
 		return f, nil
 	}
 	c.mu.Unlock()
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	for err == unix.EINTR {
-		fd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	}
+	fd, err := c.openDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +61,7 @@ func (c *dirFDs) acquire(dir string) (*dirFD, error) {
 	if c.open == nil {
 		c.open = map[string]*dirFD{}
 	}
-	f := &dirFD{path: dir, fd: fd, refs: 1}
+	f := &dirFD{rel: dir, path: abs, fd: fd, refs: 1}
 	c.open[dir] = f
 	return f, nil
 }
@@ -92,13 +96,13 @@ func (c *dirFDs) release(f *dirFD) {
 	}
 }
 
-// forget drops dir and every directory below it, so that nothing is
+// forget drops dir (relative; "." is everything) and every directory below it, so that nothing is
 // written through a descriptor of a removed (and maybe recreated) path.
 func (c *dirFDs) forget(dir string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for p, f := range c.open {
-		if p != dir && !strings.HasPrefix(p, dir+"/") {
+		if dir != "." && p != dir && !strings.HasPrefix(p, dir+"/") {
 			continue
 		}
 		delete(c.open, p)

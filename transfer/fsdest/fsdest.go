@@ -8,10 +8,10 @@ package fsdest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -62,14 +62,24 @@ type Dest struct {
 	dirs dirFDs // directories being written into
 
 	mu    sync.Mutex
-	dirty map[string]struct{} // directories with renames not yet fsynced
-	known map[string]struct{} // directories known to exist
+	dirty map[string]struct{} // directories (relative) with renames not yet fsynced
+	known map[string]struct{} // directories (relative) known to exist
 }
 
 // New returns a destination rooted at root, which must exist: a missing
 // root usually means an unmounted file system, and creating it would fill the
 // mount point's parent instead.
+//
+// A root that is itself a symlink (/mnt/efs/home -> /mnt/efs-vol1/home) is
+// the operator's choice: it is resolved here, once, and every operation
+// works on the resolved directory. Nothing below the root is ever
+// resolved through a symlink.
 func New(name, root string, opts Options) (*Dest, error) {
+	resolved, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("destination %s: %w", root, err)
+	}
+	root = resolved
 	st, err := os.Stat(root)
 	if err != nil {
 		return nil, fmt.Errorf("destination %s: %w", root, err)
@@ -89,14 +99,17 @@ func New(name, root string, opts Options) (*Dest, error) {
 	if opts.TempTag != "" {
 		prefix += opts.TempTag + "-"
 	}
-	return &Dest{name: name, root: root, opts: opts, umask: umask, euid: os.Geteuid(), egid: egid, tempPrefix: prefix,
-		dirty: map[string]struct{}{}, known: map[string]struct{}{".": {}}}, nil
+	d := &Dest{name: name, root: root, opts: opts, umask: umask, euid: os.Geteuid(), egid: egid, tempPrefix: prefix,
+		dirty: map[string]struct{}{}, known: map[string]struct{}{".": {}}}
+	d.dirs.openDir = d.openDir
+	return d, nil
 }
 
 // Name implements transfer.Destination.
 func (d *Dest) Name() string { return d.name }
 
-// Root is the directory files are published under.
+// Root is the directory files are published under, with symlinks in its
+// own path resolved.
 func (d *Dest) Root() string { return d.root }
 
 func (d *Dest) abs(rel string) (string, error) {
@@ -109,9 +122,11 @@ func (d *Dest) abs(rel string) (string, error) {
 	return filepath.Join(d.root, filepath.FromSlash(rel)), nil
 }
 
-// ensureDir makes sure the parent directory of rel exists, creating missing
-// ones with mode 0755. The agent normally creates directories first with the
-// source's modes through Mkdir; this is the fallback.
+// ensureDir makes sure the directory dirRel exists, creating missing ones
+// with mode 0755, component by component below the root without following
+// a symlink (one found in the way is replaced by a directory: the source
+// has a directory there). The agent normally creates directories first
+// with the source's modes through Mkdir; this is the fallback.
 func (d *Dest) ensureDir(dirRel string) error {
 	d.mu.Lock()
 	_, ok := d.known[dirRel]
@@ -119,15 +134,51 @@ func (d *Dest) ensureDir(dirRel string) error {
 	if ok {
 		return nil
 	}
-	p, err := d.abs(dirRel)
+	root, err := d.dirs.acquire(".", d.root)
 	if err != nil {
-		return err
+		return fmt.Errorf("open destination root %s: %w", d.root, classify(err))
 	}
-	if err := os.MkdirAll(p, 0o755); err != nil {
-		return fmt.Errorf("create directory %s: %w", p, classify(err))
+	fd, err := mkdirBeneath(root.fd, dirRel, 0o755, func(made string) { d.markDirty(path.Dir(made)) })
+	d.dirs.release(root)
+	if err != nil {
+		return fmt.Errorf("create directory %s: %w", d.absOf(dirRel), classify(err))
 	}
+	_ = unix.Close(fd)
 	d.markKnown(dirRel)
 	return nil
+}
+
+// absOf is rel's absolute path, for messages.
+func (d *Dest) absOf(rel string) string {
+	if rel == "." || rel == "" {
+		return d.root
+	}
+	return d.root + "/" + rel
+}
+
+// openDir opens the directory rel below the root as O_PATH, never through
+// a symlink: it is how the descriptor cache opens what it lacks.
+func (d *Dest) openDir(rel string) (int, error) {
+	if rel == "." {
+		return openat(unix.AT_FDCWD, d.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	}
+	root, err := d.dirs.acquire(".", d.root)
+	if err != nil {
+		return -1, err
+	}
+	defer d.dirs.release(root)
+	return openBeneath(root.fd, rel, unix.O_PATH|unix.O_DIRECTORY, 0)
+}
+
+// parent acquires the directory holding rel and returns rel's last
+// component. The caller releases the directory.
+func (d *Dest) parent(rel string) (*dirFD, string, error) {
+	dir := path.Dir(rel)
+	f, err := d.dirs.acquire(dir, d.absOf(dir))
+	if err != nil {
+		return nil, "", fmt.Errorf("open directory %s: %w", d.absOf(dir), classify(err))
+	}
+	return f, path.Base(rel), nil
 }
 
 func (d *Dest) markKnown(dirRel string) {
@@ -144,9 +195,9 @@ func (d *Dest) markKnown(dirRel string) {
 	d.mu.Unlock()
 }
 
-func (d *Dest) markDirty(dirAbs string) {
+func (d *Dest) markDirty(dirRel string) {
 	d.mu.Lock()
-	d.dirty[dirAbs] = struct{}{}
+	d.dirty[dirRel] = struct{}{}
 	d.mu.Unlock()
 }
 
@@ -164,11 +215,6 @@ func (d *Dest) tempName() string {
 	return b.String()
 }
 
-// tempPath is a fresh hidden temp name in the directory of final.
-func (d *Dest) tempPath(final string) string {
-	return filepath.Join(filepath.Dir(final), d.tempName())
-}
-
 // Begin implements transfer.Destination. The file is created under a hidden
 // temp name in its target directory (or in place when Progressive), already
 // with its final permission bits where the umask allows, to save a chmod.
@@ -177,37 +223,34 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 	if err != nil {
 		return nil, err
 	}
-	if err := d.ensureDir(path.Dir(rel)); err != nil {
+	dirRel := path.Dir(rel)
+	if err := d.ensureDir(dirRel); err != nil {
 		return nil, err
 	}
-	i := strings.LastIndexByte(final, '/')
-	dir, base := final[:i], final[i+1:]
-	if dir == "" {
-		dir = "/"
-	}
-	u := &upload{d: d, rel: rel, final: final, base: base, fd: -1}
+	u := &upload{d: d, rel: rel, final: final, base: path.Base(rel), fd: -1}
 	perm := uint32(m.Mode.Perm())
 	if perm == 0 {
 		perm = 0o600
 	}
-	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_CLOEXEC
+	// O_NOFOLLOW: a symlink under the final name is never written through.
+	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_CLOEXEC | unix.O_NOFOLLOW
 	if d.opts.Progressive {
-		u.inPlace, u.name = true, base
+		u.inPlace, u.name = true, u.base
 		flags |= unix.O_TRUNC
 	} else {
 		u.name = d.tempName()
 		flags |= unix.O_EXCL
 	}
-	u.dir, err = d.dirs.acquire(dir)
+	u.dir, err = d.dirs.acquire(dirRel, d.absOf(dirRel))
 	if err == nil {
-		u.fd, err = unix.Openat(u.dir.fd, u.name, flags, perm)
+		u.fd, err = openat(u.dir.fd, u.name, flags, perm)
 		if err == unix.ENOENT {
 			// The directory may have been removed, and made again, since
 			// its descriptor was opened: look it up afresh once.
 			d.dirs.release(u.dir)
-			d.dirs.forget(dir)
-			if u.dir, err = d.dirs.acquire(dir); err == nil {
-				u.fd, err = unix.Openat(u.dir.fd, u.name, flags, perm)
+			d.dirs.forget(dirRel)
+			if u.dir, err = d.dirs.acquire(dirRel, d.absOf(dirRel)); err == nil {
+				u.fd, err = openat(u.dir.fd, u.name, flags, perm)
 			}
 		}
 		if err != nil && u.dir != nil {
@@ -215,7 +258,7 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", filepath.Join(dir, u.name), classify(err))
+		return nil, fmt.Errorf("create %s: %w", d.absOf(path.Join(dirRel, u.name)), classify(symlinkErr(err)))
 	}
 	u.created = perm &^ d.umask
 	return u, nil
@@ -235,7 +278,8 @@ type upload struct {
 	inPlace bool
 	fd      int
 	created uint32 // permission bits the file was created with
-	end     int64  // highest offset written
+	end     int64  // highest offset written, holes left for zeros included
+	written int64  // highest offset actually written
 }
 
 // tmp is the path the upload writes to, for messages.
@@ -249,9 +293,18 @@ func (u *upload) done() {
 	}
 }
 
+// Write writes p at off. An all-zero p over a range this upload never
+// wrote is not written at all: the file was created empty, so the range
+// reads as zeros already, and a sparse source keeps its holes (the size
+// is set at Commit). The check stops at the first non-zero word, so data
+// costs next to nothing.
 func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 	if u.fd < 0 {
 		return fmt.Errorf("write %s: upload already finished", u.final)
+	}
+	if off >= u.written && allZero(p) {
+		u.end = max(u.end, off+int64(len(p)))
+		return nil
 	}
 	for len(p) > 0 {
 		n, err := unix.Pwrite(u.fd, p, off)
@@ -263,8 +316,25 @@ func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 		}
 		p, off = p[n:], off+int64(n)
 	}
+	u.written = max(u.written, off)
 	u.end = max(u.end, off)
 	return nil
+}
+
+// allZero reports whether p holds only zero bytes, a word at a time.
+func allZero(p []byte) bool {
+	for len(p) >= 8 {
+		if binary.NativeEndian.Uint64(p) != 0 {
+			return false
+		}
+		p = p[8:]
+	}
+	for _, b := range p {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (u *upload) Checkpoint() *transfer.Checkpoint { return nil }
@@ -298,7 +368,7 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 			return fmt.Errorf("publish %s: %w", u.final, err)
 		}
 	}
-	u.d.markDirty(u.dir.path)
+	u.d.markDirty(u.dir.rel)
 	return nil
 }
 
@@ -309,7 +379,9 @@ func (u *upload) finish(m transfer.Meta) error {
 	if !u.d.opts.Progressive && u.end != m.Size {
 		return fmt.Errorf("%s: %d bytes written, want %d", u.final, u.end, m.Size)
 	}
-	if u.d.opts.Progressive {
+	// Progressive files are cut to the size; a file ending in a hole is
+	// extended to it.
+	if u.d.opts.Progressive || u.end > u.written {
 		if err := unix.Ftruncate(fd, m.Size); err != nil {
 			return fmt.Errorf("truncate %s: %w", u.final, err)
 		}
@@ -374,10 +446,6 @@ func futimens(fd int, t time.Time) error {
 	return nil
 }
 
-const chmodMask = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
-
-func chmodMode(m fs.FileMode) fs.FileMode { return m & chmodMask }
-
 func unixMode(m fs.FileMode) uint32 {
 	mode := uint32(m.Perm())
 	if m&fs.ModeSetuid != 0 {
@@ -390,253 +458,6 @@ func unixMode(m fs.FileMode) uint32 {
 		mode |= unix.S_ISVTX
 	}
 	return mode
-}
-
-// Stat implements transfer.Destination; it does not follow symlinks.
-func (d *Dest) Stat(_ context.Context, rel string) (transfer.Meta, error) {
-	p, err := d.abs(rel)
-	if err != nil {
-		return transfer.Meta{}, err
-	}
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return transfer.Meta{}, fmt.Errorf("stat %s: %w", p, classify(err))
-	}
-	return metaOf(fi), nil
-}
-
-func metaOf(fi fs.FileInfo) transfer.Meta {
-	m := transfer.Meta{Size: fi.Size(), Mode: fi.Mode(), ModTime: fi.ModTime(), UID: -1, GID: -1}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		m.UID, m.GID = int(st.Uid), int(st.Gid)
-	}
-	return m
-}
-
-// Remove implements transfer.Destination. Directories are removed only when
-// empty; the agent removes their contents first.
-func (d *Dest) Remove(_ context.Context, rel string) error {
-	p, err := d.abs(rel)
-	if err != nil {
-		return err
-	}
-	if p == d.root {
-		return fmt.Errorf("%s: refusing to remove the destination root", p)
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", p, classify(err))
-	}
-	d.mu.Lock()
-	delete(d.known, rel)
-	d.mu.Unlock()
-	d.dirs.forget(p)
-	d.markDirty(filepath.Dir(p))
-	return nil
-}
-
-// Mkdir implements transfer.DirMaker: it creates rel (parents must exist or
-// are created 0755) or fixes the mode of an existing directory.
-func (d *Dest) Mkdir(_ context.Context, rel string, m transfer.Meta) error {
-	p, err := d.abs(rel)
-	if err != nil {
-		return err
-	}
-	if err := d.ensureDir(path.Dir(rel)); err != nil {
-		return err
-	}
-	mode := unixMode(m.Mode)
-	err = unix.Mkdir(p, mode)
-	switch {
-	case err == nil:
-		d.markDirty(filepath.Dir(p))
-		// mkdir(2) applies the umask; set the source's mode exactly.
-		if err := os.Chmod(p, chmodMode(m.Mode)); err != nil {
-			return fmt.Errorf("chmod %s: %w", p, classify(err))
-		}
-	case errors.Is(err, unix.EEXIST):
-		fi, serr := os.Lstat(p)
-		if serr != nil {
-			return fmt.Errorf("mkdir %s: %w", p, classify(serr))
-		}
-		if !fi.IsDir() {
-			// A file or link where the source now has a directory: replace it.
-			if rerr := os.Remove(p); rerr != nil {
-				return fmt.Errorf("mkdir %s: replace non-directory: %w", p, classify(rerr))
-			}
-			return d.Mkdir(context.Background(), rel, m)
-		}
-		if fi.Mode()&chmodMask != chmodMode(m.Mode) {
-			if err := os.Chmod(p, chmodMode(m.Mode)); err != nil {
-				return fmt.Errorf("chmod %s: %w", p, classify(err))
-			}
-		}
-	default:
-		return fmt.Errorf("mkdir %s: %w", p, classify(err))
-	}
-	if d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
-		if err := os.Lchown(p, m.UID, m.GID); err != nil {
-			return fmt.Errorf("chown %s: %w", p, classify(err))
-		}
-	}
-	d.markKnown(rel)
-	return nil
-}
-
-// Symlink implements transfer.Symlinker: the link is created under a temp
-// name and renamed over rel, so an existing entry is replaced atomically.
-func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) error {
-	final, err := d.abs(rel)
-	if err != nil {
-		return err
-	}
-	if err := d.ensureDir(path.Dir(rel)); err != nil {
-		return err
-	}
-	tmp := d.tempPath(final)
-	if err := os.Symlink(target, tmp); err != nil {
-		return fmt.Errorf("symlink %s: %w", final, classify(err))
-	}
-	if d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
-		if err := os.Lchown(tmp, m.UID, m.GID); err != nil {
-			_ = os.Remove(tmp)
-			return fmt.Errorf("chown %s: %w", final, classify(err))
-		}
-	}
-	if !m.ModTime.IsZero() {
-		ts := []unix.Timespec{unix.NsecToTimespec(m.ModTime.UnixNano()), unix.NsecToTimespec(m.ModTime.UnixNano())}
-		_ = unix.UtimesNanoAt(unix.AT_FDCWD, tmp, ts, unix.AT_SYMLINK_NOFOLLOW)
-	}
-	return d.publishTemp(tmp, final)
-}
-
-// publishTemp renames a finished temp entry over final, or removes it.
-func (d *Dest) publishTemp(tmp, final string) error {
-	if err := unix.Rename(tmp, final); err != nil {
-		_ = unix.Unlink(tmp)
-		return fmt.Errorf("publish %s: %w", final, classify(err))
-	}
-	d.markDirty(filepath.Dir(final))
-	return nil
-}
-
-// Link implements transfer.Linker: rel becomes a hard link to the already
-// published existing, replacing whatever rel was.
-func (d *Dest) Link(_ context.Context, existing, rel string) error {
-	src, err := d.abs(existing)
-	if err != nil {
-		return err
-	}
-	final, err := d.abs(rel)
-	if err != nil {
-		return err
-	}
-	if err := d.ensureDir(path.Dir(rel)); err != nil {
-		return err
-	}
-	tmp := d.tempPath(final)
-	if err := os.Link(src, tmp); err != nil {
-		return fmt.Errorf("hard link %s to %s: %w", final, src, classify(err))
-	}
-	return d.publishTemp(tmp, final)
-}
-
-// Sync implements transfer.Syncer: one fsync per directory that received
-// renames since the last Sync, however many files were published into it.
-func (d *Dest) Sync(context.Context) error {
-	d.mu.Lock()
-	dirs := d.dirty
-	d.dirty = map[string]struct{}{}
-	d.mu.Unlock()
-	var errs []error
-	for dir := range dirs {
-		if err := fsyncDir(dir); err != nil {
-			errs = append(errs, err)
-			d.markDirty(dir) // try again next time
-		}
-	}
-	d.dirs.closeIdle()
-	return errors.Join(errs...)
-}
-
-func fsyncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed since; nothing left to make durable
-		}
-		return fmt.Errorf("fsync directory %s: %w", dir, classify(err))
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, classify(err))
-	}
-	return nil
-}
-
-// List implements transfer.Lister. Temp files are not reported.
-func (d *Dest) List(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
-	return filepath.WalkDir(d.root, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("list %s: %w", p, classify(err))
-		}
-		if p == d.root {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if strings.HasPrefix(de.Name(), TempPrefix) {
-			return nil
-		}
-		fi, err := de.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return fmt.Errorf("list %s: %w", p, classify(err))
-		}
-		rel, _ := filepath.Rel(d.root, p)
-		return fn(filepath.ToSlash(rel), metaOf(fi))
-	})
-}
-
-// Open implements transfer.Opener.
-func (d *Dest) Open(_ context.Context, rel string) (io.ReadCloser, error) {
-	p, err := d.abs(rel)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", p, classify(err))
-	}
-	return f, nil
-}
-
-// Cleanup implements transfer.Cleaner: it removes temp files a crashed run
-// of this agent (same TempTag) left behind. It walks the whole destination, so the agent calls it only
-// after a run that did not end cleanly.
-func (d *Dest) Cleanup(ctx context.Context, _ func(string) bool) (int, error) {
-	n := 0
-	err := filepath.WalkDir(d.root, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return fmt.Errorf("cleanup %s: %w", p, err)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !de.IsDir() && strings.HasPrefix(de.Name(), d.tempPrefix) {
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("remove leftover %s: %w", p, err)
-			}
-			n++
-		}
-		return nil
-	})
-	return n, err
 }
 
 // classify marks errors a network mount may clear on its own as retriable.

@@ -128,3 +128,33 @@ func TestRemovedDirectoryIsForgotten(t *testing.T) {
 		t.Errorf("a/b/one came back: %v", err)
 	}
 }
+
+// Reads outside a batch (List, Stat, Open) leave no descriptor open on
+// the destination, so the mount can be unmounted after a run that only
+// listed it (a mirror delete with nothing to delete).
+func TestReadsLeaveNothingOpen(t *testing.T) {
+	root := t.TempDir()
+	d, err := fsdest.New("local", root, fsdest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, d, "a/b/f", "x")
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.List(ctx, func(string, transfer.Meta) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Stat(ctx, "a/b/f"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Open(ctx, "a/b/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if n := openDirs(t, root); n != 0 {
+		t.Errorf("%d descriptors left open on the destination after List, Stat and Open", n)
+	}
+}
