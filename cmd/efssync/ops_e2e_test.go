@@ -198,31 +198,34 @@ func TestInspectionWhileAnAgentRuns(t *testing.T) {
 	<-s.done
 }
 
-// A missing source is named by its key; a missing destination root shared
-// by two jobs is named once, with the mount hint; the rest still runs.
+// A missing source is named by its key; a missing destination root is
+// named once, with its key and the mount hint; the rest still runs. (Two
+// jobs can no longer share one destination directory: overlap is exit 2.)
 func TestMissingSourceAndDestinationNamedOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	dirs := mkdirs(t, dir, "src", "ok")
+	dirs := mkdirs(t, dir, "src", "ok/a", "ok/b")
 	writeTestFile(t, filepath.Join(dirs[0], "f"), "x")
-	gone := filepath.Join(dir, "mnt", "efs")
+	goneB, goneC := filepath.Join(dir, "mnt", "efs", "b"), filepath.Join(dir, "mnt", "efs", "c")
 	cfg := filepath.Join(dir, "c.yaml")
 	writeTestFile(t, cfg, "state_dir: "+quote(filepath.Join(dir, "state"))+"\njobs:\n"+
 		"  - name: a\n    source: "+quote(filepath.Join(dir, "nosrc"))+"\n    destinations: [{type: fs, path: "+quote(dirs[1])+"}]\n"+
-		"  - name: b\n    source: "+quote(dirs[0])+"\n    destinations: [{type: fs, path: "+quote(gone)+"}, {type: fs, path: "+quote(dirs[1])+"}]\n"+
-		"  - name: c\n    source: "+quote(dirs[0])+"\n    destinations: [{type: fs, path: "+quote(gone)+"}]\n")
+		"  - name: b\n    source: "+quote(dirs[0])+"\n    destinations: [{type: fs, path: "+quote(goneB)+"}, {type: fs, path: "+quote(dirs[2])+"}]\n"+
+		"  - name: c\n    source: "+quote(dirs[0])+"\n    destinations: [{type: fs, path: "+quote(goneC)+"}]\n")
 	r := efssync(t, nil, "run", "--config", cfg)
 	mustCode(t, r, 1)
 	if !strings.Contains(r.stderr, "jobs[0].source") {
 		t.Errorf("missing source not named by its key:\n%s", r.stderr)
 	}
-	if n := strings.Count(r.stderr, gone); n != 1 {
-		t.Errorf("missing destination named %d times, want once:\n%s", n, r.stderr)
+	for _, gone := range []string{goneB, goneC} {
+		if n := strings.Count(r.stderr, gone); n != 1 {
+			t.Errorf("missing destination %s named %d times, want once:\n%s", gone, n, r.stderr)
+		}
 	}
 	if !strings.Contains(r.stderr, "jobs[1].destinations[0].path") || !strings.Contains(r.stderr, "mounted") {
 		t.Errorf("missing destination lacks its key or the mount hint:\n%s", r.stderr)
 	}
-	if got, _ := os.ReadFile(filepath.Join(dirs[1], "f")); string(got) != "x" {
+	if got, _ := os.ReadFile(filepath.Join(dirs[2], "f")); string(got) != "x" {
 		t.Error("job b's usable destination was not synced")
 	}
 }
