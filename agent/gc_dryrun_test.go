@@ -32,7 +32,7 @@ func TestGCDryRunChangesNothing(t *testing.T) {
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	s3name := a.cfg.Jobs[0].Destinations[1].Name
-	cp := &transfer.Checkpoint{Key: "rec/rec.ts", UploadID: *mine.UploadId, PartSize: 5 << 20, SourceSize: 1, SourceModTime: time.Unix(1, 0)}
+	cp := &transfer.Checkpoint{Key: "rec/rec.ts", UploadID: *mine.UploadId, PartSize: 5 << 20}
 	data, err := send.EncodeCheckpoint(send.Identity{Size: 1, MTime: time.Unix(1, 0)}, false, cp)
 	must(t, err)
 	must(t, a.db.PutCheckpoint("job", s3name, "rec.ts", data))

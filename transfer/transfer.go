@@ -39,17 +39,14 @@ type Part struct {
 }
 
 // Checkpoint is the resumable state of an unfinished upload. The agent stores
-// it in the manifest as returned by Upload.Checkpoint and hands it back to
-// Begin after a crash; its meaning belongs to the destination that made it.
+// it in the manifest as returned by Upload.Checkpoint, together with the
+// identity of the source it was made from, and hands it back to Begin after a
+// crash; its meaning belongs to the destination that made it.
 type Checkpoint struct {
 	Key      string `json:"key"`
 	UploadID string `json:"upload_id"`
 	PartSize int64  `json:"part_size"`
 	Parts    []Part `json:"parts,omitempty"`
-	// SourceSize and SourceModTime identify the source version the upload
-	// was started from; a checkpoint for another version must not be resumed.
-	SourceSize    int64     `json:"source_size"`
-	SourceModTime time.Time `json:"source_mtime"`
 }
 
 // A Destination is one place files are replicated to: a mounted directory or

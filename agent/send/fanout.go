@@ -87,6 +87,10 @@ func (s *Sender) readFanout(ctx context.Context, f File, src Source, h *blake3.H
 			for _, q := range fo.queues {
 				q <- c
 			}
+			if len(fo.queues) == 0 { // every destination is down: hash only
+				c.refs.Store(1)
+				s.release(c)
+			}
 			off += int64(k)
 			s.opts.Read.Add(int64(k))
 		} else {

@@ -197,3 +197,13 @@ func TestPartsMatchTheSourceBytes(t *testing.T) {
 		t.Fatal("a part without checksum matched")
 	}
 }
+
+// With no destination left (all down), the source is still read and
+// hashed, and every buffer goes back to its pool.
+func TestSendWithoutDestinations(t *testing.T) {
+	src := &memSource{Bytes: Bytes{Data: bytes.Repeat([]byte("y"), 5*chunkSize)}}
+	res := newSender(nil, 2).Send(t.Context(), File{Rel: "f", Meta: transfer.Meta{Size: 5 * chunkSize}}, src)
+	if res.Err != nil || res.Size != 5*chunkSize || len(res.Outs) != 0 {
+		t.Fatalf("send: %+v", res)
+	}
+}

@@ -138,7 +138,9 @@ func retriable(ctx context.Context, err error) bool {
 // that failed with a transport error, marking the destination down after
 // DownAfter of them.
 func (r *Dest) do(ctx context.Context, op, rel string, fn func() error) error {
-	if down := r.down.Load(); down != nil {
+	// Abort is cleanup, not new work: it is always tried, so a destination
+	// marked down keeps no temp file or upload of this run behind.
+	if down := r.down.Load(); down != nil && op != "abort" {
 		return *down
 	}
 	err := r.p.do(ctx, op, rel, fn)

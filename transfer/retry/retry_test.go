@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/efssync/efssync/internal/desttest"
+	"github.com/efssync/efssync/internal/treetest"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/fsdest"
 	"github.com/efssync/efssync/transfer/retry"
@@ -436,11 +437,19 @@ func TestListRetriedOnlyBeforeEntries(t *testing.T) {
 // the destination is down for the run: later operations fail at once, with
 // one fatal error naming it and the cause, and never reach it again.
 func TestMarkedDownAfterConsecutiveFailures(t *testing.T) {
-	f := newFlaky(desttest.NewFS(t))
+	fsd, root := desttest.NewFSNamed(t, "fs")
+	f := newFlaky(fsd)
 	var s sleeper
 	p := policy(&s)
 	p.MaxAttempts, p.DownAfter = 2, 3
 	d := retry.New(f, p)
+	up, err := d.Begin(t.Context(), "u", transfer.Meta{Size: 3, Mode: 0o644}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Write(t.Context(), 0, []byte("abc")); err != nil {
+		t.Fatal(err)
+	}
 	for range 2 * 2 {
 		f.fail("stat", eio)
 	}
@@ -463,11 +472,18 @@ func TestMarkedDownAfterConsecutiveFailures(t *testing.T) {
 		}
 	}
 	calls := f.count("remove") + f.count("stat")
-	_, err := d.Stat(t.Context(), "y")
+	_, err = d.Stat(t.Context(), "y")
 	if !transfer.IsFatal(err) || !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "fs is down") {
 		t.Fatalf("Stat once down: %v, want one fatal error naming the destination and the cause", err)
 	}
 	if got := f.count("remove") + f.count("stat"); got != calls {
 		t.Fatalf("a down destination was called %d more times", got-calls)
+	}
+	// Cleanup still reaches it: an upload begun before is aborted.
+	if err := up.Abort(t.Context()); err != nil {
+		t.Fatalf("Abort once down: %v, want the cleanup to go through", err)
+	}
+	if left := treetest.Leftovers(t, root); len(left) > 0 {
+		t.Fatalf("temp files left by a destination marked down: %v", left)
 	}
 }

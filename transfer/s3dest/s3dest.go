@@ -259,7 +259,7 @@ func (d *Dest) listPrefix() string {
 // and Writes covering them are discarded instead of sent again. A resume
 // whose upload is gone (NoSuchUpload, or aborted by Cleanup) or whose key
 // differs starts afresh. Whether the checkpoint belongs to the same source
-// version (SourceSize, SourceModTime) is for the caller to decide.
+// version is for the caller to decide.
 //
 // ctx bounds the whole upload, including parts sent in the background.
 func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *transfer.Checkpoint) (transfer.Upload, error) {

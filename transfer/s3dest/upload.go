@@ -321,11 +321,9 @@ func (u *Upload) Checkpoint() *transfer.Checkpoint {
 		return nil
 	}
 	cp := &transfer.Checkpoint{
-		Key:           u.key,
-		UploadID:      u.uploadID,
-		PartSize:      u.partSize,
-		SourceSize:    u.begin.Size,
-		SourceModTime: u.begin.ModTime,
+		Key:      u.key,
+		UploadID: u.uploadID,
+		PartSize: u.partSize,
 	}
 	for _, p := range u.parts {
 		cp.Parts = append(cp.Parts, p)
