@@ -224,8 +224,9 @@ func countLinked(groups [][]string) int {
 }
 
 // TestShardKilledConverges: with three shards done, the fourth is killed
-// in the middle of its copy; re-running only that index completes the
-// migration, and the other shards then find nothing to do.
+// in the middle of its copy. gc by the other shards touches none of its
+// temp files; its own gc removes them. Re-running only that index completes
+// the migration, and the other shards then find nothing to do.
 func TestShardKilledConverges(t *testing.T) {
 	t.Parallel()
 	// Every write waits, so the killed shard is certainly mid-copy.
@@ -251,6 +252,27 @@ func TestShardKilledConverges(t *testing.T) {
 	}
 	killed := len(regularFiles(t, r.backing)) - before
 	noPartialFiles(t, r.src, r.backing)
+	// gc by the other shards leaves the killed shard's temp files alone:
+	// they carry its tag, not theirs.
+	left := treetest.Leftovers(t, r.backing)
+	if len(left) == 0 {
+		t.Fatal("the killed shard left no temp file")
+	}
+	for _, i := range []int{0, 1, 3} {
+		r.fs[i].ResetCounts()
+		mustCode(t, efssync(t, nil, "gc", "--config", r.cfgs[i], "--shard", fmt.Sprintf("%d/%d", i, r.count)), 0)
+		if c := r.fs[i].Counts()["unlink"]; c != 0 {
+			t.Errorf("gc of shard %d/4 unlinked %d entries", i, c)
+		}
+	}
+	if now := treetest.Leftovers(t, r.backing); !slices.Equal(now, left) {
+		t.Errorf("gc of the other shards changed the killed shard's temp files: %v, then %v", left, now)
+	}
+	r.fs[2].ResetCounts()
+	mustCode(t, efssync(t, nil, "gc", "--config", r.cfgs[2], "--shard", "2/4"), 0)
+	if now := treetest.Leftovers(t, r.backing); len(now) != 0 {
+		t.Errorf("gc of shard 2/4 left its temp files: %v", now)
+	}
 	r.runAll(t, 2)
 	treetest.Equal(t, r.src, r.backing)
 	if c := r.fs[2].Counts()["create"]; c < creates[2]-int64(killed) || c > creates[2] {
