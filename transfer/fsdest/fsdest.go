@@ -577,6 +577,11 @@ func fsyncDir(dir string) error {
 func (d *Dest) List(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
 	return filepath.WalkDir(d.root, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
+			if p != d.root && errors.Is(err, fs.ErrNotExist) {
+				// Removed while listed: by another agent sharing the
+				// destination (a shard's mirror delete), or by hand.
+				return nil
+			}
 			return fmt.Errorf("list %s: %w", p, classify(err))
 		}
 		if p == d.root {
