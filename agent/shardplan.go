@@ -8,6 +8,7 @@ import (
 	"github.com/efssync/efssync/agent/shard"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
+	"github.com/efssync/efssync/transfer"
 )
 
 // shardPlan is the filter a sharded job puts in front of the plan step, so
@@ -125,4 +126,16 @@ func (j *jobRun) treeWalked() int64 {
 		return j.walked.Load()
 	}
 	return j.shards.tree.Load()
+}
+
+// dirMeta is what mkdir gives a directory: all of it from its own shard, and
+// from the other shards, which create it only because their files need it,
+// the mode it must be created with but no owner, which they leave to the
+// directory's shard.
+func (j *jobRun) dirMeta(t task) transfer.Meta {
+	m := j.meta(t)
+	if !j.shards.owns(t.e.Rel) {
+		m.UID, m.GID = -1, -1
+	}
+	return m
 }
