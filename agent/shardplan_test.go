@@ -12,15 +12,21 @@ import (
 	"github.com/efssync/efssync/internal/treetest"
 )
 
-// runShard runs the fixture's job as shard i of n, with the shard's own
-// manifest.
-func (f *fixture) runShard(i, n int) *Summary {
+// shardConfig is the fixture's configuration as shard i of n, with the
+// shard's own manifest, as cmd resolves it.
+func (f *fixture) shardConfig(i, n int) *config.Config {
 	f.t.Helper()
 	cfg := f.config()
 	s := config.Shard{Index: i, Count: n}
 	cfg.Shard = config.ShardSetting{Index: &s.Index, Count: n}
 	cfg.Manifest = config.ShardManifestPath(cfg.Manifest, s)
-	a, err := New(cfg, Options{})
+	return cfg
+}
+
+// runShard runs the fixture's job as shard i of n.
+func (f *fixture) runShard(i, n int) *Summary {
+	f.t.Helper()
+	a, err := New(f.shardConfig(i, n), Options{})
 	must(f.t, err)
 	defer a.Close()
 	sum, err := a.Run(context.Background())
