@@ -182,7 +182,7 @@ func (r *shardRig) allFiles(t *testing.T) []string {
 // once across them (the mounts' create and link counts are the owned files
 // of each shard, and no shard unlinks anything), the reports name only each
 // shard's own files, and the union is the source, hard links included. A
-// second round copies nothing.
+// second round copies nothing, and verify checks each shard's own files.
 func TestShardsCopyEachFileOnce(t *testing.T) {
 	t.Parallel()
 	r := newShardRig(t, 4, "", faultfs.Options{CacheTimeout: -1})
@@ -210,6 +210,27 @@ func TestShardsCopyEachFileOnce(t *testing.T) {
 	for i, f := range r.fs {
 		if c := f.Counts(); c["create"]+c["link"]+c["unlink"]+c["mkdir"]+c["rename"] != 0 {
 			t.Errorf("shard %d/4 changed the destination of an unchanged tree: %v", i, c)
+		}
+	}
+	// verify checks each shard's own files: a damaged copy is found by its
+	// owner alone.
+	var damaged string
+	for _, rel := range files {
+		if r.owner[rel] == 1 && !inAnyGroup(r.groups, rel) {
+			damaged = rel
+			break
+		}
+	}
+	if err := os.WriteFile(filepath.Join(r.backing, damaged), []byte("damaged"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for i := range r.count {
+		v := efssync(t, nil, "verify", "--config", r.cfgs[i], "--shard", fmt.Sprintf("%d/4", i))
+		switch {
+		case i == 1 && (v.code != 1 || !strings.Contains(v.stdout, damaged)):
+			t.Errorf("verify of shard 1/4 (exit %d) did not report %s:\n%s", v.code, damaged, v.stdout)
+		case i != 1 && v.code != 0:
+			t.Errorf("verify of shard %d/4 exit %d, reporting another shard's file:\n%s", i, v.code, v.stdout)
 		}
 	}
 }
