@@ -397,22 +397,29 @@ func extraPaths(t *testing.T, src, dst string) []string {
 }
 
 // TestReshardCopiesNothing: a migration done by 4 shards, run again by 8,
-// copies nothing. The 8 shards' manifests are new and empty, so this needs
-// the adoption of entries already in place at the destination (issue 12,
-// built in parallel): until it is merged, the test is skipped.
+// ends with the destination equal to the source, and copies nothing. The 8
+// shards' manifests are new and empty, so "copies nothing" needs the
+// adoption of entries already in place at the destination (issue 12, built
+// in parallel): until it is merged, that last check is skipped (the test
+// logs how many files were copied again) unless EFSSYNC_TEST_ADOPT=1.
 func TestReshardCopiesNothing(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("EFSSYNC_TEST_ADOPT") == "" {
-		t.Skip("re-sharding 4 → 8 without copies needs adoption (issue 12), not merged in this branch; set EFSSYNC_TEST_ADOPT=1 once it is")
-	}
 	r := newShardRig(t, 4, "", faultfs.Options{CacheTimeout: -1})
 	r.runAll(t)
 	r.mount(t, 8, "", faultfs.Options{CacheTimeout: -1})
 	r.runAll(t)
 	treetest.Equal(t, r.src, r.backing)
-	for i, f := range r.fs {
-		if c := f.Counts(); c["create"]+c["link"]+c["unlink"] != 0 {
-			t.Errorf("shard %d/8 changed the destination the 4 shards completed: %v", i, c)
-		}
+	var changed int64
+	for _, f := range r.fs {
+		c := f.Counts()
+		changed += c["create"] + c["link"] + c["unlink"]
 	}
+	if changed == 0 {
+		return
+	}
+	if os.Getenv("EFSSYNC_TEST_ADOPT") == "" {
+		t.Skipf("the 8 shards created, linked or unlinked %d entries the 4 had completed: "+
+			"re-sharding without copies needs adoption (issue 12), not merged in this branch; set EFSSYNC_TEST_ADOPT=1 once it is", changed)
+	}
+	t.Errorf("the 8 shards created, linked or unlinked %d entries the 4 had completed", changed)
 }
