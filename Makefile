@@ -8,7 +8,7 @@ BIN     := $(CURDIR)/.bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: build demo test test-deps fuzz bench bench-s3 bench-live package clean
+.PHONY: build demo test test-deps fuzz bench bench-s3 bench-live bench-shards package clean
 
 # CGO_ENABLED=0: a static binary runs on any distribution, and skipping the
 # dynamic loader saves 3-4 ms of every run's start-up (measured with perf stat).
@@ -51,6 +51,10 @@ bench-s3:
 # Live HLS replication lag: efssync vs lsyncd.
 bench-live:
 	bash bench/live.sh
+
+# One migration in 1, 2 and 4 shards, each through its own simulated EFS mount.
+bench-shards:
+	bash bench/shards.sh
 
 # Release artifacts into dist/, offline, publishing nothing: static linux
 # amd64/arm64 tarballs, SHA256SUMS, a .deb and an .rpm (.goreleaser.yaml).

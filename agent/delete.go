@@ -25,7 +25,7 @@ var ErrDeleteRefused = errors.New("mirror delete refused; nothing was deleted")
 // of the destination's entries would go: a source that was not mounted must
 // not wipe the replica, as rsync --delete does.
 func (j *jobRun) mirrorDelete(ctx context.Context) error {
-	if j.walked.Load() == 0 {
+	if j.treeWalked() == 0 {
 		return fmt.Errorf("%w: source %s is empty (is it mounted?)", ErrDeleteRefused, j.job.Source)
 	}
 	rule, err := j.job.MaxDeleteRule()
@@ -49,33 +49,39 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 	if !ok {
 		return fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
 	}
-	total := 0
-	var gone []string
+	var g goneSet
 	err := lister.List(ctx, func(rel string, m transfer.Meta) error {
-		total++
+		owned := j.shards.owns(rel)
+		g.count(owned)
 		if j.filter.Excluded(rel, m.Mode.IsDir()) || excludedByParent(j.filter, rel) {
 			return nil
 		}
 		_, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			gone = append(gone, rel)
+			g.add(rel, owned)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
 	}
-	if n := limit(total); len(gone) > n {
-		return fmt.Errorf("%w: %d of %d entries at %s would be deleted, more than max_delete %s allows (%d); raise max_delete if this is intended",
-			ErrDeleteRefused, len(gone), total, d.name, ruleText, n)
+	if err := j.guardDelete(g, d.name, limit, ruleText); err != nil {
+		return err
 	}
+	gone := g.owned
 	// Children before their parents.
 	slices.SortFunc(gone, func(a, b string) int { return strings.Compare(b, a) })
 	b := j.a.fx.batch(j.a.db)
+	j.forgetOthers(b, g.others)
 	for _, rel := range gone {
 		start := time.Now()
 		l := Line{Time: j.a.opts.Now(), Job: j.job.Name, Path: rel, Dest: d.name, Action: "delete", Status: StatusDeleted}
-		if err := d.d.Remove(ctx, rel); err != nil {
+		if err := d.d.Remove(ctx, rel); j.shards != nil && errors.Is(err, syscall.ENOTEMPTY) {
+			// Another shard's files are still in it: its own delete, or
+			// this shard's next run, removes the directory.
+			l.Status = StatusSkipped
+			j.log.Info("directory still holds other shards' files; left for a later run", "path", rel, "dest", d.name)
+		} else if err != nil {
 			l.Status, l.Error = StatusFailed, err.Error()
 			j.c.failed.Add(1)
 			j.log.Error("delete failed", "path", rel, "dest", d.name, "error", err)

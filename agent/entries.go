@@ -65,7 +65,7 @@ func (j *jobRun) settle(rec *manifest.Record, outs []outcome, now time.Time) {
 
 func (j *jobRun) mkdir(ctx context.Context, t task) result {
 	rec := baseRecord(t, t.e.Mode)
-	m := j.meta(t)
+	m := j.dirMeta(t)
 	var outs []outcome
 	for _, i := range t.act.Dests {
 		o := outcome{dest: i, status: StatusMkdir}

@@ -102,6 +102,9 @@ type jobRun struct {
 	// hlsOrder is set by `order: [hls]`: playlists go after their segments.
 	hlsOrder bool
 
+	// shards filters the plan to this agent's shard; nil when unsharded.
+	shards *shardPlan
+
 	// obs is how the job's mode takes part in a pass: nothing in once
 	// mode, the live loop in watch mode. It is fixed at construction.
 	obs passObserver
@@ -150,7 +153,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter,
 	}
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
-		rep: rep, c: c, obs: obs,
+		rep: rep, c: c, obs: obs, shards: newShardPlan(a.cfg.Shard.Resolved()),
 		strat:     statStrategy{checksum: job.Checksum},
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}

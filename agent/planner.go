@@ -27,7 +27,7 @@ type planScratch struct {
 // plan streams the walk through the strategy and hands work to the workers.
 // Directories are created here, in walk order, so parents precede children.
 func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
-	return walkDirs(ctx, j.src, j.filter, j.job.Checkers, func(entries []Entry) error {
+	err := walkDirs(ctx, j.src, j.filter, j.job.Checkers, func(entries []Entry) error {
 		// One read transaction for the directory's records, closed before
 		// any send below can block on a worker.
 		scratch, _ := j.planScratch.Get().(*planScratch)
@@ -53,7 +53,7 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 			j.log.Warn("manifest unreadable; copying again", "error", err)
 		}
 		for i, e := range entries {
-			if err := j.planEntry(ctx, e, recs[i], known[i], tasks); err != nil {
+			if err := j.planShard(ctx, e, recs[i], known[i], tasks); err != nil {
 				return err
 			}
 		}
@@ -61,6 +61,10 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 	}, func(rel string, err error) {
 		j.deliver(result{rel: rel, status: StatusFailed, err: err})
 	})
+	if err != nil {
+		return err
+	}
+	return j.planShardRest(ctx, tasks)
 }
 
 func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {

@@ -24,6 +24,9 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 			return diffs, fmt.Errorf("job %s: %w", job.Name, err)
 		}
 		err = walk(ctx, j.src, j.filter, func(e Entry) error {
+			if !j.shards.owns(e.Rel) {
+				return nil // another shard verifies it
+			}
 			for _, d := range j.dests {
 				if why := j.verifyEntry(ctx, d, e); why != "" {
 					diffs++

@@ -11,11 +11,10 @@ import (
 const shardFlagUsage = "run as shard I of N (0 <= I < N) of a migration split across N agents; " +
 	"overrides shard: in the config and the scheduler's JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID"
 
-// errShardsNotWired refuses a run of more than one shard while the agent's
-// walk, plan and delete do not filter by shard yet (issue 14: they move to
-// the new engine first). N agents that each sync the whole tree would copy
-// every file N times. Remove it with the integration.
-var errShardsNotWired = errors.New("this build resolves the shard but its agent does not partition the tree yet; run without --shard, shard.count or a scheduler index")
+// errShardedWatch refuses watch mode with more than one shard: the live
+// loop follows every file it is told about, and a sharded migration is a
+// series of once-mode runs until cut-over (docs/scale-out.md).
+var errShardedWatch = errors.New("mode: watch cannot be sharded; run a sharded migration in mode: once")
 
 // applyShard decides this agent's shard (flag, then the configuration, then
 // the scheduler's environment) and gives the manifest and the report
@@ -30,8 +29,10 @@ func applyShard(cfg *config.Config, flag string, env []string) error {
 	cfg.Shard = config.ShardSetting{Index: &s.Index, Count: s.Count}
 	cfg.Manifest = config.ShardManifestPath(cfg.Manifest, s)
 	cfg.ReportDir = config.ShardPath(cfg.ReportDir, s)
-	if s.Sharded() {
-		return fmt.Errorf("shard %s: %w", s, errShardsNotWired)
+	for _, j := range cfg.Jobs {
+		if s.Sharded() && j.Mode == "watch" {
+			return fmt.Errorf("shard %s: job %s: %w", s, j.Name, errShardedWatch)
+		}
 	}
 	return nil
 }

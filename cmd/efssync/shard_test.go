@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,7 +130,6 @@ func TestShardSelection(t *testing.T) {
 		{[]string{"EFSSYNC_SHARD_COUNT=four"}, nil, `shard.count: "four" is not a whole number (from EFSSYNC_SHARD_COUNT)`},
 		{[]string{"AWS_BATCH_JOB_ARRAY_INDEX=2"}, nil, "AWS_BATCH_JOB_ARRAY_INDEX=2 gives this agent's index but nothing gives the shard count"},
 		{[]string{"SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_TASK_COUNT=1"}, nil, "SLURM_ARRAY_TASK_ID=3 with SLURM_ARRAY_TASK_COUNT=1: index 3 is out of range 0..0"},
-		{nil, []string{"--shard", "1/4"}, "agent does not partition the tree yet"},
 	} {
 		r := efssync(t, tc.env, append([]string{"run", "--config", cfg}, tc.args...)...)
 		mustCode(t, r, 2)
@@ -149,12 +149,15 @@ func TestShardSelection(t *testing.T) {
 // resolved shard is stored back for the agent.
 func TestApplyShardNames(t *testing.T) {
 	cfg := &config.Config{Manifest: "/st/manifest.db", ReportDir: "/st/reports", Shard: config.ShardSetting{Count: 8}}
-	err := applyShard(cfg, "", []string{"JOB_COMPLETION_INDEX=5"})
-	if err == nil || !strings.Contains(err.Error(), "shard 5-of-8:") {
+	if err := applyShard(cfg, "", []string{"JOB_COMPLETION_INDEX=5"}); err != nil {
 		t.Fatalf("applyShard: %v", err)
 	}
 	if cfg.Manifest != "/st/manifest-5-of-8.db" || cfg.ReportDir != "/st/reports-5-of-8" || cfg.Shard.Resolved() != (config.Shard{Index: 5, Count: 8}) {
 		t.Errorf("cfg after applyShard: %+v, shard %v", cfg, cfg.Shard.Resolved())
+	}
+	watch := &config.Config{Jobs: []config.Job{{Name: "live", Mode: "watch"}}, Shard: config.ShardSetting{Count: 2}}
+	if err := applyShard(watch, "", []string{"JOB_COMPLETION_INDEX=1"}); !errors.Is(err, errShardedWatch) || !strings.Contains(err.Error(), "shard 1-of-2:") {
+		t.Errorf("a sharded watch: %v", err)
 	}
 	cfg = &config.Config{Manifest: "/st/manifest.db", ReportDir: "/st/reports"}
 	if err := applyShard(cfg, "", nil); err != nil || cfg.Manifest != "/st/manifest.db" || cfg.Shard.Resolved() != (config.Shard{Index: 0, Count: 1}) {

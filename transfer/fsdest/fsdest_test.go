@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +157,39 @@ func TestReadsLeaveNothingOpen(t *testing.T) {
 	r.Close()
 	if n := openDirs(t, root); n != 0 {
 		t.Errorf("%d descriptors left open on the destination after List, Stat and Open", n)
+	}
+}
+
+// TestListSkipsDirectoryRemovedMeanwhile: a directory another agent removes
+// while List walks (a shard's mirror delete on a shared destination) is
+// skipped, not an error that stops this agent's own delete.
+func TestListSkipsDirectoryRemovedMeanwhile(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"a/x", "b/y"} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte("1"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := fsdest.New("local", root, fsdest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	err = d.List(t.Context(), func(rel string, _ transfer.Meta) error {
+		seen = append(seen, rel)
+		if rel == "a" {
+			// Gone after the walk saw it, before it reads it.
+			return os.RemoveAll(filepath.Join(root, "a"))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if want := []string{"a", "b", "b/y"}; !slices.Equal(seen, want) {
+		t.Errorf("listed %v, want %v", seen, want)
 	}
 }
