@@ -37,42 +37,50 @@ func (j *jobRun) mirrorDelete(ctx context.Context) error {
 		if d.isDown() {
 			continue
 		}
-		if err := j.mirrorDeleteAt(ctx, d, rule.Limit, rule.String()); err != nil {
+		if err := j.mirrorDeleteAt(ctx, d, rule.Limit, rule.String(), j.goneFromSource); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(int) int, ruleText string) error {
+// goneFromSource reports whether the directory source no longer has rel.
+func (j *jobRun) goneFromSource(rel string) (bool, error) {
+	_, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR), nil
+}
+
+// mirrorDeleteAt deletes at d what gone reports the source no longer has.
+func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(int) int, ruleText string,
+	gone func(rel string) (bool, error)) error {
 	lister, ok := transfer.As[transfer.Lister](d.d)
 	if !ok {
 		return fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
 	}
 	total := 0
-	var gone []string
+	var goneRels []string
 	err := lister.List(ctx, func(rel string, m transfer.Meta) error {
 		total++
 		if j.filter.Excluded(rel, m.Mode.IsDir()) || excludedByParent(j.filter, rel) {
 			return nil
 		}
-		_, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			gone = append(gone, rel)
+		g, err := gone(rel)
+		if g {
+			goneRels = append(goneRels, rel)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
 	}
-	if n := limit(total); len(gone) > n {
+	if n := limit(total); len(goneRels) > n {
 		return fmt.Errorf("%w: %d of %d entries at %s would be deleted, more than max_delete %s allows (%d); raise max_delete if this is intended",
-			ErrDeleteRefused, len(gone), total, d.name, ruleText, n)
+			ErrDeleteRefused, len(goneRels), total, d.name, ruleText, n)
 	}
 	// Children before their parents.
-	slices.SortFunc(gone, func(a, b string) int { return strings.Compare(b, a) })
+	slices.SortFunc(goneRels, func(a, b string) int { return strings.Compare(b, a) })
 	b := j.a.fx.batch(j.a.db)
-	for _, rel := range gone {
+	for _, rel := range goneRels {
 		start := time.Now()
 		l := Line{Time: j.a.opts.Now(), Job: j.job.Name, Path: rel, Dest: d.name, Action: "delete", Status: StatusDeleted}
 		if err := d.d.Remove(ctx, rel); err != nil {
