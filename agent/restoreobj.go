@@ -30,12 +30,28 @@ func (r *restoreRun) restoreObject(ctx context.Context, t objectTask) result {
 
 func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 	j, o := r.j, t.obj
-	rd, err := r.src.Open(ctx, o, nil)
+	rp := r.findResume(o, t.dests)
+	rd, err := r.src.Open(ctx, o, rp.cp)
 	j.c.opened.Add(1)
 	if err != nil {
 		return r.openFailed(ctx, o, err)
 	}
 	defer rd.Close()
+	if rp.cp == nil {
+		r.saveSourceCheckpoint(o, rd)
+	}
+	prefix, err := openPrefix(rp, rd.Start())
+	if err != nil {
+		j.log.Warn("kept bytes unreadable; reading the object whole", "path", o.Rel, "error", err)
+		rd.Close()
+		if rd, err = r.src.Open(ctx, o, nil); err != nil {
+			return r.openFailed(ctx, o, err)
+		}
+		defer rd.Close()
+	}
+	if prefix != nil {
+		defer prefix.Close()
+	}
 	m := rd.Meta()
 	want := m.Hash
 	if want == nil && multipart(o.ETag) {
@@ -46,6 +62,9 @@ func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 	}
 	src := newObjectSource(rd, o, want)
 	defer src.release()
+	if prefix != nil {
+		src.prefix, src.prefixLeft = prefix, rd.Start()
+	}
 	meta := transfer.Meta{Size: o.Size, Mode: m.Mode.Perm(), ModTime: m.ModTime, UID: -1, GID: -1}
 	res := j.sender.Send(ctx, send.File{Rel: o.Rel, Meta: meta, Dests: t.dests}, j.hook(o.Rel, src))
 	if res.Err != nil {
@@ -55,6 +74,7 @@ func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 		}
 		return result{rel: o.Rel, status: status, err: res.Err, bytes: res.Size}
 	}
+	r.forgetSourceCheckpoint(o)
 	rec := manifest.Record{Size: o.Size, ModTime: o.LastModified, ETag: o.ETag, Mode: m.Mode.Perm(),
 		Hash: res.Sum, Dests: t.prev.Dests.Clone()}
 	outs := j.outcomes(res, nil)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"os"
 
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/config"
@@ -46,18 +47,36 @@ type objectSource struct {
 	cur  s3src.Chunk
 	pos  int // bytes of cur already handed out
 	held bool
+	// prefix, on a resume, holds the first prefixLeft bytes still to be
+	// read from the kept temp file (re-read so BLAKE3 covers them too).
+	prefix     *os.File
+	prefixLeft int64
 }
 
 func newObjectSource(rd *s3src.Reader, obj s3src.Object, want []byte) *objectSource {
+	id := objectIdentity(obj)
+	id.MTime = rd.Meta().ModTime
+	return &objectSource{rd: rd, key: obj.Key, size: obj.Size, want: want, id: id}
+}
+
+// objectIdentity names an object version for the sender's checkpoints:
+// its ETag and version id, folded into Ino, and its size.
+func objectIdentity(obj s3src.Object) send.Identity {
 	h := fnv.New64a()
 	_, _ = io.WriteString(h, obj.ETag+"\x00"+obj.VersionID)
-	m := rd.Meta()
-	return &objectSource{rd: rd, key: obj.Key, size: obj.Size, want: want,
-		id: send.Identity{Ino: h.Sum64(), Size: obj.Size, MTime: m.ModTime}}
+	return send.Identity{Ino: h.Sum64(), Size: obj.Size}
 }
 
 // Read implements send.Source.
 func (s *objectSource) Read(ctx context.Context, p []byte) (int, error) {
+	if s.prefixLeft > 0 {
+		k, err := s.prefix.Read(p[:min(int64(len(p)), s.prefixLeft)])
+		s.prefixLeft -= int64(k)
+		if err == io.EOF {
+			err = fmt.Errorf("kept temp file %s ends %d bytes early: %w", s.prefix.Name(), s.prefixLeft, io.ErrUnexpectedEOF)
+		}
+		return k, err
+	}
 	n := 0
 	for n < len(p) {
 		if !s.held {

@@ -44,6 +44,10 @@ type Options struct {
 	// Cleanup removes only this agent's leftovers, never the files another
 	// agent (a shard writing into the same tree) is still writing.
 	TempTag string
+	// ResumeEvery, when > 0, makes every file of at least that size
+	// resumable (see resume.go): written under a kept name, made durable
+	// every ResumeEvery bytes, and continued by Begin from its checkpoint.
+	ResumeEvery int64
 }
 
 // Dest is a mounted-directory destination. It is safe for concurrent use.
@@ -172,7 +176,7 @@ func (d *Dest) tempPath(final string) string {
 // Begin implements transfer.Destination. The file is created under a hidden
 // temp name in its target directory (or in place when Progressive), already
 // with its final permission bits where the umask allows, to save a chmod.
-func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transfer.Checkpoint) (transfer.Upload, error) {
+func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *transfer.Checkpoint) (transfer.Upload, error) {
 	final, err := d.abs(rel)
 	if err != nil {
 		return nil, err
@@ -197,8 +201,14 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 	} else {
 		u.name = d.tempName()
 		flags |= unix.O_EXCL
+		if d.resumable(m.Size) {
+			u.name, u.every = d.partName(), d.opts.ResumeEvery
+		}
 	}
 	u.dir, err = d.dirs.acquire(dir)
+	if err == nil && u.every > 0 && d.reopen(u, dir, resume) {
+		return u, nil
+	}
 	if err == nil {
 		u.fd, err = unix.Openat(u.dir.fd, u.name, flags, perm)
 		if err == unix.ENOENT {
@@ -236,6 +246,7 @@ type upload struct {
 	fd      int
 	created uint32 // permission bits the file was created with
 	end     int64  // highest offset written
+	resumeState
 }
 
 // tmp is the path the upload writes to, for messages.
@@ -253,6 +264,10 @@ func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 	if u.fd < 0 {
 		return fmt.Errorf("write %s: upload already finished", u.final)
 	}
+	if off < u.held { // already in the resumed temp file
+		k := min(int64(len(p)), u.held-off)
+		p, off = p[k:], off+k
+	}
 	for len(p) > 0 {
 		n, err := unix.Pwrite(u.fd, p, off)
 		if err != nil {
@@ -264,10 +279,8 @@ func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 		p, off = p[n:], off+int64(n)
 	}
 	u.end = max(u.end, off)
-	return nil
+	return u.syncResumable()
 }
-
-func (u *upload) Checkpoint() *transfer.Checkpoint { return nil }
 
 // Commit applies the metadata through the open descriptor (only what the
 // create did not already set), makes the data durable, checks the size, and
