@@ -34,7 +34,14 @@ type s3Counter struct {
 	gets  atomic.Int64
 	lists atomic.Int64
 	bytes atomic.Int64
+	// once bytes reach mark, reached is closed (set before any request).
+	mark    int64
+	reached chan struct{}
+	fired   atomic.Bool
 }
+
+// at closes ch once n bytes were relayed.
+func (c *s3Counter) at(n int64, ch chan struct{}) { c.mark, c.reached = n, ch }
 
 func newS3Counter(t *testing.T, srv *miniotest.Server) *s3Counter {
 	c := &s3Counter{}
@@ -42,7 +49,7 @@ func newS3Counter(t *testing.T, srv *miniotest.Server) *s3Counter {
 	must(t, err)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.ModifyResponse = func(r *http.Response) error {
-		r.Body = &countingBody{ReadCloser: r.Body, n: &c.bytes}
+		r.Body = &countingBody{ReadCloser: r.Body, c: c}
 		return nil
 	}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,12 +70,15 @@ func newS3Counter(t *testing.T, srv *miniotest.Server) *s3Counter {
 
 type countingBody struct {
 	io.ReadCloser
-	n *atomic.Int64
+	c *s3Counter
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	k, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(k))
+	c := b.c
+	if n := c.bytes.Add(int64(k)); c.reached != nil && n >= c.mark && c.fired.CompareAndSwap(false, true) {
+		close(c.reached)
+	}
 	return k, err
 }
 
