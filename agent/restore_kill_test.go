@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +64,6 @@ func TestRestoreResumesAfterSIGKILL(t *testing.T) {
 	half := make(chan struct{})
 	cnt.at(size/2, half)
 	r := restoreFixture(t, "kill", "r", cnt.URL, 1, ", part_size: 2MiB, part_concurrency: 2")
-	r.srcYAML = strings.Replace(r.srcYAML, "part_size: 5MiB, ", "", 1)
 	cfgPath := filepath.Join(r.dir, "config.yaml")
 	r.config() // writes cfgPath
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRestoreHelperProcess$", "-test.count=1")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -48,6 +49,7 @@ func newS3Counter(t *testing.T, srv *miniotest.Server) *s3Counter {
 	target, err := url.Parse(srv.Endpoint)
 	must(t, err)
 	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorLog = log.New(io.Discard, "", 0) // broken bodies are what the test makes
 	rp.ModifyResponse = func(r *http.Response) error {
 		r.Body = &countingBody{ReadCloser: r.Body, c: c}
 		return nil
@@ -86,7 +88,10 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // into ndest fresh directories, sharing the state of f's directory tree.
 func restoreFixture(t *testing.T, bucket, prefix, endpoint string, ndest int, extra string) *fixture {
 	r := newFixture(t, ndest)
-	r.srcYAML = fmt.Sprintf("{type: s3, bucket: %s, prefix: %q, endpoint: %q, path_style: true, part_size: 5MiB%s}", bucket, prefix, endpoint, extra)
+	if !strings.Contains(extra, "part_size:") {
+		extra = ", part_size: 5MiB" + extra
+	}
+	r.srcYAML = fmt.Sprintf("{type: s3, bucket: %s, prefix: %q, endpoint: %q, path_style: true%s}", bucket, prefix, endpoint, extra)
 	return r
 }
 
