@@ -23,9 +23,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/zeebo/blake3"
 
 	"github.com/efssync/efssync/internal/miniotest"
 	"github.com/efssync/efssync/internal/treetest"
+	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3client"
 )
 
 // s3Counter is a real HTTP reverse proxy in front of MinIO that counts
@@ -184,7 +187,7 @@ func TestRestoreRefusesMirrorOnEmptyListing(t *testing.T) {
 		t.Fatal("an empty listing deleted files")
 	}
 	r.srcYAML = strings.Replace(r.srcYAML, "nothing-here", "p", 1)
-	r.extra = "    delete: mirror\n    max_delete: 100%\n"
+	r.extra = "    delete: mirror\n    max_delete: 100%\n    verify: all\n"
 	if sum, rep := runSummary(t, r); !sum.OK() || sum.Deleted != 3 || sum.Copied != 1 {
 		t.Fatalf("mirror restore: %+v\n%s", sum, rep)
 	}
@@ -224,6 +227,26 @@ func TestRestoreAsOf(t *testing.T) {
 		t.Fatalf("as_of restore: %+v\n%s", sum, rep)
 	}
 	wantFiles(t, r.dests[0], map[string]string{"a": "a good", "d/b": "b good"})
+}
+
+// TestRestoreRefusesWrongBLAKE3: an object whose bytes do not hash to the
+// BLAKE3 stored with it is an error for that object, and nothing is
+// published under its name (nor left in a temp file); the others restore.
+func TestRestoreRefusesWrongBLAKE3(t *testing.T) {
+	srv := miniotest.Start(t)
+	srv.CreateBucket(t, "hashes")
+	setS3Env(t, srv)
+	wrong := blake3.Sum256([]byte("something else"))
+	_, err := srv.Client().PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("hashes"), Key: aws.String("h/bad"),
+		Body: strings.NewReader("the bytes"), Metadata: s3client.EncodeMeta(transfer.Meta{Mode: 0o644, Hash: wrong[:]}, true)})
+	must(t, err)
+	put(t, srv, "hashes", "h/good", "fine")
+	r := restoreFixture(t, "hashes", "h", srv.Endpoint, 1, "")
+	s, rep := runSummary(t, r)
+	if s.Failed != 1 || s.Copied != 1 || !strings.Contains(rep, "BLAKE3") {
+		t.Fatalf("restore with a wrong BLAKE3: %+v\n%s", s, rep)
+	}
+	wantFiles(t, r.dests[0], map[string]string{"good": "fine"})
 }
 
 func setS3Env(t *testing.T, srv *miniotest.Server) {

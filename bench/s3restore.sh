@@ -89,10 +89,23 @@ for _ in $(seq 600); do
 done
 rclone mkdir "minio:$BUCKET"
 
-# gets: GetObject requests MinIO has served so far (its own counter).
-gets() {
-	curl -fsS "$ENDPOINT/minio/v2/metrics/cluster" |
+# gets: GetObject requests MinIO has served so far (its own counter). MinIO
+# refreshes its metrics every few seconds, so the count is read until it
+# held still for 12 s (efssync's runs only: the GETs reported are its own).
+gets_now() {
+	curl -fsS "$ENDPOINT/minio/v2/metrics/node" |
 		awk '/^minio_s3_requests_total\{/ && /api="getobject"/ {s += $NF} END {printf "%d\n", s}'
+}
+gets() {
+	local a b
+	a="$(gets_now)"
+	for _ in $(seq 30); do
+		sleep 12
+		b="$(gets_now)"
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+	echo "$a"
 }
 
 # --- simulated EFS ------------------------------------------------------------------
@@ -156,13 +169,14 @@ measure() { # ds target tool n phase run dst state
 	shown="${shown//$ENDPOINT/\$ENDPOINT}"
 	shown="${shown//$WORK/\$WORK}"
 	grep -qxF "$shown" "$COMMANDS" || echo "$shown" >>"$COMMANDS"
-	g0="$(gets)"
+	g0=0 g1=0
+	[ "$tool" = efssync ] && g0="$(gets)"
 	if ! eval "/usr/bin/time -v -o '$WORK/time.out' $cmd" >"$WORK/tool.log" 2>&1; then
 		ok=0
 		log "FAILED: $cmd"
 		tail -5 "$WORK/tool.log" >&2
 	fi
-	g1="$(gets)"
+	[ "$tool" = efssync ] && g1="$(gets)"
 	read -r secs rss cpu < <(awk -F': ' '
 		/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]}
 		/Maximum resident set size/ {r = $2}
