@@ -208,12 +208,13 @@ func TestRestoreAsOf(t *testing.T) {
 	put(t, srv, "versioned", "m/d/b", "b good")
 	head, err := cl.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String("versioned"), Key: aws.String("m/d/b")})
 	must(t, err)
-	asOf := aws.ToTime(head.LastModified)
-	for { // what follows must be strictly newer than as_of, as listings show it
+	// Last-Modified has whole seconds: the write was before the next one.
+	asOf := aws.ToTime(head.LastModified).Add(time.Second)
+	for { // what follows must be strictly newer than as_of
 		put(t, srv, "versioned", "tick", "t")
 		h, err := cl.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String("versioned"), Key: aws.String("tick")})
 		must(t, err)
-		if aws.ToTime(h.LastModified).After(asOf.Add(time.Second)) {
+		if aws.ToTime(h.LastModified).After(asOf) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond) // MinIO's clock, not ours: nothing to inject
@@ -222,7 +223,7 @@ func TestRestoreAsOf(t *testing.T) {
 	_, err = cl.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String("versioned"), Key: aws.String("m/d/b")})
 	must(t, err)
 	put(t, srv, "versioned", "m/new", "after")
-	r := restoreFixture(t, "versioned", "m", srv.Endpoint, 1, fmt.Sprintf(", as_of: %q", asOf.Add(500*time.Millisecond).Format(time.RFC3339Nano)))
+	r := restoreFixture(t, "versioned", "m", srv.Endpoint, 1, fmt.Sprintf(", as_of: %q", asOf.Format(time.RFC3339Nano)))
 	if sum, rep := runSummary(t, r); !sum.OK() || sum.Copied != 2 {
 		t.Fatalf("as_of restore: %+v\n%s", sum, rep)
 	}
