@@ -22,6 +22,8 @@ type fixture struct {
 	dests []string
 	extra string // appended to the job's YAML
 	s3    string // destination lines added after the fs ones
+	// srcYAML, when set, is the job's source instead of src (an S3 source).
+	srcYAML string
 }
 
 func newFixture(t *testing.T, ndest int) *fixture {
@@ -55,7 +57,11 @@ func (f *fixture) configB(tb testing.TB) *config.Config {
 	if len(f.dests) == 0 && f.s3 == "" {
 		tb.Fatal("fixture without destinations")
 	}
-	fmt.Fprintf(&b, "state_dir: %s\njobs:\n  - name: job\n    source: %s\n    destinations:\n", filepath.Join(f.dir, "state"), f.src)
+	source := f.src
+	if f.srcYAML != "" {
+		source = f.srcYAML
+	}
+	fmt.Fprintf(&b, "state_dir: %s\njobs:\n  - name: job\n    source: %s\n    destinations:\n", filepath.Join(f.dir, "state"), source)
 	for _, d := range f.dests {
 		fmt.Fprintf(&b, "      - {type: fs, path: %s}\n", d)
 	}

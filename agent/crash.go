@@ -23,10 +23,14 @@ func (j *jobRun) cleanupIfCrashed(ctx context.Context) error {
 	if err != nil || !crashed {
 		return err
 	}
-	if n, err := j.abortStaleUploads(ctx); err != nil {
-		j.log.Warn("aborting stale uploads failed", "error", err)
-	} else if n > 0 {
-		j.log.Info("aborted uploads of source versions that are gone", "count", n)
+	// A restore's checkpoints name objects, not files below a source
+	// directory: each is checked against its object when next copied.
+	if !j.job.From.IsS3() {
+		if n, err := j.abortStaleUploads(ctx); err != nil {
+			j.log.Warn("aborting stale uploads failed", "error", err)
+		} else if n > 0 {
+			j.log.Info("aborted uploads of source versions that are gone", "count", n)
+		}
 	}
 	for _, d := range j.dests {
 		c, ok := transfer.As[transfer.Cleaner](d.d)

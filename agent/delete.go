@@ -37,14 +37,22 @@ func (j *jobRun) mirrorDelete(ctx context.Context) error {
 		if d.isDown() {
 			continue
 		}
-		if err := j.mirrorDeleteAt(ctx, d, rule.Limit, rule.String()); err != nil {
+		if err := j.mirrorDeleteAt(ctx, d, rule.Limit, rule.String(), j.goneFromSource); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(int) int, ruleText string) error {
+// goneFromSource reports whether the directory source no longer has rel.
+func (j *jobRun) goneFromSource(rel string) (bool, error) {
+	_, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR), nil
+}
+
+// mirrorDeleteAt deletes at d what gone reports the source no longer has.
+func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(int) int, ruleText string,
+	gone func(rel string) (bool, error)) error {
 	lister, ok := transfer.As[transfer.Lister](d.d)
 	if !ok {
 		return fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
@@ -56,11 +64,11 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 		if j.filter.Excluded(rel, m.Mode.IsDir()) || excludedByParent(j.filter, rel) {
 			return nil
 		}
-		_, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		isGone, err := gone(rel)
+		if isGone {
 			g.add(rel, owned)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
@@ -68,12 +76,12 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 	if err := j.guardDelete(g, d.name, limit, ruleText); err != nil {
 		return err
 	}
-	gone := g.owned
+	goneRels := g.owned
 	// Children before their parents.
-	slices.SortFunc(gone, func(a, b string) int { return strings.Compare(b, a) })
+	slices.SortFunc(goneRels, func(a, b string) int { return strings.Compare(b, a) })
 	b := j.a.fx.batch(j.a.db)
 	j.forgetOthers(b, g.others)
-	for _, rel := range gone {
+	for _, rel := range goneRels {
 		start := time.Now()
 		l := Line{Time: j.a.opts.Now(), Job: j.job.Name, Path: rel, Dest: d.name, Action: "delete", Status: StatusDeleted}
 		if err := d.d.Remove(ctx, rel); j.shards != nil && errors.Is(err, syscall.ENOTEMPTY) {

@@ -69,6 +69,7 @@ func (a *Agent) openDestination(ctx context.Context, job config.Job, dc config.D
 			Chown:       os.Geteuid() == 0,
 			Progressive: job.Publish == "progressive",
 			TempTag:     a.tag,
+			ResumeEvery: restoreSyncEvery(job),
 		})
 		if err != nil {
 			return nil, err

@@ -175,6 +175,9 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter,
 }
 
 func (a *Agent) runJob(ctx context.Context, job config.Job, rep *reporter, c *counters) error {
+	if job.From.IsS3() {
+		return a.runRestore(ctx, job, rep, c)
+	}
 	fi, err := os.Stat(job.Source)
 	if err != nil {
 		return fmt.Errorf("source %s: %w (is it mounted?)", job.Source, err)

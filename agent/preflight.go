@@ -35,7 +35,7 @@ func Preflight(ctx context.Context, cfg *config.Config, only []string) (out *con
 			jobs = append(jobs, j)
 			continue
 		}
-		if err := checkDir(j.Source); err != nil {
+		if err := checkDir(j.Source); err != nil && !j.From.IsS3() {
 			problems = append(problems, fmt.Errorf("jobs[%d].source %s: %w", i, j.Source, err))
 			dropped = append(dropped, j.Name)
 			continue

@@ -108,6 +108,8 @@ func (j *jobRun) reportResult(r result) {
 			}
 		case StatusVanished:
 			j.log.Info("vanished", "path", r.rel)
+		case StatusPending:
+			j.c.changed.Add(1) // not in sync yet: a later run restores it
 		}
 		if r.status != StatusSkipped {
 			j.a.fx.done(r.status, planLine{job: j.job.Name, what: string(r.status), rel: r.rel})

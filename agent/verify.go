@@ -17,6 +17,14 @@ import (
 func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 	diffs := 0
 	for _, job := range a.selected() {
+		if job.From.IsS3() {
+			n, err := a.verifyRestore(ctx, job, out)
+			diffs += n
+			if err != nil {
+				return diffs, fmt.Errorf("job %s: %w", job.Name, err)
+			}
+			continue
+		}
 		c := &counters{}
 		rep, _ := newReporter("")
 		j, err := a.newJobRun(ctx, job, rep, c)

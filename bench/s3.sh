@@ -24,6 +24,7 @@
 #   BENCH_OUT=docs/BENCHMARKS.md ("-": print the section to stdout instead)
 #   BENCH_KEEP=1                 keep the work directory
 #   BENCH_SMOKE=1                tiny data sets (300 files, 2 x 8 MiB) to test the harness
+#   BENCH_S3_RESTORE=0           leave out the restore section (bench/s3restore.sh)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -399,8 +400,11 @@ out += ["", "Exact commands (`$SRC` is the data set on /dev/shm, `$PREFIX` a fre
 print("\n".join(out))
 PY
 
+# The restore section (bench/s3restore.sh) follows, unless BENCH_S3_RESTORE=0.
+restore_section() { [ "${BENCH_S3_RESTORE:-1}" = 0 ] || BENCH_OUT="$OUT" "$REPO/bench/s3restore.sh"; }
 if [ "$OUT" = - ]; then
 	cat "$WORK/section.md"
+	restore_section
 	exit 0
 fi
 # Splice: replace the text between the markers; if there are none yet,
@@ -424,3 +428,4 @@ open(out + ".tmp", "w").write(doc)
 os.replace(out + ".tmp", out)
 PY
 log "wrote the s3 section of $OUT (${ELAPSED}s)"
+restore_section

@@ -25,6 +25,11 @@ type Record struct {
 	Hash [32]byte
 	// LinkTarget is the target of a symlink.
 	LinkTarget string
+	// ETag is the S3 ETag of an entry restored from an S3 source: with
+	// Size and ModTime (the object's LastModified) it is what the listing
+	// is compared with, so an unchanged object costs no request. Empty for
+	// entries of a directory source.
+	ETag string
 	// Dests is what was last published at each destination. An empty list
 	// decodes as nil.
 	Dests Dests
@@ -80,14 +85,21 @@ type Published struct {
 }
 
 // recordVersion is the first byte of every encoded Record. Bump it when the
-// layout changes and keep decoding the old layouts.
-const recordVersion = 1
+// layout changes and keep decoding the old layouts. Version 2 adds the ETag
+// flag; a record without an ETag is still written as version 1, so
+// manifests of directory sources stay readable by older builds.
+const (
+	recordVersion   = 2
+	recordVersionV1 = 1
+)
 
 // Flag bits of an encoded record and of an encoded Published.
 const (
 	flagHash       = 1 << 0
 	flagLinkTarget = 1 << 1
-	recordFlags    = flagHash | flagLinkTarget
+	flagETag       = 1 << 2 // version 2 only
+	recordFlagsV1  = flagHash | flagLinkTarget
+	recordFlags    = recordFlagsV1 | flagETag
 	// flagSameHash marks a publication of exactly the record's content:
 	// the usual case, stored without a second copy of the hash.
 	flagSameHash   = 1 << 1
@@ -103,7 +115,7 @@ const minPublishedLen = 1 + 1 + 1 + 2 + 2
 // manifest. The encoding is deterministic (Dests in name order), so equal
 // records encode to equal bytes.
 func MarshalRecord(r Record) []byte {
-	n := 1 + 5*binary.MaxVarintLen64 + 4*binary.MaxVarintLen64 + 32 + binary.MaxVarintLen64 + len(r.LinkTarget) + binary.MaxVarintLen64
+	n := 1 + 5*binary.MaxVarintLen64 + 4*binary.MaxVarintLen64 + 32 + 2*binary.MaxVarintLen64 + len(r.LinkTarget) + len(r.ETag) + binary.MaxVarintLen64
 	for _, d := range r.Dests {
 		n += len(d.Name) + 8*binary.MaxVarintLen64 + 32
 	}
@@ -111,13 +123,18 @@ func MarshalRecord(r Record) []byte {
 }
 
 func appendRecord(b []byte, r Record) []byte {
-	b = append(b, recordVersion)
 	var flags uint64
 	if r.Hash != ([32]byte{}) {
 		flags |= flagHash
 	}
 	if r.LinkTarget != "" {
 		flags |= flagLinkTarget
+	}
+	if r.ETag != "" {
+		flags |= flagETag
+		b = append(b, recordVersion)
+	} else {
+		b = append(b, recordVersionV1)
 	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendVarint(b, r.Size)
@@ -131,6 +148,9 @@ func appendRecord(b []byte, r Record) []byte {
 	}
 	if flags&flagLinkTarget != 0 {
 		b = appendString(b, r.LinkTarget)
+	}
+	if flags&flagETag != 0 {
+		b = appendString(b, r.ETag)
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.Dests)))
 	if len(r.Dests) == 0 {
@@ -189,15 +209,20 @@ func unmarshalRecord(data []byte, intern func([]byte) string) (Record, error) {
 	if len(data) == 0 {
 		return r, fmt.Errorf("%w: empty record", ErrCorrupt)
 	}
-	if v := data[0]; v != recordVersion {
-		if v > recordVersion {
-			return r, fmt.Errorf("%w: record format %d, this build reads up to %d", ErrNewerVersion, v, recordVersion)
-		}
+	v := data[0]
+	if v > recordVersion {
+		return r, fmt.Errorf("%w: record format %d, this build reads up to %d", ErrNewerVersion, v, recordVersion)
+	}
+	if v < recordVersionV1 {
 		return r, fmt.Errorf("%w: unknown record format %d", ErrCorrupt, v)
+	}
+	allowed := uint64(recordFlags)
+	if v == recordVersionV1 {
+		allowed = recordFlagsV1
 	}
 	d := decoder{b: data[1:], intern: intern}
 	flags := d.uvarint()
-	if flags&^recordFlags != 0 {
+	if flags&^allowed != 0 {
 		d.fail("unknown record flags %#x", flags)
 	}
 	r.Size = d.varint()
@@ -215,6 +240,9 @@ func unmarshalRecord(data []byte, intern func([]byte) string) (Record, error) {
 	}
 	if flags&flagLinkTarget != 0 {
 		r.LinkTarget = d.string()
+	}
+	if flags&flagETag != 0 {
+		r.ETag = d.string()
 	}
 	n := d.uvarint()
 	if n > uint64(len(d.b)/minPublishedLen) {

@@ -148,3 +148,10 @@ func partsMatch(ra io.ReaderAt, cp *transfer.Checkpoint) bool {
 	}
 	return true
 }
+
+// Checkpoints returns the store of resumable state the sender was given,
+// so a source that resumes too (a restore's object reads) keeps its own
+// state beside the destinations'; ok is false when none is kept (dry run).
+func (s *Sender) Checkpoints() (cs Checkpoints, ok bool) {
+	return s.opts.Checkpoints, s.opts.Checkpoints != nil
+}

@@ -44,6 +44,10 @@ type Options struct {
 	// Cleanup removes only this agent's leftovers, never the files another
 	// agent (a shard writing into the same tree) is still writing.
 	TempTag string
+	// ResumeEvery, when > 0, makes every file of at least that size
+	// resumable (see resume.go): written under a kept name, made durable
+	// every ResumeEvery bytes, and continued by Begin from its checkpoint.
+	ResumeEvery int64
 }
 
 // Dest is a mounted-directory destination. It is safe for concurrent use.
@@ -218,7 +222,7 @@ func (d *Dest) tempName() string {
 // Begin implements transfer.Destination. The file is created under a hidden
 // temp name in its target directory (or in place when Progressive), already
 // with its final permission bits where the umask allows, to save a chmod.
-func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transfer.Checkpoint) (transfer.Upload, error) {
+func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *transfer.Checkpoint) (transfer.Upload, error) {
 	final, err := d.abs(rel)
 	if err != nil {
 		return nil, err
@@ -240,8 +244,14 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, _ *transf
 	} else {
 		u.name = d.tempName()
 		flags |= unix.O_EXCL
+		if d.resumable(m.Size) {
+			u.name, u.every = d.partName(), d.opts.ResumeEvery
+		}
 	}
 	u.dir, err = d.dirs.acquire(dirRel, d.absOf(dirRel))
+	if err == nil && u.every > 0 && d.reopen(u, d.absOf(dirRel), resume) {
+		return u, nil
+	}
 	if err == nil {
 		u.fd, err = openat(u.dir.fd, u.name, flags, perm)
 		if err == unix.ENOENT {
@@ -280,6 +290,7 @@ type upload struct {
 	created uint32 // permission bits the file was created with
 	end     int64  // highest offset written, holes left for zeros included
 	written int64  // highest offset actually written
+	resumeState
 }
 
 // tmp is the path the upload writes to, for messages.
@@ -302,6 +313,10 @@ func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 	if u.fd < 0 {
 		return fmt.Errorf("write %s: upload already finished", u.final)
 	}
+	if off < u.held { // already in the resumed temp file
+		k := min(int64(len(p)), u.held-off)
+		p, off = p[k:], off+k
+	}
 	if off >= u.written && allZero(p) {
 		u.end = max(u.end, off+int64(len(p)))
 		return nil
@@ -318,7 +333,7 @@ func (u *upload) Write(_ context.Context, off int64, p []byte) error {
 	}
 	u.written = max(u.written, off)
 	u.end = max(u.end, off)
-	return nil
+	return u.syncResumable()
 }
 
 // allZero reports whether p holds only zero bytes, a word at a time.
@@ -336,8 +351,6 @@ func allZero(p []byte) bool {
 	}
 	return true
 }
-
-func (u *upload) Checkpoint() *transfer.Checkpoint { return nil }
 
 // Commit applies the metadata through the open descriptor (only what the
 // create did not already set), makes the data durable, checks the size, and

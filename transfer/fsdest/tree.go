@@ -22,6 +22,10 @@ import (
 // must skip it and report it as unsupported.
 func IsTempName(name string) bool {
 	rest, ok := strings.CutPrefix(name, TempPrefix)
+	if !ok {
+		// A resumable restore's kept temp file is hidden the same way.
+		rest, ok = strings.CutPrefix(name, PartPrefix)
+	}
 	if !ok || len(rest) < 16 {
 		return false
 	}

@@ -1,0 +1,173 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sync"
+
+	"github.com/efssync/efssync/config"
+	"github.com/efssync/efssync/manifest"
+	"github.com/efssync/efssync/transfer/s3src"
+)
+
+// restoreRun is one pass of a job whose source is S3 (a restore): the
+// listing is the walk, the plan compares each object's size, ETag and
+// LastModified with its record, and each changed object goes through the
+// job's one sender to every fs destination, read once.
+type restoreRun struct {
+	j   *jobRun
+	src *s3src.Source
+}
+
+// objectTask is one listed object that some destination needs.
+type objectTask struct {
+	obj   s3src.Object
+	prev  manifest.Record
+	dests []int
+}
+
+// runRestore is runJob for an S3 source.
+func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *reporter, c *counters) error {
+	src, err := openS3Source(ctx, job)
+	if err != nil {
+		return err
+	}
+	j, err := a.newJobRun(ctx, job, rep, c)
+	if err != nil {
+		return err
+	}
+	if err := j.cleanupIfCrashed(ctx); err != nil {
+		return err
+	}
+	r := &restoreRun{j: j, src: src}
+	stop := j.startRecorder(ctx)
+	listed, err := r.pass(ctx)
+	if rerr := stop(); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		if job.Delete == "mirror" {
+			err = fmt.Errorf("%w: the listing of %s failed, so it is not the whole source: %w", ErrDeleteRefused, src.Name(), err)
+		}
+		return err
+	}
+	if err := j.markClean(); err != nil {
+		return err
+	}
+	if job.Delete == "mirror" {
+		return r.mirrorDelete(ctx, listed)
+	}
+	return nil
+}
+
+// pass lists the source and restores what changed. It returns the
+// relative paths listed (and their parent directories), for the mirror
+// delete, and the listing's error: after one, the listing is incomplete.
+func (r *restoreRun) pass(ctx context.Context) (map[string]struct{}, error) {
+	j := r.j
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	objs := make(chan s3src.Object, 1024)
+	listErr := make(chan error, 1)
+	go func() { listErr <- r.src.List(lctx, objs) }()
+	tasks := make(chan objectTask, 2*j.job.Concurrency)
+	var wg sync.WaitGroup
+	for range j.job.Concurrency {
+		wg.Go(func() {
+			for t := range tasks {
+				j.deliver(r.restoreObject(ctx, t))
+			}
+		})
+	}
+	listed := map[string]struct{}{}
+	var perr error
+	for o := range objs {
+		if perr != nil {
+			continue // drain
+		}
+		if perr = r.planObject(o, listed, tasks); perr != nil {
+			cancel()
+		}
+	}
+	close(tasks)
+	wg.Wait()
+	err := <-listErr
+	if perr != nil {
+		err = perr
+	}
+	return listed, err
+}
+
+// planObject compares one listed object with its record and queues it for
+// the destinations that lack it.
+func (r *restoreRun) planObject(o s3src.Object, listed map[string]struct{}, tasks chan<- objectTask) error {
+	j := r.j
+	if o.Err != nil {
+		j.c.files.Add(1)
+		j.deliver(result{rel: o.Key, kind: KindCopy, status: StatusFailed, err: o.Err, file: true})
+		return nil
+	}
+	for p := o.Rel; p != "." && p != "/"; p = path.Dir(p) {
+		if _, ok := listed[p]; ok {
+			break
+		}
+		listed[p] = struct{}{}
+	}
+	if j.filter.Excluded(o.Rel, false) || excludedByParent(j.filter, o.Rel) {
+		return nil
+	}
+	j.c.files.Add(1)
+	j.walked.Add(1)
+	rec, known, err := j.a.db.Get(j.job.Name, o.Rel)
+	if err != nil {
+		return fmt.Errorf("manifest %s: %s: %w", j.a.db.Path(), o.Rel, err)
+	}
+	unchanged := known && rec.ETag == o.ETag && rec.Size == o.Size && rec.ModTime.Equal(o.LastModified)
+	var need []int
+	for i, name := range j.names {
+		if j.dests[i].isDown() {
+			continue
+		}
+		p, ok := rec.Dests.Get(name)
+		if !unchanged || !ok || p.Size != rec.Size || p.Hash != rec.Hash {
+			need = append(need, i)
+		}
+	}
+	if len(need) == 0 {
+		j.skipped(o.Rel, true)
+		return nil
+	}
+	tasks <- objectTask{obj: o, prev: rec, dests: need}
+	return nil
+}
+
+// mirrorDelete removes from each destination what the listing did not
+// hold, with the guards of a directory source: an empty listing is refused
+// (a wrong prefix or bucket must not wipe the replica), and so is more
+// than max_delete.
+func (r *restoreRun) mirrorDelete(ctx context.Context, listed map[string]struct{}) error {
+	j := r.j
+	if len(listed) == 0 {
+		return fmt.Errorf("%w: source %s lists no object (wrong bucket or prefix?)", ErrDeleteRefused, r.src.Name())
+	}
+	rule, err := j.job.MaxDeleteRule()
+	if err != nil {
+		return fmt.Errorf("max_delete: %w", err)
+	}
+	gone := func(rel string) (bool, error) {
+		_, ok := listed[rel]
+		return !ok, nil
+	}
+	var errs []error
+	for _, d := range j.dests {
+		if d.isDown() {
+			continue
+		}
+		if err := j.mirrorDeleteAt(ctx, d, rule.Limit, rule.String(), gone); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

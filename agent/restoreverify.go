@@ -1,0 +1,113 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sync"
+
+	"github.com/efssync/efssync/agent/send"
+	"github.com/efssync/efssync/config"
+	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3src"
+)
+
+// verifyRestore is Verify for a job whose source is S3: every listed
+// object is read and hashed (trusting neither the manifest nor the BLAKE3
+// stored with it), then each destination's copy is compared with it.
+func (a *Agent) verifyRestore(ctx context.Context, job config.Job, out io.Writer) (int, error) {
+	src, err := openS3Source(ctx, job)
+	if err != nil {
+		return 0, err
+	}
+	rep, _ := newReporter("")
+	j, err := a.newJobRun(ctx, job, rep, &counters{})
+	if err != nil {
+		return 0, err
+	}
+	objs := make(chan s3src.Object, 256)
+	listErr := make(chan error, 1)
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { listErr <- src.List(lctx, objs) }()
+	var mu sync.Mutex
+	diffs := 0
+	report := func(dest, rel, why string) {
+		mu.Lock()
+		diffs++
+		fmt.Fprintf(out, "%s\t%s\t%q\t%s\n", job.Name, dest, rel, why)
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for range max(job.Concurrency, 1) {
+		wg.Go(func() {
+			for o := range objs {
+				j.verifyObject(ctx, src, o, report)
+			}
+		})
+	}
+	wg.Wait()
+	if err := <-listErr; err != nil {
+		return diffs, fmt.Errorf("list %s: %w", src.Name(), err)
+	}
+	return diffs, nil
+}
+
+// verifyObject compares one object with every destination's copy.
+func (j *jobRun) verifyObject(ctx context.Context, src *s3src.Source, o s3src.Object, report func(dest, rel, why string)) {
+	if o.Err != nil {
+		report("-", o.Key, "source unusable: "+o.Err.Error())
+		return
+	}
+	if j.filter.Excluded(o.Rel, false) || excludedByParent(j.filter, o.Rel) {
+		return
+	}
+	m, sum, err := hashObject(ctx, src, o)
+	if err != nil {
+		report("-", o.Rel, "source unreadable: "+err.Error())
+		return
+	}
+	if m.Hash != nil && string(m.Hash) != string(sum[:]) {
+		report("-", o.Rel, fmt.Sprintf("object's bytes hash to %x, its stored BLAKE3 is %x", sum, m.Hash))
+	}
+	want := transfer.Meta{Size: o.Size, ModTime: m.ModTime, Hash: sum[:]}
+	for _, d := range j.dests {
+		got, err := d.d.Stat(ctx, o.Rel)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			report(d.name, o.Rel, "missing")
+			continue
+		case err != nil:
+			report(d.name, o.Rel, "unreadable: "+err.Error())
+			continue
+		case got.Mode.Perm() != 0 && got.Mode.Perm() != m.Mode.Perm():
+			report(d.name, o.Rel, fmt.Sprintf("mode is %v, source has %v", got.Mode.Perm(), m.Mode.Perm()))
+		}
+		if err := send.VerifyAt(ctx, d.d, o.Rel, want, true); err != nil {
+			report(d.name, o.Rel, err.Error())
+		}
+	}
+}
+
+// hashObject reads an object whole and returns its metadata and BLAKE3.
+func hashObject(ctx context.Context, src *s3src.Source, o s3src.Object) (s3src.Meta, [32]byte, error) {
+	rd, err := src.Open(ctx, o, nil)
+	if err != nil {
+		return s3src.Meta{}, [32]byte{}, err
+	}
+	defer rd.Close()
+	os3 := newObjectSource(rd, o, nil)
+	defer os3.release()
+	sum, err := send.HashAll(readerOf{ctx, os3})
+	return rd.Meta(), sum, err
+}
+
+// readerOf reads a send.Source as an io.Reader.
+type readerOf struct {
+	ctx context.Context
+	src send.Source
+}
+
+func (r readerOf) Read(p []byte) (int, error) { return r.src.Read(r.ctx, p) }
