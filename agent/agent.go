@@ -190,7 +190,7 @@ func (a *Agent) reportPath(start time.Time) string {
 func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error) {
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
-	rep, err := newReporter(sum.ReportPath)
+	rep, err := newRotatingReporter(sum.ReportPath, a.reportRotation(), start)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 			break
 		}
 		c := &counters{}
-		prog.attach(c)
+		prog.attachJob(job.Name, c)
 		if err := a.runJob(ctx, job, rep, c); err != nil {
 			a.opts.Log.Error("job failed", "job", job.Name, "error", err)
 			sum.JobErrors = append(sum.JobErrors, fmt.Errorf("job %s: %w", job.Name, err))
@@ -246,7 +246,7 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	}
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
-	rep, err := newReporter(sum.ReportPath)
+	rep, err := newRotatingReporter(sum.ReportPath, a.reportRotation(), start)
 	if err != nil {
 		return nil, err
 	}
