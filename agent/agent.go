@@ -130,7 +130,9 @@ type Summary struct {
 	// Planned counts what a dry run would copy, link or create.
 	Planned int64
 	// Opened counts source files opened for reading: 0 on an unchanged run.
-	Opened     int64
+	Opened int64
+	// Adopted counts files a destination already held, recorded unsent.
+	Adopted    int64
 	JobErrors  []error
 	Duration   time.Duration
 	ReportPath string
@@ -144,6 +146,7 @@ type counters struct {
 	copied, skipped, deleted, failed, changed atomic.Int64
 	vanished, bytes, planned, plannedBytes    atomic.Int64
 	opened                                    atomic.Int64
+	adopted                                   atomic.Int64
 	// read counts source bytes read (the progress rate); bytes counts
 	// bytes of files that were published.
 	read atomic.Int64
@@ -162,6 +165,7 @@ func (c *counters) add(s *Summary) {
 	s.Bytes += c.bytes.Load()
 	s.Opened += c.opened.Load()
 	s.Planned += c.planned.Load()
+	s.Adopted += c.adopted.Load()
 }
 
 func (a *Agent) selected() []config.Job {

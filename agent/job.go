@@ -44,6 +44,9 @@ type task struct {
 	prev   manifest.Record
 	known  bool
 	linkTo string
+	// probe, when set, stats the destinations before sending (adoption,
+	// check_destination).
+	probe probeKind
 }
 
 // outcome is what happened to one entry at one destination.
@@ -101,6 +104,9 @@ type jobRun struct {
 	walked atomic.Int64
 	// hlsOrder is set by `order: [hls]`: playlists go after their segments.
 	hlsOrder bool
+
+	// fresh holds the directories found missing at a destination.
+	fresh freshDirs
 
 	// obs is how the job's mode takes part in a pass: nothing in once
 	// mode, the live loop in watch mode. It is fixed at construction.
