@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +182,38 @@ func TestCheckDestinationRepairsDrift(t *testing.T) {
 	treetest.Equal(t, f.src, f.dests[0])
 	if sum = f.run(Options{}); sum.Copied != 0 || sum.Skipped != 3 {
 		t.Fatalf("after repair: %+v", sum)
+	}
+}
+
+func TestRepairResendsWhatVerifyFinds(t *testing.T) {
+	f := newFixture(t, 2)
+	treetest.Write(t, f.src, map[string]string{"a": "aaaa", "b/c": "cccc", "b/d": "dddd", "e": "eeee"})
+	f.run(Options{})
+	must(t, os.RemoveAll(filepath.Join(f.dests[0], "b")))
+	must(t, os.WriteFile(filepath.Join(f.dests[1], "a"), []byte("drifted"), 0o644))
+
+	a, err := New(f.config(), Options{})
+	must(t, err)
+	var out strings.Builder
+	left, err := a.Repair(context.Background(), &out)
+	must(t, err)
+	a.Close()
+	if left != 0 {
+		t.Fatalf("%d differences left:\n%s", left, out.String())
+	}
+	for _, want := range []string{"\"b/c\"\tmissing", "\"b/c\"\trepaired", "\"a\"\trepaired"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("repair output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, d := range f.dests {
+		treetest.Equal(t, f.src, d)
+	}
+	a, err = New(f.config(), Options{})
+	must(t, err)
+	defer a.Close()
+	var again strings.Builder
+	if n, err := a.Verify(context.Background(), &again); err != nil || n != 0 {
+		t.Fatalf("verify after repair: %d, %v\n%s", n, err, again.String())
 	}
 }
