@@ -111,6 +111,12 @@ func (j *jobRun) probe(ctx context.Context, t task) result {
 		rec := baseRecord(t, t.e.Mode)
 		rec.Hash = src.sum
 		j.settle(&rec, held, j.a.opts.Now())
+		if t.st.nlink > 1 {
+			// Further names of the file are linked to this one.
+			j.linkMu.Lock()
+			j.linkHash[[2]uint64{t.st.dev, t.st.ino}] = rec.Hash
+			j.linkMu.Unlock()
+		}
 		return result{rel: t.e.Rel, kind: KindAdopt, rec: rec, put: true, status: StatusAdopted, outs: held, file: true}
 	}
 	t.act.Dests = need
@@ -157,12 +163,23 @@ func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) 
 	case !sameMTime(got.ModTime, t.st.mtime):
 		return fmt.Sprintf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), t.st.mtime.Format(time.RFC3339Nano))
 	}
-	if t.probe != probeAdopt || j.job.Adopt != config.AdoptVerify {
+	if t.probe != probeAdopt {
+		return ""
+	}
+	// The record of an adopted file carries the source's BLAKE3 where a
+	// later step relies on it: checksum re-hashes compare with it, and
+	// archiving removes a source only after the copy matches it, so such
+	// jobs also read the copy back, as adopt: verify does.
+	readBack := j.job.Adopt == config.AdoptVerify || j.job.AfterArchive == "delete"
+	if !readBack && !j.job.Checksum {
 		return ""
 	}
 	sum, err := src.get(t.e.Abs())
 	if err != nil {
 		return "source unreadable: " + err.Error()
+	}
+	if !readBack {
+		return ""
 	}
 	m := transfer.Meta{Size: t.st.size, ModTime: t.st.mtime, Hash: sum[:]}
 	if err := send.VerifyAt(ctx, d, t.e.Rel, m, true); err != nil {
