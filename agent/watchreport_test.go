@@ -55,3 +55,26 @@ func TestWatchRescanReportsNoSkipsAndCountsFilesOnce(t *testing.T) {
 		t.Errorf("summary %+v: want the initial pass's 3 files and 4 copies", sum)
 	}
 }
+
+// The configuration's reports section rotates a run's report: a run that
+// writes more than reports.max_size leaves several files, and every line
+// is in one of them.
+func TestRunReportRotatesBySize(t *testing.T) {
+	f := newFixture(t, 1)
+	treetest.Random(t, f.src, 9, 60, 512)
+	f.extra = "reports:\n  max_size: 4KiB\n"
+	f.run(Options{})
+	files := reportFiles(t, f.config().ReportDir)
+	if len(files) < 2 {
+		t.Fatalf("report files %v: want a rotation past 4KiB", files)
+	}
+	copied := 0
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		must(t, err)
+		copied += strings.Count(string(b), `"status":"copied"`)
+	}
+	if copied != 60 {
+		t.Fatalf("%d copied lines across %d files, want 60", copied, len(files))
+	}
+}
