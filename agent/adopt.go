@@ -106,7 +106,10 @@ func (j *jobRun) probe(ctx context.Context, t task) result {
 	}
 	if len(need) == 0 {
 		if len(held) == 0 {
-			return result{rel: t.e.Rel, kind: KindSkip, status: StatusSkipped, file: true}
+			// Unchanged after all: counted and reported as any skip (once,
+			// not on every watch-mode rescan).
+			j.skipped(t.e.Rel, true)
+			return result{rel: t.e.Rel, kind: KindSkip, status: StatusSkipped, file: true, reported: true}
 		}
 		rec := baseRecord(t, t.e.Mode)
 		rec.Hash = src.sum

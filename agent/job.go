@@ -70,6 +70,8 @@ type result struct {
 	outs   []outcome
 	bytes  int64
 	dur    time.Duration
+	// reported: counted and reported already (skipped), only seen here.
+	reported bool
 }
 
 // jobRun is the state of one job during one run.

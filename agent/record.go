@@ -37,7 +37,9 @@ func (j *jobRun) record(ctx context.Context) error {
 				flush()
 				return firstErr
 			}
-			j.reportResult(r)
+			if !r.reported {
+				j.reportResult(r)
+			}
 			if r.put || r.del {
 				pending = append(pending, r)
 				if len(pending) >= batchSize {
