@@ -127,3 +127,4 @@ func TestDryRunOfWatchJobExits(t *testing.T) {
 		t.Errorf("dry run wrote to the destination: %v", ents)
 	}
 }
+
