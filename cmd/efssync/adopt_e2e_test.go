@@ -127,4 +127,3 @@ func TestDryRunOfWatchJobExits(t *testing.T) {
 		t.Errorf("dry run wrote to the destination: %v", ents)
 	}
 }
-
