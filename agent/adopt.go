@@ -149,8 +149,9 @@ func (h *sourceHash) get(abs string) ([32]byte, error) {
 }
 
 // destHolds reports why destination i does not hold t's file as the walk
-// saw it: "" when it does (a regular file of the same size and mtime; with
-// adopt: verify, also the same BLAKE3 on both sides).
+// saw it: "" when it does (a regular file of the same size, mtime and
+// permissions where the destination keeps them; with adopt: verify, also
+// the same BLAKE3 on both sides).
 func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) string {
 	d := j.dests[i].d
 	got, err := d.Stat(ctx, t.e.Rel)
@@ -163,6 +164,9 @@ func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) 
 		return fmt.Sprintf("type is %s, source has a regular file", got.Mode.Type())
 	case got.Size != t.st.size:
 		return fmt.Sprintf("size is %d, source has %d", got.Size, t.st.size)
+	case got.Mode.Perm() != 0 && got.Mode.Perm() != t.e.Mode.Perm():
+		// What verify would report as different is not adopted either.
+		return fmt.Sprintf("mode is %v, source has %v", got.Mode.Perm(), t.e.Mode.Perm())
 	case !sameMTime(got.ModTime, t.st.mtime):
 		return fmt.Sprintf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), t.st.mtime.Format(time.RFC3339Nano))
 	}

@@ -217,3 +217,14 @@ func TestRepairResendsWhatVerifyFinds(t *testing.T) {
 		t.Fatalf("verify after repair: %d, %v\n%s", n, err, again.String())
 	}
 }
+
+func TestAdoptLeavesOtherPermissionsToACopy(t *testing.T) {
+	f := newFixture(t, 1)
+	treetest.Write(t, f.src, map[string]string{"a": "hello", "b": "world"})
+	seed(t, f.src, f.dests[0])
+	must(t, os.Chmod(filepath.Join(f.dests[0], "a"), 0o600))
+	if sum := f.run(Options{}); !sum.OK() || sum.Adopted != 1 || sum.Copied != 1 {
+		t.Fatalf("run: %+v", sum)
+	}
+	treetest.Equal(t, f.src, f.dests[0])
+}
