@@ -73,7 +73,7 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 	act.Dests = j.liveDests(act.Dests)
 	t := task{e: e, st: st, act: act, prev: rec, known: known}
 	isFile := e.Mode.IsRegular()
-	if isFile && j.obs.tally() {
+	if isFile && (j.obs.tally() || !known) { // a rescan counts only files new to it
 		j.c.files.Add(1)
 	}
 	if isFile && st.nlink > 1 {

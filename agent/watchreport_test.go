@@ -51,8 +51,8 @@ func TestWatchRescanReportsNoSkipsAndCountsFilesOnce(t *testing.T) {
 	}
 	var sum Summary
 	c.add(&sum)
-	if sum.Files != 3 || sum.Copied != 4 || sum.Skipped != 0 {
-		t.Errorf("summary %+v: want the initial pass's 3 files and 4 copies", sum)
+	if sum.Files != 4 || sum.Copied != 4 || sum.Skipped != 0 {
+		t.Errorf("summary %+v: want 4 files (3 at the start, 1 new to a rescan) and 4 copies", sum)
 	}
 }
 
