@@ -130,7 +130,9 @@ type Summary struct {
 	// Planned counts what a dry run would copy, link or create.
 	Planned int64
 	// Opened counts source files opened for reading: 0 on an unchanged run.
-	Opened     int64
+	Opened int64
+	// Adopted counts files a destination already held, recorded unsent.
+	Adopted    int64
 	JobErrors  []error
 	Duration   time.Duration
 	ReportPath string
@@ -144,6 +146,7 @@ type counters struct {
 	copied, skipped, deleted, failed, changed atomic.Int64
 	vanished, bytes, planned, plannedBytes    atomic.Int64
 	opened                                    atomic.Int64
+	adopted                                   atomic.Int64
 	// read counts source bytes read (the progress rate); bytes counts
 	// bytes of files that were published.
 	read atomic.Int64
@@ -162,6 +165,7 @@ func (c *counters) add(s *Summary) {
 	s.Bytes += c.bytes.Load()
 	s.Opened += c.opened.Load()
 	s.Planned += c.planned.Load()
+	s.Adopted += c.adopted.Load()
 }
 
 func (a *Agent) selected() []config.Job {
@@ -190,7 +194,7 @@ func (a *Agent) reportPath(start time.Time) string {
 func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error) {
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
-	rep, err := newReporter(sum.ReportPath)
+	rep, err := newRotatingReporter(sum.ReportPath, a.reportRotation(), start)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +204,7 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 			break
 		}
 		c := &counters{}
-		prog.attach(c)
+		prog.attachJob(job.Name, c)
 		if err := a.runJob(ctx, job, rep, c); err != nil {
 			a.opts.Log.Error("job failed", "job", job.Name, "error", err)
 			sum.JobErrors = append(sum.JobErrors, fmt.Errorf("job %s: %w", job.Name, err))
@@ -246,7 +250,7 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	}
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
-	rep, err := newReporter(sum.ReportPath)
+	rep, err := newRotatingReporter(sum.ReportPath, a.reportRotation(), start)
 	if err != nil {
 		return nil, err
 	}

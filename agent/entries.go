@@ -15,6 +15,11 @@ import (
 // exec carries out one task at its destinations.
 func (j *jobRun) exec(ctx context.Context, t task) result {
 	start := time.Now()
+	if t.probe != probeNone {
+		r := j.probe(ctx, t)
+		r.dur = time.Since(start)
+		return r
+	}
 	var r result
 	switch t.act.Kind {
 	case KindCopy:

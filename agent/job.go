@@ -44,6 +44,9 @@ type task struct {
 	prev   manifest.Record
 	known  bool
 	linkTo string
+	// probe, when set, stats the destinations before sending (adoption,
+	// check_destination).
+	probe probeKind
 }
 
 // outcome is what happened to one entry at one destination.
@@ -67,6 +70,8 @@ type result struct {
 	outs   []outcome
 	bytes  int64
 	dur    time.Duration
+	// reported: counted and reported already (skipped), only seen here.
+	reported bool
 }
 
 // jobRun is the state of one job during one run.
@@ -105,6 +110,10 @@ type jobRun struct {
 	// shards filters the plan to this agent's shard; nil when unsharded.
 	shards *shardPlan
 
+	// fresh holds the directories this pass found missing at a
+	// destination; each pass starts a new one.
+	fresh *freshDirs
+
 	// obs is how the job's mode takes part in a pass: nothing in once
 	// mode, the live loop in watch mode. It is fixed at construction.
 	obs passObserver
@@ -118,6 +127,11 @@ type passObserver interface {
 	// playlist reports whether it took the playlist rel.
 	playlist(ctx context.Context, rel string) bool
 	seen(r result)
+	// tally reports whether this pass counts the files it walks and
+	// reports the unchanged ones: once mode's pass and watch mode's initial
+	// pass do, a watch-mode rescan does not (its report would repeat every
+	// unchanged file each time, and the summary would count events).
+	tally() bool
 }
 
 // onceMode is the observer of a once-mode run: it takes nothing.
@@ -126,6 +140,7 @@ type onceMode struct{}
 func (onceMode) busy(string) bool                      { return false }
 func (onceMode) playlist(context.Context, string) bool { return false }
 func (onceMode) seen(result)                           {}
+func (onceMode) tally() bool                           { return true }
 
 func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {
 	return a.newJobRunFor(ctx, job, rep, c, onceMode{})
@@ -232,6 +247,7 @@ func (j *jobRun) startRecorder(ctx context.Context) (stop func() error) {
 // the recorder, which must be running.
 func (j *jobRun) pass(ctx context.Context) error {
 	j.deferred = j.deferred[:0]
+	j.fresh = &freshDirs{}
 	g, gctx := errgroup.WithContext(ctx)
 	tasks := make(chan task, 2*j.job.Concurrency)
 	g.Go(func() error {
@@ -282,10 +298,13 @@ func (j *jobRun) followUp(ctx context.Context, t task, r result) {
 // skipped reports an unchanged entry. It bypasses the recorder: there is
 // nothing to record, and an unchanged tree is mostly such entries.
 func (j *jobRun) skipped(rel string, isFile bool) {
+	j.obs.seen(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
+	if !j.obs.tally() {
+		return
+	}
 	if isFile {
 		j.c.skipped.Add(1)
 	}
-	j.obs.seen(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
 	j.rep.writeSkip(j.a.opts.Now(), j.job.Name, rel)
 }
 

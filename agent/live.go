@@ -163,6 +163,10 @@ func (l *live) rescan(ctx context.Context) {
 	}()
 }
 
+// tally implements passObserver: only the initial pass counts and reports
+// unchanged files; a rescan reports what it changes.
+func (l *live) tally() bool { return !l.rescanning.Load() }
+
 func (l *live) busy(rel string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -118,7 +118,9 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	rec = baseRecord(t, t.e.Mode)
 	rec.Hash = res.Sum
 	j.settle(&rec, outs, j.a.opts.Now())
-	j.c.files.Add(1)
+	if !known {
+		j.c.files.Add(1) // a new file; a rewrite of a known one is not another
+	}
 	r := result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
 	j.deliver(r)
 	j.followUp(ctx, t, r)

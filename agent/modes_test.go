@@ -120,6 +120,9 @@ func TestModesVerify(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name+"/transferred is free on a CommitVerifier", func(t *testing.T) {
 			f := newFixture(t, 2)
+			// Adoption would stat files at the root, which exists already
+			// (TestFirstCopyStatsDirectoriesNotFiles counts those stats).
+			f.extra = "    adopt: false\n"
 			c := &counted{}
 			m.deliver(t, f, Options{WrapDest: c.wrap}, []string{"a", "b"}, writeFile("bytes"))
 			if got := c.total(); got.Commit != 4 || got.Stat != 0 || got.Open != 0 {

@@ -20,11 +20,14 @@ const (
 	// KindArchive: the file is published everywhere; verify the copies and
 	// remove the source (after_archive: delete).
 	KindArchive
+	// KindAdopt: a destination already held the file; it was recorded
+	// without being sent (agent/adopt.go).
+	KindAdopt
 )
 
 // String names the kind in reports and dry-run output.
 func (k Kind) String() string {
-	return [...]string{"skip", "copy", "rehash", "mkdir", "symlink", "link", "archive"}[k]
+	return [...]string{"skip", "copy", "rehash", "mkdir", "symlink", "link", "archive", "adopt"}[k]
 }
 
 // Action is the plan for one entry: what to do and at which destinations.

@@ -77,7 +77,7 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 	act.Dests = j.liveDests(act.Dests)
 	t := task{e: e, st: st, act: act, prev: rec, known: known}
 	isFile := e.Mode.IsRegular()
-	if isFile {
+	if isFile && (j.obs.tally() || !known) { // a rescan counts only files new to it
 		j.c.files.Add(1)
 	}
 	if isFile && st.nlink > 1 {
@@ -115,12 +115,20 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 		act = t.act
 	}
 	switch {
-	case act.Kind == KindSkip || len(act.Dests) == 0 && act.Kind != KindArchive:
+	case isFile && act.Kind == KindSkip && j.job.CheckDestination && len(j.liveDests(j.allDests())) > 0:
+		t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
+		t.probe = probeCheck
+		act = t.act
+	case isFile && act.Kind == KindCopy && j.adopts(t):
+		t.probe = probeAdopt
+	}
+	switch {
+	case act.Kind == KindSkip && t.probe == probeNone || len(act.Dests) == 0 && act.Kind != KindArchive:
 		j.skipped(e.Rel, isFile)
 		return nil
 	case act.Kind == KindMkdir:
 		j.c.dirs.Add(1)
-		j.deliver(j.mkdir(ctx, t))
+		j.deliver(j.mkdirAdopting(ctx, t))
 		return nil
 	}
 	if isFile {

@@ -65,8 +65,6 @@ func newProgress(w io.Writer) *progress {
 	return p
 }
 
-func (p *progress) attach(c *counters) { p.attachJob("", c) }
-
 // attachJob shows job's counters from now on.
 func (p *progress) attachJob(job string, c *counters) {
 	p.mu.Lock()

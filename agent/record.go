@@ -37,7 +37,9 @@ func (j *jobRun) record(ctx context.Context) error {
 				flush()
 				return firstErr
 			}
-			j.reportResult(r)
+			if !r.reported {
+				j.reportResult(r)
+			}
 			if r.put || r.del {
 				pending = append(pending, r)
 				if len(pending) >= batchSize {
@@ -126,7 +128,7 @@ func (j *jobRun) reportResult(r result) {
 		if r.kind == KindCopy || r.kind == KindRehash || r.kind == KindLink {
 			l.BLAKE3 = hex.EncodeToString(r.rec.Hash[:])
 		}
-		if o.err == nil && o.status != StatusSkipped {
+		if o.err == nil && o.status != StatusSkipped && o.status != StatusAdopted {
 			j.a.metrics.published(j.job.Name, l.Dest, o.bytes)
 		}
 		if o.err != nil {
@@ -135,12 +137,18 @@ func (j *jobRun) reportResult(r result) {
 			failed = true
 			j.log.Error("failed", "path", r.rel, "dest", l.Dest, "error", o.err)
 		}
-		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: r.kind.String(), dest: l.Dest, rel: r.rel})
+		what := r.kind.String()
+		if o.status == StatusAdopted {
+			what = KindAdopt.String()
+		}
+		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: what, dest: l.Dest, rel: r.rel})
 		j.rep.write(l)
 	}
 	switch {
 	case failed:
 		j.c.failed.Add(1)
+	case r.kind == KindAdopt:
+		j.a.fx.did(&j.c.adopted, 1)
 	case r.kind == KindCopy || r.kind == KindLink || r.kind == KindRehash:
 		j.a.fx.did(&j.c.copied, 1)
 		j.a.fx.did(&j.c.bytes, r.bytes)

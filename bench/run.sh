@@ -179,6 +179,37 @@ measure() {
 	log "$ds $target $tool${n:+ N=$n} $phase #$run: ${secs}s ${rss}KB ok=$ok"
 }
 
+# efssync_config STATE SRC DST: the one-job configuration every efssync row uses.
+efssync_config() {
+	cat >"$1/config.yaml" <<-EOF
+		state_dir: $1/efssync
+		jobs:
+		  - name: bench
+		    source: $2
+		    destinations:
+		      - type: fs
+		        path: $3
+	EOF
+}
+
+# bench_adopt DS: efssync's first run, with no manifest, against a replica
+# rsync -a seeded behind the mount's back (issue 12): it must write nothing
+# through the mount (write_bytes in the latencyfs counters) and beat
+# efssync's own first copy of the set at least 5x (benchreport checks both).
+bench_adopt() {
+	local ds=$1
+	[ "$EFSSYNC_OK" = 0 ] && return 0
+	CUR_DS=$ds
+	SEQ=$((SEQ + 1))
+	local name="$ds-adopt-$SEQ" state="$T/state/$ds-adopt-$SEQ" src="$T/src/$ds" dst
+	dst="$(target_dir efs "$name")"
+	mkdir -p "$state" "$(backing_dir efs "$name")"
+	efssync_config "$state" "$src" "$dst"
+	rsync -a "$src/" "$(backing_dir efs "$name")/"
+	measure "$ds" efs efssync "" adopt 1 "$src" "$dst" "$state"
+	rm -rf "$(backing_dir efs "$name")" "$state"
+}
+
 # bench_tool DS TARGET TOOL N ROUND FIRST RERUN: run number ROUND: sync into
 # an empty destination (if FIRST=1) and sync again unchanged (if RERUN=1).
 # When the first sync is skipped the destination is seeded behind the
@@ -192,17 +223,7 @@ bench_tool() {
 	local dst src="$T/src/$ds"
 	dst="$(target_dir "$target" "$name")"
 	mkdir -p "$state/fpsync"
-	if [ "$tool" = efssync ]; then
-		cat >"$state/config.yaml" <<-EOF
-			state_dir: $state/efssync
-			jobs:
-			  - name: bench
-			    source: $src
-			    destinations:
-			      - type: fs
-			        path: $dst
-		EOF
-	fi
+	[ "$tool" = efssync ] && efssync_config "$state" "$src" "$dst"
 	if [ "$first" = 1 ]; then
 		mkdir -p "$dst"
 		measure "$ds" "$target" "$tool" "$n" first "$r" "$src" "$dst" "$state"
@@ -262,6 +283,10 @@ log "tmpfs: $RUNS runs each"
 run_target tmpfs "$RUNS"
 log "simulated EFS ($PROFILE profile): $FUSE_RUNS runs each"
 run_target efs "$FUSE_RUNS"
+case " $DATASETS " in *" medium "*)
+	log "simulated EFS: adopting an rsync-seeded replica"
+	bench_adopt medium ;;
+esac
 ELAPSED=$(( $(date +%s) - START ))
 
 # --- report -----------------------------------------------------------------------

@@ -102,6 +102,16 @@ type Job struct {
 	// AfterArchive is keep (default) or delete: remove the source after
 	// its copy at every destination is verified.
 	AfterArchive string `mapstructure:"after_archive" yaml:"after_archive,omitempty" json:"after_archive,omitempty"`
+	// Adopt is true (default), verify or false: whether an entry the
+	// manifest has no record of, but that a destination already holds
+	// with the source's type, size and mtime, is recorded instead of
+	// copied again (config/adopt.go).
+	Adopt string `mapstructure:"adopt" yaml:"adopt,omitempty" json:"adopt,omitempty"`
+	// CheckDestination stats every destination entry during a run and
+	// sends again what is missing or differs from the manifest's record,
+	// repairing drift made behind efssync's back. Off by default: an
+	// unchanged run then touches no destination.
+	CheckDestination bool `mapstructure:"check_destination" yaml:"check_destination,omitempty" json:"check_destination,omitempty"`
 }
 
 // Finished is the archive rule: what counts as a finished file.

@@ -29,6 +29,8 @@ func decodeHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 	switch to.Kind() {
 	case reflect.String:
 		switch {
+		case rv.Kind() == reflect.Bool: // adopt: true
+			return strconv.FormatBool(rv.Bool()), nil
 		case isInt(rv):
 			return strconv.FormatInt(rv.Int(), 10), nil
 		case isUint(rv):

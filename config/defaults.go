@@ -86,6 +86,7 @@ func (j *Job) setDefaults() {
 	setString(&j.Verify, DefaultVerify)
 	setString(&j.Publish, DefaultPublish)
 	setString(&j.AfterArchive, DefaultAfterArchive)
+	j.setAdoptDefault()
 	if j.Concurrency == 0 {
 		j.Concurrency = DefaultConcurrency
 	}

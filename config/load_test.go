@@ -210,6 +210,7 @@ func wantFull() *Config {
 			Quiet:        Duration(time.Second),
 			Finished:     Finished{Quiet: Duration(30 * time.Second)},
 			AfterArchive: "keep",
+			Adopt:        DefaultAdopt,
 		}},
 	}
 }
@@ -283,7 +284,7 @@ func TestDefaults(t *testing.T) {
 			Concurrency: 64, Checkers: 8, ChunkSize: 1 << 20,
 			Verify: "transferred", Publish: "atomic",
 			Rescan: Duration(10 * time.Minute), Quiet: Duration(2 * time.Second),
-			AfterArchive: "keep",
+			AfterArchive: "keep", Adopt: DefaultAdopt,
 		}},
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -186,6 +186,7 @@ func (j *Job) check(c *checker, p string) {
 		c.add(p+".finished.quiet", "must not be negative, got %s", j.Finished.Quiet)
 	}
 	c.oneOf(p+".after_archive", j.AfterArchive, "keep", "delete")
+	j.checkAdopt(c, p)
 	if j.AfterArchive == "delete" && j.Delete == "mirror" {
 		c.add(p+".after_archive", "delete cannot be combined with delete: mirror, which would then remove every archived copy")
 	}

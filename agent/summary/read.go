@@ -72,7 +72,7 @@ func (r *Report) count(l agent.Line) {
 		dest = SourceDest
 	}
 	switch l.Status {
-	case agent.StatusSkipped:
+	case agent.StatusSkipped, agent.StatusAdopted: // adopted: already in place, recorded unsent
 		r.Unchanged++
 	case agent.StatusCopied, agent.StatusLinked, agent.StatusSymlinked:
 		t := r.dest(dest)

@@ -140,7 +140,7 @@ func isTerminal(w io.Writer) bool {
 
 func newRunCmd(g *globals) *cobra.Command {
 	var jobs []string
-	var dryRun bool
+	var dryRun, checkDest bool
 	var report, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -152,7 +152,11 @@ func newRunCmd(g *globals) *cobra.Command {
 				return err
 			}
 			log := g.logger(cfg)
+			if checkDest {
+				checkDestinations(cfg)
+			}
 			if dryRun {
+				onePass(cfg, log)
 				done, err := inspectManifest(cmd.Context(), cfg)
 				if err != nil {
 					return err
@@ -181,7 +185,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			sum, err := runWithReload(cmd.Context(), g, cfg, opts, log)
 			if sum != nil {
-				log.Info("run finished", "files", sum.Files, "copied", sum.Copied, "planned", sum.Planned, "unchanged", sum.Skipped,
+				log.Info("run finished", "files", sum.Files, "copied", sum.Copied, "adopted", sum.Adopted, "planned", sum.Planned, "unchanged", sum.Skipped,
 					"deleted", sum.Deleted, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
 					"bytes", sum.Bytes, "duration", sum.Duration.String(), "report", sum.ReportPath)
 				for _, je := range sum.JobErrors {
@@ -202,6 +206,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&jobs, "job", nil, "run only this job (repeatable)")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "print what would be copied, linked and deleted; change nothing")
+	cmd.Flags().BoolVar(&checkDest, "check-dest", false, "stat every destination entry and send again what is missing or differs (check_destination: true for every job)")
 	cmd.Flags().StringVar(&report, "report", "", "write the JSON-lines report here instead of the report directory")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
@@ -285,6 +290,7 @@ func runWithReload(ctx context.Context, g *globals, cfg *config.Config, opts age
 
 func newVerifyCmd(g *globals) *cobra.Command {
 	var jobs []string
+	var repair bool
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Re-read the destinations and report every file that differs from the source",
@@ -293,6 +299,9 @@ func newVerifyCmd(g *globals) *cobra.Command {
 			cfg, err := g.load()
 			if err != nil {
 				return err
+			}
+			if repair {
+				return runRepair(cmd.Context(), g, cfg, jobs)
 			}
 			done, err := inspectManifest(cmd.Context(), cfg)
 			if err != nil {
@@ -316,6 +325,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVar(&jobs, "job", nil, "verify only this job (repeatable)")
+	cmd.Flags().BoolVar(&repair, "repair", false, "send again what is missing or different, record it, and verify it once more (exit 0 when all is repaired; needs the manifest, like run)")
 	return cmd
 }
 

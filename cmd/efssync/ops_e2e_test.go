@@ -606,12 +606,12 @@ func TestProgressBarStepsAsideForLogLines(t *testing.T) {
 	cmd := exec.CommandContext(ctx, scriptBin, "-qfec", binPath+" run --config "+cfg, "/dev/null")
 	out, _ := cmd.Output()
 	s := string(out)
-	bar := regexp.MustCompile("\r\x1b\\[K[0-9]+ files \\(")
+	bar := regexp.MustCompile("\r\x1b\\[K(?:[a-z]+: )?[0-9]+ files \\(") // the job's name, then its counts
 	if !bar.MatchString(s) {
 		t.Fatalf("no progress bar on the terminal:\n%q", s)
 	}
 	// Clear, the log line, then the bar again.
-	stepAside := regexp.MustCompile("\r\x1b\\[Ktime=[^\r\n]* level=ERROR msg=failed[^\n]*\n\r\x1b\\[K[0-9]+ files \\(")
+	stepAside := regexp.MustCompile("\r\x1b\\[Ktime=[^\r\n]* level=ERROR msg=failed[^\n]*\n\r\x1b\\[K(?:[a-z]+: )?[0-9]+ files \\(")
 	if !stepAside.MatchString(s) {
 		t.Errorf("the failure's log line did not clear and redraw the bar:\n%q", s)
 	}

@@ -397,11 +397,9 @@ func extraPaths(t *testing.T, src, dst string) []string {
 }
 
 // TestReshardCopiesNothing: a migration done by 4 shards, run again by 8,
-// ends with the destination equal to the source, and copies nothing. The 8
-// shards' manifests are new and empty, so "copies nothing" needs the
-// adoption of entries already in place at the destination (issue 12, built
-// in parallel): until it is merged, that last check is skipped (the test
-// logs how many files were copied again) unless EFSSYNC_TEST_ADOPT=1.
+// ends with the destination equal to the source, and copies nothing: the 8
+// shards' manifests are new and empty, and adoption (adopt: true, the
+// default) takes over the entries already in place.
 func TestReshardCopiesNothing(t *testing.T) {
 	t.Parallel()
 	r := newShardRig(t, 4, "", faultfs.Options{CacheTimeout: -1})
@@ -414,12 +412,7 @@ func TestReshardCopiesNothing(t *testing.T) {
 		c := f.Counts()
 		changed += c["create"] + c["link"] + c["unlink"]
 	}
-	if changed == 0 {
-		return
+	if changed != 0 {
+		t.Errorf("the 8 shards created, linked or unlinked %d entries the 4 had completed", changed)
 	}
-	if os.Getenv("EFSSYNC_TEST_ADOPT") == "" {
-		t.Skipf("the 8 shards created, linked or unlinked %d entries the 4 had completed: "+
-			"re-sharding without copies needs adoption (issue 12), not merged in this branch; set EFSSYNC_TEST_ADOPT=1 once it is", changed)
-	}
-	t.Errorf("the 8 shards created, linked or unlinked %d entries the 4 had completed", changed)
 }

@@ -193,3 +193,36 @@ func TestListSkipsDirectoryRemovedMeanwhile(t *testing.T) {
 		t.Errorf("listed %v, want %v", seen, want)
 	}
 }
+
+// TestLinkOverSameFileLeavesNoTemp: linking rel to existing when rel already
+// is a name of the same file (an adopted replica, a re-sharded run, a link
+// made by hand) changes nothing and leaves no temp name behind; rename(2)
+// of one name of a file over another succeeds and does nothing.
+func TestLinkOverSameFileLeavesNoTemp(t *testing.T) {
+	root := t.TempDir()
+	d, err := fsdest.New("local", root, fsdest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	put(t, d, "a", "x")
+	if err := os.Link(filepath.Join(root, "a"), filepath.Join(root, "by-hand")); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"b", "b", "by-hand"} {
+		if err := d.Link(ctx, "a", rel); err != nil {
+			t.Fatalf("Link(a, %s): %v", rel, err)
+		}
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"a", "b", "by-hand"}; !slices.Equal(names, want) {
+		t.Errorf("destination holds %v, want %v", names, want)
+	}
+}

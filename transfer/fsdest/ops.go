@@ -260,11 +260,26 @@ func (d *Dest) Link(_ context.Context, existing, rel string) error {
 		return fmt.Errorf("hard link %s to %s: %w", final, src, err)
 	}
 	defer d.dirs.release(dir)
+	var have, want unix.Stat_t
+	if unix.Fstatat(dir.fd, base, &have, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+		unix.Fstatat(sdir.fd, sbase, &want, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+		have.Dev == want.Dev && have.Ino == want.Ino {
+		return nil // already a link to existing: nothing to do
+	}
 	tmp := d.tempName()
 	if err := unix.Linkat(sdir.fd, sbase, dir.fd, tmp, 0); err != nil {
 		return fmt.Errorf("hard link %s to %s: %w", final, src, classify(err))
 	}
-	return d.publishTemp(dir, tmp, base, final)
+	if err := d.publishTemp(dir, tmp, base, final); err != nil {
+		return err
+	}
+	// rename(2) of one name of a file over another name of the same file
+	// succeeds and does nothing: if rel became a link to existing since
+	// the check above, the temp name is still there.
+	if err := unix.Unlinkat(dir.fd, tmp, 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("hard link %s to %s: remove temp name: %w", final, src, classify(err))
+	}
+	return nil
 }
 
 // Sync implements transfer.Syncer: one fsync per directory that received

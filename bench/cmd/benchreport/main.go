@@ -294,6 +294,7 @@ func writeReport(b *strings.Builder, rows []row, meta map[string]string, order [
 	}
 
 	writeTargets(b, cells)
+	writeAdoption(b, cells)
 
 	b.WriteString("\n### Operations per file on the simulated EFS mount\n\n" +
 		"FUSE requests that reached the mount divided by the number of files, from the latencyfs counters " +

@@ -69,3 +69,21 @@ func TestTargetsSayMetOrMissed(t *testing.T) {
 		t.Errorf("a target without measurements was stated:\n%s", out)
 	}
 }
+
+func TestAdoptionRowStatesRatioAndBytesWritten(t *testing.T) {
+	rows := []row{
+		{ds: "medium", target: "efs", tool: "efssync", phase: "first", secs: 10, ok: true, ops: map[string]int64{"write_bytes": 1 << 20}},
+		{ds: "medium", target: "efs", tool: "efssync", phase: "adopt", secs: 1, ok: true, ops: map[string]int64{"write_bytes": 0, "getattr": 40000}},
+	}
+	var b strings.Builder
+	writeAdoption(&b, summarize(rows, map[string]float64{"medium": 20000}))
+	if !strings.Contains(b.String(), "(10.0×), 0 bytes written per file: met") {
+		t.Fatalf("adoption section:\n%s", b.String())
+	}
+	rows[1].ops["write_bytes"] = 5
+	b.Reset()
+	writeAdoption(&b, summarize(rows, map[string]float64{"medium": 20000}))
+	if !strings.Contains(b.String(), "MISSED") {
+		t.Fatalf("an adoption that wrote bytes is not marked missed:\n%s", b.String())
+	}
+}
