@@ -134,10 +134,14 @@ type Summary struct {
 	JobErrors  []error
 	Duration   time.Duration
 	ReportPath string
+	// Interrupted: a signal stopped a once-mode run before it finished.
+	Interrupted bool
 }
 
 // OK reports whether everything is in sync: the exit status 0.
-func (s *Summary) OK() bool { return s.Failed == 0 && s.Changed == 0 && len(s.JobErrors) == 0 }
+func (s *Summary) OK() bool {
+	return s.Failed == 0 && s.Changed == 0 && len(s.JobErrors) == 0 && !s.Interrupted
+}
 
 type counters struct {
 	files, dirs, links                        atomic.Int64
@@ -210,6 +214,7 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 	}
 	prog.close()
 	sum.Duration = a.opts.Now().Sub(start)
+	markInterrupted(ctx, sum, rep, a.opts.Now())
 	if err := rep.close(); err != nil {
 		return sum, err
 	}
