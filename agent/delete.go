@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/efssync/efssync/transfer"
@@ -45,29 +41,9 @@ func (j *jobRun) mirrorDelete(ctx context.Context) error {
 }
 
 func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(int) int, ruleText string) error {
-	lister, ok := transfer.As[transfer.Lister](d.d)
-	if !ok {
-		return fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
-	}
-	total := 0
-	var gone []string
-	err := lister.List(ctx, func(rel string, m transfer.Meta) error {
-		total++
-		if j.filter.Excluded(rel, m.Mode.IsDir()) || excludedByParent(j.filter, rel) {
-			return nil
-		}
-		_, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			gone = append(gone, rel)
-		}
-		return nil
-	})
+	gone, err := j.goneAt(ctx, d, limit, ruleText)
 	if err != nil {
-		return fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
-	}
-	if n := limit(total); len(gone) > n {
-		return fmt.Errorf("%w: %d of %d entries at %s would be deleted, more than max_delete %s allows (%d); raise max_delete if this is intended",
-			ErrDeleteRefused, len(gone), total, d.name, ruleText, n)
+		return err
 	}
 	// Children before their parents.
 	slices.SortFunc(gone, func(a, b string) int { return strings.Compare(b, a) })
@@ -112,4 +88,33 @@ func excludedByParent(f *Filter, rel string) bool {
 		i += next + 1
 	}
 	return false
+}
+
+// goneAt lists what d holds that the source no longer has, refusing when
+// more than max_delete of d's entries would go.
+func (j *jobRun) goneAt(ctx context.Context, d *destination, limit func(int) int, ruleText string) ([]string, error) {
+	lister, ok := transfer.As[transfer.Lister](d.d)
+	if !ok {
+		return nil, fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
+	}
+	total := 0
+	var gone []string
+	err := lister.List(ctx, func(rel string, m transfer.Meta) error {
+		total++
+		if j.filter.Excluded(rel, m.Mode.IsDir()) || excludedByParent(j.filter, rel) {
+			return nil
+		}
+		if sourceLacks(j.src, rel) {
+			gone = append(gone, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
+	}
+	if n := limit(total); len(gone) > n {
+		return nil, fmt.Errorf("%w: %d of %d entries at %s would be deleted, more than max_delete %s allows (%d); raise max_delete if this is intended",
+			ErrDeleteRefused, len(gone), total, d.name, ruleText, n)
+	}
+	return gone, nil
 }

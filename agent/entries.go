@@ -16,6 +16,12 @@ import (
 func (j *jobRun) exec(ctx context.Context, t task) result {
 	start := time.Now()
 	var r result
+	if typeChanged(t) && t.act.Kind != KindArchive {
+		if fail, ok := j.replaceDirectory(ctx, t); !ok {
+			fail.kind = t.act.Kind
+			return fail
+		}
+	}
 	switch t.act.Kind {
 	case KindCopy:
 		r = j.copyFile(ctx, t)

@@ -106,9 +106,11 @@ func (l *live) run(ctx context.Context, ready func()) error {
 		g.Go(func() error { return l.destLoop(gctx, i) })
 	}
 	g.Go(func() error {
+		w0 := j.walked.Load()
 		if err := j.pass(gctx); err != nil && gctx.Err() == nil {
 			return err
 		}
+		l.sweep(gctx, j.walked.Load()-w0)
 		ready()
 		return l.eventLoop(gctx, w.Events())
 	})
@@ -157,9 +159,12 @@ func (l *live) rescan(ctx context.Context) {
 	go func() {
 		defer l.followWG.Done()
 		defer l.rescanning.Store(false)
+		w0 := l.j.walked.Load()
 		if err := l.j.pass(ctx); err != nil && ctx.Err() == nil {
 			l.j.log.Error("rescan failed", "error", err)
+			return
 		}
+		l.sweep(ctx, l.j.walked.Load()-w0)
 	}()
 }
 
@@ -188,15 +193,17 @@ func (l *live) handle(ctx context.Context, ev watch.Event) {
 		l.removed(ev.Rel)
 		return
 	}
+	if ev.From != "" {
+		// Renamed within the source: the old name goes (a directory with
+		// everything below it).
+		l.cancel(ev.From)
+		l.removed(ev.From)
+	}
 	if ev.IsDir {
 		if ev.Op&(watch.Create|watch.MoveTo) != 0 {
 			l.mkdir(ctx, ev.Rel)
 		}
 		return
-	}
-	if ev.From != "" {
-		l.cancel(ev.From)
-		l.removed(ev.From)
 	}
 	complete := ev.Op&(watch.CloseWrite|watch.MoveTo) != 0
 	if l.j.hlsOrder && hls.IsPlaylist(ev.Rel) {
