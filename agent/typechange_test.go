@@ -47,11 +47,13 @@ func TestSourceTypeChangeConverges(t *testing.T) {
 				}
 				c.replace(t, filepath.Join(f.src, "sub"))
 				if sum := f.run(Options{}); !sum.OK() {
-					b, _ := os.ReadFile(sum.ReportPath); t.Fatalf("run after the type change: %+v\n%s", sum, b)
+					b, _ := os.ReadFile(sum.ReportPath)
+					t.Fatalf("run after the type change: %+v\n%s", sum, b)
 				}
 				treetest.Equal(t, f.src, f.dests[0])
 				if sum := f.run(Options{}); !sum.OK() || sum.Copied != 0 || sum.Deleted != 0 {
-					b, _ := os.ReadFile(sum.ReportPath); t.Fatalf("second run did work: %+v\n%s", sum, b)
+					b, _ := os.ReadFile(sum.ReportPath)
+					t.Fatalf("second run did work: %+v\n%s", sum, b)
 				}
 				db, err := manifest.Open(f.config().Manifest)
 				must(t, err)
@@ -74,7 +76,8 @@ func TestSourceTypeChangeConverges(t *testing.T) {
 		must(t, os.Remove(filepath.Join(f.src, "sub")))
 		treetest.Write(t, f.src, map[string]string{"sub/a": "1"})
 		if sum := f.run(Options{}); !sum.OK() {
-			b, _ := os.ReadFile(sum.ReportPath); t.Fatalf("run after the type change: %+v\n%s", sum, b)
+			b, _ := os.ReadFile(sum.ReportPath)
+			t.Fatalf("run after the type change: %+v\n%s", sum, b)
 		}
 		treetest.Equal(t, f.src, f.dests[0])
 	})
