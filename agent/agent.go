@@ -225,6 +225,9 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 // until ctx ends. With watch-mode jobs it calls Notify("READY=1") once every
 // initial pass is done, and Notify("WATCHDOG=1") while the loops are alive.
 func (a *Agent) Run(ctx context.Context) (*Summary, error) {
+	if err := a.checkOverlaps(); err != nil {
+		return nil, err
+	}
 	var once, watchJobs []config.Job
 	for _, j := range a.selected() {
 		if j.Mode == "watch" {
