@@ -136,6 +136,9 @@ type Summary struct {
 	ReportPath string
 	// Interrupted: a signal stopped a once-mode run before it finished.
 	Interrupted bool
+	// Unsupported counts source entries left out: FIFOs, sockets, devices,
+	// names of efssync's temp files (StatusUnsupported).
+	Unsupported int64
 }
 
 // OK reports whether everything is in sync: the exit status 0.
@@ -148,6 +151,7 @@ type counters struct {
 	copied, skipped, deleted, failed, changed atomic.Int64
 	vanished, bytes, planned, plannedBytes    atomic.Int64
 	opened                                    atomic.Int64
+	unsupported                               atomic.Int64
 	// read counts source bytes read (the progress rate); bytes counts
 	// bytes of files that were published.
 	read atomic.Int64
@@ -166,6 +170,7 @@ func (c *counters) add(s *Summary) {
 	s.Bytes += c.bytes.Load()
 	s.Opened += c.opened.Load()
 	s.Planned += c.planned.Load()
+	s.Unsupported += c.unsupported.Load()
 }
 
 func (a *Agent) selected() []config.Job {

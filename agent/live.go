@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/efssync/efssync/agent/hls"
 	"github.com/efssync/efssync/agent/watch"
 	"github.com/efssync/efssync/manifest"
+	"github.com/efssync/efssync/transfer/fsdest"
 )
 
 // live is the watch-mode state of one job: the files being followed, and
@@ -82,8 +84,8 @@ func (l *live) playlist(ctx context.Context, rel string) bool {
 // ignored leaves the encoder's own temp files alone: with HLS ordering a
 // playlist is written as NAME.tmp and renamed, and only the rename counts.
 func (l *live) ignored(rel string, isDir bool) bool {
-	if l.j.filter.Excluded(rel, isDir) {
-		return true
+	if l.j.filter.Excluded(rel, isDir) || !isDir && fsdest.IsTempName(path.Base(rel)) {
+		return true // a temp-file name is reported as unsupported by the passes
 	}
 	return !isDir && l.j.hlsOrder && strings.HasSuffix(rel, ".tmp")
 }

@@ -185,7 +185,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			sum, err := runWithReload(cmd.Context(), g, cfg, opts, log)
 			if sum != nil {
 				log.Info("run finished", "interrupted", sum.Interrupted, "files", sum.Files, "copied", sum.Copied, "planned", sum.Planned, "unchanged", sum.Skipped,
-					"deleted", sum.Deleted, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
+					"deleted", sum.Deleted, "unsupported", sum.Unsupported, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
 					"bytes", sum.Bytes, "duration", sum.Duration.String(), "report", sum.ReportPath)
 				for _, je := range sum.JobErrors {
 					fmt.Fprintln(g.stderr, errorPrefix(g.stderr)+"efssync:", je)
