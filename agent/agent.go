@@ -105,6 +105,14 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.db = db
+	// A new manifest's directory entry (and its state directory's) must
+	// be durable before anything is recorded in it.
+	for _, dir := range []string{filepath.Dir(path), filepath.Dir(filepath.Dir(path))} {
+		if err := syncDir(dir); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("manifest %s: %w", path, err)
+		}
+	}
 	host, _ := os.Hostname()
 	abs, _ := filepath.Abs(cfg.Manifest)
 	sum := blake3.Sum256([]byte(host + "\x00" + abs))

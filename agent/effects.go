@@ -84,6 +84,10 @@ func (realEffects) mark(path string) (bool, error) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		return crashed, fmt.Errorf("run marker %s: %w", path, err)
 	}
+	// The marker must outlive a power cut that hits the run it marks.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return crashed, fmt.Errorf("run marker %s: %w", path, err)
+	}
 	return crashed, nil
 }
 
