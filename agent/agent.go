@@ -102,7 +102,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		if a.tmpManifest != "" {
 			os.RemoveAll(a.tmpManifest)
 		}
-		return nil, err
+		return nil, damagedHint(path, err)
 	}
 	a.db = db
 	// A new manifest's directory entry (and its state directory's) must
