@@ -22,23 +22,36 @@ func (j *jobRun) exec(ctx context.Context, t task) result {
 			return fail
 		}
 	}
-	switch t.act.Kind {
-	case KindCopy:
-		r = j.copyFile(ctx, t)
-	case KindRehash:
-		r = j.rehash(ctx, t)
-	case KindSymlink:
-		r = j.symlink(ctx, t)
-	case KindLink:
-		r = j.link(ctx, t)
-	case KindArchive:
-		r = j.archive(ctx, t, t.prev.Hash)
-	default:
-		r = result{rel: t.e.Rel, status: StatusSkipped}
+	r = j.execKind(ctx, t)
+	if dirInTheWay(t, r) {
+		// A directory no record knows of (a rebuilt manifest): replace it
+		// as a known one, then publish again.
+		if fail, ok := j.replaceDirectory(ctx, t); ok {
+			r = j.execKind(ctx, t)
+		} else {
+			r = fail
+		}
 	}
 	r.kind = t.act.Kind
 	r.dur = time.Since(start)
 	return r
+}
+
+// execKind carries out the work of t's kind.
+func (j *jobRun) execKind(ctx context.Context, t task) result {
+	switch t.act.Kind {
+	case KindCopy:
+		return j.copyFile(ctx, t)
+	case KindRehash:
+		return j.rehash(ctx, t)
+	case KindSymlink:
+		return j.symlink(ctx, t)
+	case KindLink:
+		return j.link(ctx, t)
+	case KindArchive:
+		return j.archive(ctx, t, t.prev.Hash)
+	}
+	return result{rel: t.e.Rel, status: StatusSkipped}
 }
 
 // baseRecord is the manifest record for what the walk saw, keeping the

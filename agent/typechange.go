@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
@@ -24,6 +26,20 @@ type treeRemover interface {
 }
 
 func asTreeRemover(d *destination) (treeRemover, bool) { return transfer.As[treeRemover](d.d) }
+
+// dirInTheWay reports whether publishing t's non-directory failed at a
+// destination because a directory is there.
+func dirInTheWay(t task, r result) bool {
+	if t.e.Mode.IsDir() || t.act.Kind == KindArchive {
+		return false
+	}
+	for _, o := range r.outs {
+		if o.err != nil && errors.Is(o.err, syscall.EISDIR) {
+			return true
+		}
+	}
+	return false
+}
 
 // typeChanged reports whether the record describes a directory where the
 // source now has something else.

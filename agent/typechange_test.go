@@ -115,3 +115,17 @@ func TestSourceLacksDoesNotFollowSymlinks(t *testing.T) {
 		}
 	}
 }
+
+// A directory where the source has a file, unknown to the manifest (one
+// rebuilt after damage), is replaced as well.
+func TestUnrecordedDirectoryInTheWayIsReplaced(t *testing.T) {
+	f := newFixture(t, 1)
+	f.extra = "    max_delete: \"100\"\n"
+	treetest.Write(t, f.src, map[string]string{"x": "a file at the source", "y": "another"})
+	treetest.Write(t, f.dests[0], map[string]string{"x/inside": "a directory at the destination"})
+	if sum := f.run(Options{}); !sum.OK() {
+		b, _ := os.ReadFile(sum.ReportPath)
+		t.Fatalf("run: %+v\n%s", sum, b)
+	}
+	treetest.Equal(t, f.src, f.dests[0])
+}
