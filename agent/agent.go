@@ -102,9 +102,17 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		if a.tmpManifest != "" {
 			os.RemoveAll(a.tmpManifest)
 		}
-		return nil, err
+		return nil, damagedHint(path, err)
 	}
 	a.db = db
+	// A new manifest's directory entry (and its state directory's) must
+	// be durable before anything is recorded in it.
+	for _, dir := range []string{filepath.Dir(path), filepath.Dir(filepath.Dir(path))} {
+		if err := syncDir(dir); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("manifest %s: %w", path, err)
+		}
+	}
 	host, _ := os.Hostname()
 	abs, _ := filepath.Abs(cfg.Manifest)
 	sum := blake3.Sum256([]byte(host + "\x00" + abs))
@@ -136,10 +144,17 @@ type Summary struct {
 	JobErrors  []error
 	Duration   time.Duration
 	ReportPath string
+	// Interrupted: a signal stopped a once-mode run before it finished.
+	Interrupted bool
+	// Unsupported counts source entries left out: FIFOs, sockets, devices,
+	// names of efssync's temp files (StatusUnsupported).
+	Unsupported int64
 }
 
 // OK reports whether everything is in sync: the exit status 0.
-func (s *Summary) OK() bool { return s.Failed == 0 && s.Changed == 0 && len(s.JobErrors) == 0 }
+func (s *Summary) OK() bool {
+	return s.Failed == 0 && s.Changed == 0 && len(s.JobErrors) == 0 && !s.Interrupted
+}
 
 type counters struct {
 	files, dirs, links                        atomic.Int64
@@ -147,6 +162,7 @@ type counters struct {
 	vanished, bytes, planned, plannedBytes    atomic.Int64
 	opened                                    atomic.Int64
 	adopted                                   atomic.Int64
+	unsupported                               atomic.Int64
 	// read counts source bytes read (the progress rate); bytes counts
 	// bytes of files that were published.
 	read atomic.Int64
@@ -166,6 +182,7 @@ func (c *counters) add(s *Summary) {
 	s.Opened += c.opened.Load()
 	s.Planned += c.planned.Load()
 	s.Adopted += c.adopted.Load()
+	s.Unsupported += c.unsupported.Load()
 }
 
 func (a *Agent) selected() []config.Job {
@@ -214,6 +231,7 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 	}
 	prog.close()
 	sum.Duration = a.opts.Now().Sub(start)
+	markInterrupted(ctx, sum, rep, a.opts.Now())
 	if err := rep.close(); err != nil {
 		return sum, err
 	}
@@ -224,6 +242,9 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 // until ctx ends. With watch-mode jobs it calls Notify("READY=1") once every
 // initial pass is done, and Notify("WATCHDOG=1") while the loops are alive.
 func (a *Agent) Run(ctx context.Context) (*Summary, error) {
+	if err := a.checkOverlaps(); err != nil {
+		return nil, err
+	}
 	var once, watchJobs []config.Job
 	for _, j := range a.selected() {
 		if j.Mode == "watch" {

@@ -2,11 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
-	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -29,18 +30,36 @@ func (j *jobRun) unfinished(st stat) bool {
 func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 	start := time.Now()
 	r := result{rel: t.e.Rel, kind: KindArchive}
-	m := transfer.Meta{Size: t.st.size, ModTime: t.st.mtime, Hash: hash[:]}
-	for i, d := range j.dests {
+	for _, d := range j.dests {
 		if _, ok := t.prev.Dests.Get(d.name); !ok && t.act.Kind == KindArchive {
 			r.status, r.err = StatusFailed, fmt.Errorf("%s: not recorded as published at %s; source kept", t.e.Rel, d.name)
 			return r
 		}
-		got, err := d.d.Stat(ctx, t.e.Rel)
-		content := j.job.Verify == "all" || err == nil && len(got.Hash) == 0
-		if err == nil {
-			err = send.VerifyAt(ctx, d.d, t.e.Rel, m, content)
+	}
+	src, sum, err := j.archivedSource(t)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		r.status = StatusVanished
+		return r
+	case errors.Is(err, ErrChanged):
+		r.status, r.err = StatusChanged, fmt.Errorf("%w; source kept", err)
+		return r
+	case err != nil:
+		r.status, r.err = StatusFailed, fmt.Errorf("%w; source kept", err)
+		return r
+	}
+	defer src.Close()
+	if sum != hash {
+		r.status, r.err = StatusChanged, fmt.Errorf("%s: %w; source kept", t.e.Abs(), errArchiveDiffers)
+		if t.act.Kind == KindArchive {
+			// The record is wrong: forget it, so the next pass copies the
+			// source's content again before anything is archived.
+			r.del = true
 		}
-		if err != nil {
+		return r
+	}
+	for i, d := range j.dests {
+		if err := j.verifyArchived(ctx, d.d, t, src, sum); err != nil {
 			r.status = StatusFailed
 			r.err = fmt.Errorf("%s: verify before removing the source: %w; source kept", j.names[i], err)
 			return r

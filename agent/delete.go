@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -44,18 +41,45 @@ func (j *jobRun) mirrorDelete(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// goneFromSource reports whether the directory source no longer has rel.
+// goneFromSource reports whether the directory source no longer has rel,
+// never following a symlink on the way (sourceLacks).
 func (j *jobRun) goneFromSource(rel string) (bool, error) {
-	_, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
-	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR), nil
+	return sourceLacks(j.src, rel), nil
 }
 
 // mirrorDeleteAt deletes at d what gone reports the source no longer has.
 func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(int) int, ruleText string,
 	gone func(rel string) (bool, error)) error {
+	g, err := j.goneAt(ctx, d, limit, ruleText, gone)
+	if err != nil {
+		return err
+	}
+	goneRels := g.owned
+	// Children before their parents.
+	slices.SortFunc(goneRels, func(a, b string) int { return strings.Compare(b, a) })
+	b := j.a.fx.batch(j.a.db)
+	j.forgetOthers(b, g.others)
+	for _, rel := range goneRels {
+		j.deleteOne(ctx, d, rel, b)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if s, ok := transfer.As[transfer.Syncer](d.d); ok {
+		if err := s.Sync(ctx); err != nil {
+			return fmt.Errorf("%s: sync after delete: %w", d.name, err)
+		}
+	}
+	return b.Commit()
+}
+
+// goneAt lists what d holds that gone reports the source no longer has,
+// and refuses, deleting nothing, when the guard says too much would go.
+func (j *jobRun) goneAt(ctx context.Context, d *destination, limit func(int) int, ruleText string,
+	gone func(rel string) (bool, error)) (goneSet, error) {
 	lister, ok := transfer.As[transfer.Lister](d.d)
 	if !ok {
-		return fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
+		return goneSet{}, fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
 	}
 	var g goneSet
 	err := lister.List(ctx, func(rel string, m transfer.Meta) error {
@@ -71,45 +95,35 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
+		return goneSet{}, fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
 	}
 	if err := j.guardDelete(g, d.name, limit, ruleText); err != nil {
-		return err
+		return goneSet{}, err
 	}
-	goneRels := g.owned
-	// Children before their parents.
-	slices.SortFunc(goneRels, func(a, b string) int { return strings.Compare(b, a) })
-	b := j.a.fx.batch(j.a.db)
-	j.forgetOthers(b, g.others)
-	for _, rel := range goneRels {
-		start := time.Now()
-		l := Line{Time: j.a.opts.Now(), Job: j.job.Name, Path: rel, Dest: d.name, Action: "delete", Status: StatusDeleted}
-		if err := d.d.Remove(ctx, rel); j.shards != nil && errors.Is(err, syscall.ENOTEMPTY) {
-			// Another shard's files are still in it: its own delete, or
-			// this shard's next run, removes the directory.
-			l.Status = StatusSkipped
-			j.log.Info("directory still holds other shards' files; left for a later run", "path", rel, "dest", d.name)
-		} else if err != nil {
-			l.Status, l.Error = StatusFailed, err.Error()
-			j.c.failed.Add(1)
-			j.log.Error("delete failed", "path", rel, "dest", d.name, "error", err)
-		} else {
-			l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: "delete", dest: d.name, rel: rel})
-			j.a.fx.did(&j.c.deleted, 1)
-			b.Delete(j.job.Name, rel)
-		}
-		l.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-		j.rep.write(l)
+	return g, nil
+}
+
+// deleteOne removes rel at d, reports it, and adds the manifest's delete
+// to b when it is gone.
+func (j *jobRun) deleteOne(ctx context.Context, d *destination, rel string, b batcher) {
+	start := time.Now()
+	l := Line{Time: j.a.opts.Now(), Job: j.job.Name, Path: rel, Dest: d.name, Action: "delete", Status: StatusDeleted}
+	if err := d.d.Remove(ctx, rel); j.shards != nil && errors.Is(err, syscall.ENOTEMPTY) {
+		// Another shard's files are still in it: its own delete, or
+		// this shard's next run, removes the directory.
+		l.Status = StatusSkipped
+		j.log.Info("directory still holds other shards' files; left for a later run", "path", rel, "dest", d.name)
+	} else if err != nil {
+		l.Status, l.Error = StatusFailed, err.Error()
+		j.c.failed.Add(1)
+		j.log.Error("delete failed", "path", rel, "dest", d.name, "error", err)
+	} else {
+		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: "delete", dest: d.name, rel: rel})
+		j.a.fx.did(&j.c.deleted, 1)
+		b.Delete(j.job.Name, rel)
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	if s, ok := transfer.As[transfer.Syncer](d.d); ok {
-		if err := s.Sync(ctx); err != nil {
-			return fmt.Errorf("%s: sync after delete: %w", d.name, err)
-		}
-	}
-	return b.Commit()
+	l.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	j.rep.write(l)
 }
 
 // excludedByParent reports whether a directory above rel is excluded, so

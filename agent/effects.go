@@ -84,25 +84,11 @@ func (realEffects) mark(path string) (bool, error) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		return crashed, fmt.Errorf("run marker %s: %w", path, err)
 	}
-	// The marker must survive a power cut, or the next run would not know
-	// to clean up this one's temp files: make its directory entry durable.
+	// The marker must outlive a power cut that hits the run it marks.
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return crashed, fmt.Errorf("run marker %s: %w", path, err)
 	}
 	return crashed, nil
-}
-
-// syncDir makes the entries of directory dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func (realEffects) unmark(path string) error {

@@ -15,29 +15,54 @@ import (
 // exec carries out one task at its destinations.
 func (j *jobRun) exec(ctx context.Context, t task) result {
 	start := time.Now()
-	if t.probe != probeNone {
-		r := j.probe(ctx, t)
-		r.dur = time.Since(start)
-		return r
-	}
 	var r result
-	switch t.act.Kind {
-	case KindCopy:
-		r = j.copyFile(ctx, t)
-	case KindRehash:
-		r = j.rehash(ctx, t)
-	case KindSymlink:
-		r = j.symlink(ctx, t)
-	case KindLink:
-		r = j.link(ctx, t)
-	case KindArchive:
-		r = j.archive(ctx, t, t.prev.Hash)
-	default:
-		r = result{rel: t.e.Rel, status: StatusSkipped}
+	if typeChanged(t) && t.act.Kind != KindArchive {
+		if fail, ok := j.replaceDirectory(ctx, t); !ok {
+			fail.kind = t.act.Kind
+			return fail
+		}
 	}
-	r.kind = t.act.Kind
+	r = j.execTask(ctx, t)
+	if dirInTheWay(t, r) {
+		// A directory no record knows of (a rebuilt manifest, a replica
+		// being adopted): replace it as a known one, then publish again.
+		if fail, ok := j.replaceDirectory(ctx, t); ok {
+			r = j.execTask(ctx, t)
+		} else {
+			r = fail
+			r.kind = t.act.Kind
+		}
+	}
 	r.dur = time.Since(start)
 	return r
+}
+
+// execTask carries out t: a probe of the destinations first (adoption,
+// check_destination), or its action directly.
+func (j *jobRun) execTask(ctx context.Context, t task) result {
+	if t.probe != probeNone {
+		return j.probe(ctx, t) // its result names its own kind
+	}
+	r := j.execKind(ctx, t)
+	r.kind = t.act.Kind
+	return r
+}
+
+// execKind carries out the work of t's kind.
+func (j *jobRun) execKind(ctx context.Context, t task) result {
+	switch t.act.Kind {
+	case KindCopy:
+		return j.copyFile(ctx, t)
+	case KindRehash:
+		return j.rehash(ctx, t)
+	case KindSymlink:
+		return j.symlink(ctx, t)
+	case KindLink:
+		return j.link(ctx, t)
+	case KindArchive:
+		return j.archive(ctx, t, t.prev.Hash)
+	}
+	return result{rel: t.e.Rel, status: StatusSkipped}
 }
 
 // baseRecord is the manifest record for what the walk saw, keeping the

@@ -204,6 +204,7 @@ func (a *Agent) runJob(ctx context.Context, job config.Job, rep *reporter, c *co
 	if err != nil {
 		return err
 	}
+	defer j.syncDests(ctx)
 	if err := j.cleanupIfCrashed(ctx); err != nil {
 		return err
 	}

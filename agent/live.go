@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/efssync/efssync/agent/hls"
 	"github.com/efssync/efssync/agent/watch"
 	"github.com/efssync/efssync/manifest"
+	"github.com/efssync/efssync/transfer/fsdest"
 )
 
 // live is the watch-mode state of one job: the files being followed, and
@@ -82,8 +84,8 @@ func (l *live) playlist(ctx context.Context, rel string) bool {
 // ignored leaves the encoder's own temp files alone: with HLS ordering a
 // playlist is written as NAME.tmp and renamed, and only the rename counts.
 func (l *live) ignored(rel string, isDir bool) bool {
-	if l.j.filter.Excluded(rel, isDir) {
-		return true
+	if l.j.filter.Excluded(rel, isDir) || !isDir && fsdest.IsTempName(path.Base(rel)) {
+		return true // a temp-file name is reported as unsupported by the passes
 	}
 	return !isDir && l.j.hlsOrder && strings.HasSuffix(rel, ".tmp")
 }
@@ -106,9 +108,11 @@ func (l *live) run(ctx context.Context, ready func()) error {
 		g.Go(func() error { return l.destLoop(gctx, i) })
 	}
 	g.Go(func() error {
+		w0 := j.walked.Load()
 		if err := j.pass(gctx); err != nil && gctx.Err() == nil {
 			return err
 		}
+		l.sweep(gctx, j.walked.Load()-w0)
 		ready()
 		return l.eventLoop(gctx, w.Events())
 	})
@@ -157,9 +161,12 @@ func (l *live) rescan(ctx context.Context) {
 	go func() {
 		defer l.followWG.Done()
 		defer l.rescanning.Store(false)
+		w0 := l.j.walked.Load()
 		if err := l.j.pass(ctx); err != nil && ctx.Err() == nil {
 			l.j.log.Error("rescan failed", "error", err)
+			return
 		}
+		l.sweep(ctx, l.j.walked.Load()-w0)
 	}()
 }
 
@@ -192,15 +199,17 @@ func (l *live) handle(ctx context.Context, ev watch.Event) {
 		l.removed(ev.Rel)
 		return
 	}
+	if ev.From != "" {
+		// Renamed within the source: the old name goes (a directory with
+		// everything below it).
+		l.cancel(ev.From)
+		l.removed(ev.From)
+	}
 	if ev.IsDir {
 		if ev.Op&(watch.Create|watch.MoveTo) != 0 {
 			l.mkdir(ctx, ev.Rel)
 		}
 		return
-	}
-	if ev.From != "" {
-		l.cancel(ev.From)
-		l.removed(ev.From)
 	}
 	complete := ev.Op&(watch.CloseWrite|watch.MoveTo) != 0
 	if l.j.hlsOrder && hls.IsPlaylist(ev.Rel) {

@@ -40,8 +40,7 @@ func (l *live) startLocked(ctx context.Context, rel string) *liveFile {
 		defer func() {
 			// A file removed while it was being published may have landed
 			// after its delete was carried out: delete it again.
-			abs := filepath.Join(l.j.src, filepath.FromSlash(rel))
-			if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) && ctx.Err() == nil {
+			if sourceLacks(l.j.src, rel) && ctx.Err() == nil {
 				l.removed(rel)
 			}
 		}()

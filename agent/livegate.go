@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -181,11 +180,11 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	g.mu.Unlock()
 	for _, rel := range del {
 		j.log.Debug("delete", "path", rel, "dest", d.name)
-		if _, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel))); err == nil {
+		if !sourceLacks(j.src, rel) {
 			continue // it came back
 		}
 		start := time.Now()
-		err := d.d.Remove(ctx, rel)
+		err := j.removeAt(ctx, d, rel)
 		g.gate.MarkRemoved(rel)
 		st := StatusDeleted
 		if err != nil {

@@ -69,7 +69,7 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 
 func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {
 	j.walked.Add(1)
-	if j.obs.busy(e.Rel) {
+	if j.obs.busy(e.Rel) || j.reportUnsupported(e.Rel, e.Mode) {
 		return nil
 	}
 	st := e.st

@@ -112,6 +112,9 @@ func (j *jobRun) reportResult(r result) {
 			j.log.Info("vanished", "path", r.rel)
 		case StatusPending:
 			j.c.changed.Add(1) // not in sync yet: a later run restores it
+		case StatusUnsupported:
+			j.c.unsupported.Add(1)
+			j.log.Warn("unsupported; not replicated", "path", r.rel, "error", r.err)
 		}
 		if r.status != StatusSkipped {
 			j.a.fx.done(r.status, planLine{job: j.job.Name, what: string(r.status), rel: r.rel})

@@ -71,6 +71,7 @@ func (a *Agent) superviseWatch(ctx context.Context, jobs []config.Job, rep *repo
 func (a *Agent) watchJob(ctx context.Context, job config.Job, rep *reporter, c *counters, ready func()) error {
 	j, l, err := a.newWatchRun(ctx, job, rep, c)
 	if err == nil {
+		defer j.syncDests(ctx)
 		err = j.cleanupIfCrashed(ctx)
 	}
 	if err == nil {

@@ -80,6 +80,9 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 	if got.Mode.Perm() != 0 && got.Mode.Perm() != mode.Perm() && mode&fs.ModeSymlink == 0 {
 		return fmt.Sprintf("mode is %v, source has %v", got.Mode.Perm(), mode.Perm())
 	}
+	if mode&fs.ModeSymlink != 0 {
+		return verifyLinkTarget(ctx, d.d, e)
+	}
 	if !mode.IsRegular() {
 		return ""
 	}

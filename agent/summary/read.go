@@ -80,7 +80,7 @@ func (r *Report) count(l agent.Line) {
 		t.Bytes += l.Bytes
 	case agent.StatusDeleted:
 		r.dest(dest).Deleted++
-	case agent.StatusFailed, agent.StatusChanged:
+	case agent.StatusFailed, agent.StatusChanged, agent.StatusInterrupted:
 		r.Failed++
 		r.dest(dest).Failed++
 	}

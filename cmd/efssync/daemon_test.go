@@ -80,6 +80,12 @@ func TestWatchDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitFor(t, "one.ts at a", func() bool { _, err := os.Stat(filepath.Join(a, "one.ts")); return err == nil })
+	// healthz answers before the watcher exists, so one.ts may have been
+	// published by the initial pass, which observes no replication lag. The
+	// watcher exists once one.ts is published: this file is followed.
+	if err := os.WriteFile(filepath.Join(src, "followed.ts"), []byte("followed segment"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s.waitFor(t, "metrics", func() bool {
 		_, body := httpGet("http://" + addr + "/metrics")
 		return strings.Contains(body, `efssync_files_total{dest="`+a+`",job="e2e"}`) &&

@@ -35,6 +35,9 @@ func (e usageError) Unwrap() error { return e.err }
 // syncFailed marks a run that finished with files out of sync: exit 1.
 var errSyncFailed = errors.New("some files are not in sync")
 
+// errInterrupted marks a once run stopped by a signal before it finished: exit 1.
+var errInterrupted = errors.New("run interrupted before it finished: not everything is in sync")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -185,8 +188,8 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			sum, err := runWithReload(cmd.Context(), g, cfg, opts, log)
 			if sum != nil {
-				log.Info("run finished", "files", sum.Files, "copied", sum.Copied, "adopted", sum.Adopted, "planned", sum.Planned, "unchanged", sum.Skipped,
-					"deleted", sum.Deleted, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
+				log.Info("run finished", "interrupted", sum.Interrupted, "files", sum.Files, "copied", sum.Copied, "adopted", sum.Adopted, "planned", sum.Planned, "unchanged", sum.Skipped,
+					"deleted", sum.Deleted, "unsupported", sum.Unsupported, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
 					"bytes", sum.Bytes, "duration", sum.Duration.String(), "report", sum.ReportPath)
 				for _, je := range sum.JobErrors {
 					fmt.Fprintln(g.stderr, errorPrefix(g.stderr)+"efssync:", je)
@@ -194,7 +197,13 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			if err != nil {
 				if errors.Is(err, context.Canceled) {
-					return nil // SIGTERM/SIGINT: in-flight work was checkpointed or aborted
+					// SIGTERM/SIGINT: in-flight work was checkpointed or
+					// aborted. A watch job stops so; a once run that did not
+					// finish is not in sync.
+					if sum != nil && sum.Interrupted {
+						return errInterrupted
+					}
+					return nil
 				}
 				return err
 			}

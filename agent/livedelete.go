@@ -1,0 +1,83 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+)
+
+// Watch mode deletes what the source lost (issue 11, D6): a directory
+// renamed or moved out of the source goes at the destination with
+// everything below it, and the initial pass and every rescan end with the
+// mirror delete's listing, so a file deleted while the agent was stopped,
+// or whose event was lost, goes too. Both honour the max_delete guard.
+// The deletes go through the destinations' gates, so a segment a published
+// playlist still lists is kept until no playlist lists it.
+
+// removeAt removes rel at d: a directory with everything below it (within
+// max_delete, and its records below it leave the manifest), anything else
+// with one Remove.
+func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string) error {
+	if tr, ok := asTreeRemover(d); ok {
+		limit, err := j.deleteLimit()
+		if err != nil {
+			return err
+		}
+		n, err := tr.RemoveTree(ctx, rel, limit)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			if n > 1 {
+				j.c.deleted.Add(int64(n - 1)) // the directory itself is counted by the caller
+			}
+			return j.forgetBelow(rel)
+		}
+	}
+	return d.d.Remove(ctx, rel)
+}
+
+// deleteLimit is how many entries max_delete lets go at once, judged
+// against the files the manifest knows for the job.
+func (j *jobRun) deleteLimit() (int, error) {
+	total, err := j.a.db.Count(j.job.Name)
+	if err != nil {
+		return 0, fmt.Errorf("count manifest records for the max_delete guard: %w", err)
+	}
+	rule, err := j.job.MaxDeleteRule()
+	if err != nil {
+		return 0, fmt.Errorf("max_delete: %w", err)
+	}
+	return rule.Limit(total), nil
+}
+
+// sweep queues, at every destination, the delete of what the source no
+// longer has, after a pass that walked walked entries. With delete:
+// mirror only; an empty source or too many deletes refuse the sweep.
+func (l *live) sweep(ctx context.Context, walked int64) {
+	j := l.j
+	if j.job.Delete != "mirror" || ctx.Err() != nil {
+		return
+	}
+	if walked == 0 {
+		j.log.Error("mirror delete refused", "error", fmt.Errorf("%w: source %s is empty (is it mounted?)", ErrDeleteRefused, j.job.Source))
+		return
+	}
+	rule, err := j.job.MaxDeleteRule()
+	if err != nil {
+		j.log.Error("mirror delete refused", "error", err)
+		return
+	}
+	for _, d := range j.dests {
+		if d.isDown() {
+			continue
+		}
+		g, err := j.goneAt(ctx, d, rule.Limit, rule.String(), j.goneFromSource)
+		if err != nil {
+			j.log.Error("mirror delete refused", "dest", d.name, "error", err)
+			continue
+		}
+		for _, rel := range g.owned {
+			l.removed(rel)
+		}
+	}
+}
