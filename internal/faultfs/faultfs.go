@@ -230,6 +230,7 @@ type FS struct {
 	quota     int64 // <0 = no quota
 	used      int64 // bytes of regular files under backing, when quota >= 0
 	hasQuota  atomic.Bool
+	ops       opFaults // per-operation faults (opfault.go)
 
 	// power is the power-loss model; nil unless Options.PowerLoss.
 	power *power
@@ -414,6 +415,7 @@ func (f *FS) FailAfter(n int64) { f.failAfter.Store(n) }
 func (f *FS) ClearFaults() {
 	f.FailWrites(0)
 	f.FailAfter(-1)
+	f.ops.clear()
 	_ = f.SetQuota(-1)
 }
 

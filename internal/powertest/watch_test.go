@@ -255,7 +255,7 @@ func TestPowerCutDuringLiveStream(t *testing.T) {
 	// in batches that vary from run to run, so a cut point is a place in
 	// the run, not one exact operation. Cuts go a little past the uncut
 	// count, for runs that take more steps.
-	const step = 3
+	const step = 2
 	cuts := 0
 	for n := int64(0); n < total+total/10; n += step {
 		w, s := liveOnce(t, tmpl, s, n)
