@@ -12,7 +12,12 @@ import (
 type opFaults struct {
 	errno [numOps]atomic.Int64 // syscall.Errno; 0 = none
 	left  [numOps]atomic.Int64 // failures still to inject; <0 = until cleared
+	hits  atomic.Int64         // failures injected so far
 }
+
+// Injected counts the operations FailOp made fail, so a test can wait
+// until the program under test met its fault.
+func (f *FS) Injected() int64 { return f.ops.hits.Load() }
 
 // FailOp makes the next times operations named name ("read", "write",
 // "fsync", "rename", "readdir", "create", "unlink", "mkdir", "setattr")
@@ -46,12 +51,14 @@ func (p *opFaults) fault(o op) syscall.Errno {
 	for {
 		left := p.left[o].Load()
 		if left < 0 {
+			p.hits.Add(1)
 			return syscall.Errno(e)
 		}
 		if left == 0 {
 			return 0
 		}
 		if p.left[o].CompareAndSwap(left, left-1) {
+			p.hits.Add(1)
 			return syscall.Errno(e)
 		}
 	}
