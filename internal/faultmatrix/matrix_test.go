@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,3 +195,13 @@ func writeFiles(t *testing.T, dir, sub string, n int) {
 		}
 	}
 }
+
+func writeFile(t *testing.T, root, rel, data string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(root, rel), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listen opens a loopback listener for an in-test server.
+func listen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
