@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,11 +67,10 @@ func startWatch(t *testing.T, cfg *config.Config) *watcher {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watcher{ready: make(chan struct{}), cancel: cancel, done: make(chan error, 1)}
-	readied := false
+	var readied sync.Once
 	a, err := agent.New(cfg, agent.Options{Log: logger(t), Notify: func(s string) {
-		if s == "READY=1" && !readied {
-			readied = true
-			close(w.ready)
+		if s == "READY=1" {
+			readied.Do(func() { close(w.ready) })
 		}
 	}})
 	if err != nil {

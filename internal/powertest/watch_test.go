@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,11 +47,10 @@ func (w *world) watch(t *testing.T, cfg *config.Config) *watcher {
 		case <-ctx.Done():
 		}
 	}()
-	once := false
+	var once sync.Once
 	a, err := agent.New(cfg, agent.Options{Log: w.log, Notify: func(s string) {
-		if s == "READY=1" && !once {
-			once = true
-			close(wt.ready)
+		if s == "READY=1" {
+			once.Do(func() { close(wt.ready) })
 		}
 	}})
 	if err != nil {
