@@ -31,6 +31,7 @@ type faultProxy struct {
 	fail     atomic.Int64
 	failed   atomic.Int64
 	uploads  atomic.Int64
+	stored   atomic.Int64 // upload requests MinIO answered with success
 	firstPut chan struct{}
 	once     sync.Once
 }
@@ -81,6 +82,13 @@ func newS3World(t *testing.T) *s3World {
 		t.Fatal(err)
 	}
 	w.fp = &faultProxy{rp: httputil.NewSingleHostReverseProxy(up), firstPut: make(chan struct{})}
+	w.fp.rp.ModifyResponse = func(r *http.Response) error {
+		m := r.Request.Method
+		if (m == http.MethodPut || m == http.MethodPost) && r.StatusCode < 300 {
+			w.fp.stored.Add(1)
+		}
+		return nil
+	}
 	hs := &http.Server{Addr: "127.0.0.1:" + miniotest.FreePort(t), Handler: w.fp}
 	ln, err := listen(hs.Addr)
 	if err != nil {

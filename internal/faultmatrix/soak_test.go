@@ -50,6 +50,9 @@ type soakFault struct {
 	name  string
 	arm   func()
 	clear func()
+	// progress counts what the faulted destination completed, to tell
+	// that it recovered: it grows again after the clear.
+	progress func() int64
 }
 
 // TestSoak is `make soak`: a watch-mode job follows a live ffmpeg HLS
@@ -113,31 +116,46 @@ func TestSoak(t *testing.T) {
 		checkPlaylists(ctx, filepath.Join(backing, "dst", "live"), &violations, &polls, t)
 	}()
 	// The faults.
+	renames := func() int64 { return dfs.Counts()["rename"] - dfs.Injected() }
+	stored := s3w.fp.stored.Load
 	faults := []soakFault{
-		{"fs: EIO on write", func() { _ = dfs.FailOp("write", syscall.EIO, -1) }, dfs.ClearFaults},
-		{"fs: EIO on fsync", func() { _ = dfs.FailOp("fsync", syscall.EIO, -1) }, dfs.ClearFaults},
-		{"fs: EIO on rename", func() { _ = dfs.FailOp("rename", syscall.EIO, -1) }, dfs.ClearFaults},
-		{"fs: ENOSPC on write", func() { _ = dfs.FailOp("write", syscall.ENOSPC, -1) }, dfs.ClearFaults},
-		{"s3: 503 SlowDown", func() { s3w.fp.status.Store(http.StatusServiceUnavailable); s3w.fp.fail.Store(8) }, func() { s3w.fp.fail.Store(0) }},
-		{"s3: 500", func() { s3w.fp.status.Store(http.StatusInternalServerError); s3w.fp.fail.Store(8) }, func() { s3w.fp.fail.Store(0) }},
-		{"s3: connection reset", func() { s3w.toxic = s3w.toxi.ResetPeer("upstream", 0) }, func() { s3w.toxi.Remove(s3w.toxic) }},
-		{"s3: stalled connection", func() { s3w.toxic = s3w.toxi.Stall("upstream", 300) }, func() { s3w.toxi.Remove(s3w.toxic) }},
+		{"fs: EIO on write", func() { _ = dfs.FailOp("write", syscall.EIO, -1) }, dfs.ClearFaults, renames},
+		{"fs: EIO on fsync", func() { _ = dfs.FailOp("fsync", syscall.EIO, -1) }, dfs.ClearFaults, renames},
+		{"fs: EIO on rename", func() { _ = dfs.FailOp("rename", syscall.EIO, -1) }, dfs.ClearFaults, renames},
+		{"fs: ENOSPC on write", func() { _ = dfs.FailOp("write", syscall.ENOSPC, -1) }, dfs.ClearFaults, renames},
+		{"s3: 503 SlowDown", func() { s3w.fp.status.Store(http.StatusServiceUnavailable); s3w.fp.fail.Store(8) }, func() { s3w.fp.fail.Store(0) }, stored},
+		{"s3: 500", func() { s3w.fp.status.Store(http.StatusInternalServerError); s3w.fp.fail.Store(8) }, func() { s3w.fp.fail.Store(0) }, stored},
+		{"s3: connection reset", func() { s3w.toxic = s3w.toxi.ResetPeer("upstream", 0) }, func() { s3w.toxi.Remove(s3w.toxic) }, stored},
+		{"s3: stalled connection", func() { s3w.toxic = s3w.toxi.Stall("upstream", 300) }, func() { s3w.toxi.Remove(s3w.toxic) }, stored},
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	injected := map[string]int{}
 	total, recovered := 0, 0
+	var last *soakFault // the fault cleared last, and its progress then
+	var lastMark int64
+	checkRecovered := func() {
+		if last != nil && last.progress() > lastMark {
+			recovered++
+		} else if last != nil {
+			t.Logf("no progress at the destination since %s cleared", last.name)
+		}
+		last = nil
+	}
 	for ctx.Err() == nil {
-		// A fault every 3-6 s, held 1-3 s.
+		// A fault every 3-6 s, held 1-3 s. The destination it hit must
+		// have completed something again before the next one.
 		if !pause(ctx, time.Duration(3000+rng.IntN(3000))*time.Millisecond) {
 			break
 		}
+		checkRecovered()
 		f := faults[rng.IntN(len(faults))]
 		f.arm()
 		injected[f.name]++
 		total++
 		pause(context.Background(), time.Duration(1000+rng.IntN(2000))*time.Millisecond)
+		lastMark = f.progress()
 		f.clear()
-		recovered++
+		last = &f
 	}
 	if err := cmd.Wait(); err != nil && ctx.Err() == nil {
 		t.Errorf("ffmpeg: %v\n%s", err, stderr.String())
@@ -149,6 +167,9 @@ func TestSoak(t *testing.T) {
 	eventually(t, "the fs destination to equal the source", func() bool { return same(s3w.src, dst) })
 	eventually(t, "the bucket to equal the source", func() bool { return s3w.equal(t) })
 	settle := time.Since(start)
+	if last != nil {
+		recovered++ // both destinations converged after it cleared
+	}
 	if err := wa.stop(); err != nil {
 		t.Errorf("watch run: %v", err)
 	}
