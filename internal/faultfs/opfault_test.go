@@ -25,6 +25,9 @@ func TestFailOpFailsOnlyThatOperation(t *testing.T) {
 	if err := os.Rename(a, b); err != nil {
 		t.Fatalf("second rename: %v", err)
 	}
+	if n := f.Injected(); n != 1 {
+		t.Fatalf("Injected() = %d after one failed rename, want 1", n)
+	}
 	if err := f.FailOp("read", syscall.EIO, -1); err != nil {
 		t.Fatal(err)
 	}

@@ -127,6 +127,12 @@ func TestSoak(t *testing.T) {
 		{"s3: 500", func() { s3w.fp.status.Store(http.StatusInternalServerError); s3w.fp.fail.Store(8) }, func() { s3w.fp.fail.Store(0) }, stored},
 		{"s3: connection reset", func() { s3w.toxic = s3w.toxi.ResetPeer("upstream", 0) }, func() { s3w.toxi.Remove(s3w.toxic) }, stored},
 		{"s3: stalled connection", func() { s3w.toxic = s3w.toxi.Stall("upstream", 300) }, func() { s3w.toxi.Remove(s3w.toxic) }, stored},
+		{"s3: MinIO restart", s3w.srv.Stop, func() { s3w.srv.Restart(t) }, stored},
+		{"agent restart", func() {
+			if err := wa.stop(); err != nil {
+				t.Errorf("stopped watch run: %v", err)
+			}
+		}, func() { wa = startWatch(t, cfg) }, func() int64 { return renames() + stored() }},
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	injected := map[string]int{}
