@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -82,6 +83,7 @@ func newS3World(t *testing.T) *s3World {
 		t.Fatal(err)
 	}
 	w.fp = &faultProxy{rp: httputil.NewSingleHostReverseProxy(up), firstPut: make(chan struct{})}
+	w.fp.rp.ErrorLog = log.New(io.Discard, "", 0) // a stopped MinIO is one of the faults
 	w.fp.rp.ModifyResponse = func(r *http.Response) error {
 		m := r.Request.Method
 		if (m == http.MethodPut || m == http.MethodPost) && r.StatusCode < 300 {

@@ -168,14 +168,15 @@ func TestSoak(t *testing.T) {
 	}
 	wg.Wait()
 	// The stream and the recorder stopped; the agent must catch up with
-	// what they left.
+	// what they left: every source file at both destinations.
 	start := time.Now()
-	eventually(t, "the fs destination to equal the source", func() bool { return same(s3w.src, dst) })
-	eventually(t, "the bucket to equal the source", func() bool { return s3w.equal(t) })
-	settle := time.Since(start)
-	if last != nil {
-		recovered++ // both destinations converged after it cleared
+	if !settled(func() bool { return len(missing(s3w.src, dst, nil)) == 0 }) {
+		t.Errorf("the fs destination lacks: %v", missing(s3w.src, dst, nil))
 	}
+	if !settled(func() bool { return len(missing(s3w.src, "", s3w.objects(t))) == 0 }) {
+		t.Errorf("the bucket lacks: %v", missing(s3w.src, "", s3w.objects(t)))
+	}
+	settle := time.Since(start)
 	if err := wa.stop(); err != nil {
 		t.Errorf("watch run: %v", err)
 	}
@@ -183,25 +184,32 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dstFiles, err := files(dst)
-	if err != nil {
-		t.Fatal(err)
+	lost := len(missing(s3w.src, dst, nil)) + len(missing(s3w.src, "", s3w.objects(t)))
+	// Files the source removed that watch mode left behind (a delete that
+	// failed under a fault is not retried by a rescan: issue 11, D6). A
+	// once-mode run's mirror delete must then leave both equal.
+	extraFS, extraS3 := extras(s3w.src, dst, nil), extras(s3w.src, "", s3w.objects(t))
+	if len(extraFS)+len(extraS3) > 0 {
+		t.Logf("left by watch mode: fs %v, s3 %v", extraFS, extraS3)
 	}
-	objs := s3w.objects(t)
-	lost := 0
-	for rel, b := range srcFiles {
-		if !bytes.Equal(dstFiles[rel], b) || !bytes.Equal(objs[rel], b) {
-			lost++
-		}
+	once := *cfg
+	once.Jobs = []config.Job{cfg.Jobs[0]}
+	once.Jobs[0].Mode = "once"
+	if ok, err := runOnce(context.Background(), t, &once); !ok {
+		t.Errorf("the once-mode run after the soak: %v", err)
+	}
+	if !same(s3w.src, dst) || !s3w.equal(t) {
+		t.Errorf("after the once-mode run the destinations differ from the source: %v", differences(s3w.src, dst))
 	}
 	names := make([]string, 0, len(injected))
 	for n, c := range injected {
 		names = append(names, fmt.Sprintf("%s ×%d", n, c))
 	}
 	report := fmt.Sprintf("soak: %s, seed %d: faults injected %d (%s), faults recovered %d, files lost %d, "+
-		"playlist violations %d (%d polls), recordings %d, files at the end %d, settled %s after the load stopped",
+		"playlist violations %d (%d polls), recordings %d, files at the end %d, settled %s after the load stopped, "+
+			"removed files left by watch mode fs %d s3 %d",
 		dur, seed, total, strings.Join(names, ", "), recovered, lost, violations.Load(), polls.Load(), recorded.Load(),
-		len(srcFiles), settle.Round(100*time.Millisecond))
+		len(srcFiles), settle.Round(100*time.Millisecond), len(extraFS), len(extraS3))
 	t.Log(report)
 	fmt.Println(report)
 	if lost > 0 || violations.Load() > 0 {
@@ -284,4 +292,80 @@ func checkPlaylists(ctx context.Context, dir string, violations, polls *atomic.I
 			t.Logf("playlist violation: %s lists %v, missing", pl, missing)
 		}
 	}
+}
+
+// settled polls cond for up to two minutes after the load stopped.
+func settled(cond func() bool) bool {
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
+// differences names up to 20 paths where dst differs from src.
+func differences(src, dst string) []string {
+	a, errA := files(src)
+	b, errB := files(dst)
+	if errA != nil || errB != nil {
+		return []string{fmt.Sprint(errA, errB)}
+	}
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok {
+			out = append(out, k+": missing")
+		} else if !bytes.Equal(v, w) {
+			out = append(out, fmt.Sprintf("%s: %d bytes, want %d", k, len(w), len(v)))
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k+": not in the source")
+		}
+	}
+	return out[:min(len(out), 20)]
+}
+
+// missing names the source files a destination lacks or holds other
+// bytes of: the fs destination dst, or the objects got.
+func missing(src, dst string, got map[string][]byte) []string {
+	a, err := files(src)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if got == nil {
+		if got, err = files(dst); err != nil {
+			return []string{err.Error()}
+		}
+	}
+	var out []string
+	for k, v := range a {
+		if !bytes.Equal(v, got[k]) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// extras names what a destination holds that the source no longer has.
+func extras(src, dst string, got map[string][]byte) []string {
+	a, err := files(src)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if got == nil {
+		if got, err = files(dst); err != nil {
+			return []string{err.Error()}
+		}
+	}
+	var out []string
+	for k := range got {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
 }
