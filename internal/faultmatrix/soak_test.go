@@ -207,7 +207,7 @@ func TestSoak(t *testing.T) {
 	}
 	report := fmt.Sprintf("soak: %s, seed %d: faults injected %d (%s), faults recovered %d, files lost %d, "+
 		"playlist violations %d (%d polls), recordings %d, files at the end %d, settled %s after the load stopped, "+
-			"removed files left by watch mode fs %d s3 %d",
+		"removed files left by watch mode fs %d s3 %d",
 		dur, seed, total, strings.Join(names, ", "), recovered, lost, violations.Load(), polls.Load(), recorded.Load(),
 		len(srcFiles), settle.Round(100*time.Millisecond), len(extraFS), len(extraS3))
 	t.Log(report)
