@@ -5,7 +5,8 @@
 // configurable latency to every operation (so that tools which issue many
 // small round trips pay for them as they would on a network file system),
 // counts every operation (so a benchmark can report operations per copied
-// file), and injects faults on demand (ENOSPC past a quota, EIO on writes),
+// file), and injects faults on demand (ENOSPC past a quota, EIO on writes,
+// any errno on one kind of operation with FailOp),
 // which a plain temp directory cannot do.
 //
 // # Latency model
