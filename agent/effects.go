@@ -84,6 +84,9 @@ func (realEffects) mark(path string) (bool, error) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		return crashed, fmt.Errorf("run marker %s: %w", path, err)
 	}
+	if err := syncParent(path); err != nil {
+		return crashed, fmt.Errorf("run marker %s: %w", path, err)
+	}
 	return crashed, nil
 }
 

@@ -157,6 +157,7 @@ func (l *live) rescan(ctx context.Context) {
 	go func() {
 		defer l.followWG.Done()
 		defer l.rescanning.Store(false)
+		l.j.reviveDests()
 		if err := l.j.pass(ctx); err != nil && ctx.Err() == nil {
 			l.j.log.Error("rescan failed", "error", err)
 		}

@@ -23,3 +23,15 @@ func (a *Agent) revivable(job config.Job, p retry.Policy) retry.Policy {
 	}
 	return p
 }
+
+// reviveDests puts destinations a fatal error took out of the run back
+// in before a watch rescan: "out of this run" would be forever in watch
+// mode. One that is still failing is taken out again by its first
+// operation (the retry decorator's own mark answers at once).
+func (j *jobRun) reviveDests() {
+	for _, d := range j.dests {
+		if d.down.Swap(nil) != nil {
+			j.log.Info("destination back in the run; trying it again", "dest", d.name)
+		}
+	}
+}
