@@ -2,6 +2,7 @@ package faultmatrix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/internal/miniotest"
@@ -128,6 +130,10 @@ func (w *s3World) objects(t *testing.T) map[string][]byte {
 		}
 		for _, o := range page.Contents {
 			g, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(w.bucket), Key: o.Key})
+			var gone *types.NoSuchKey
+			if errors.As(err, &gone) {
+				continue // deleted (by a watch agent) since the listing
+			}
 			if err != nil {
 				t.Fatalf("get %s: %v", *o.Key, err)
 			}
