@@ -8,7 +8,7 @@ BIN     := $(CURDIR)/.bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: build demo test test-deps fuzz bench bench-s3 bench-live bench-shards package clean
+.PHONY: build demo test test-deps fuzz bench bench-s3 bench-live bench-shards package clean soak
 
 # CGO_ENABLED=0: a static binary runs on any distribution, and skipping the
 # dynamic loader saves 3-4 ms of every run's start-up (measured with perf stat).
@@ -39,6 +39,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePlaylist$$' -fuzztime $(FUZZTIME) ./agent/hls
 	$(GO) test -run '^$$' -fuzz '^FuzzKey$$' -fuzztime $(FUZZTIME) ./transfer/s3dest
 	$(GO) test -run '^$$' -fuzz '^FuzzAbs$$' -fuzztime $(FUZZTIME) ./transfer/fsdest
+
+# Watch-mode soak under random faults (not part of `make test`): a live
+# ffmpeg stream and a recorder into faultfs and S3 through Toxiproxy.
+# SOAK_DURATION (default 10m), SOAK_SEED (default 1).
+SOAK_DURATION ?= 10m
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -v -run '^TestSoak$$' -timeout 0 ./internal/faultmatrix
 
 # Mounted destinations on a simulated EFS: efssync vs cp, rsync, fpsync, rclone.
 bench:

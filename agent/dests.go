@@ -33,7 +33,7 @@ func (a *Agent) openDestinations(ctx context.Context, job config.Job) ([]*destin
 		if a.opts.WrapDest != nil {
 			d = a.opts.WrapDest(d)
 		}
-		d = decorate(d, lim, retryPolicy(dc))
+		d = decorate(d, lim, a.revivable(job, retryPolicy(dc)))
 		d = a.fx.wrap(d)
 		out = append(out, &destination{name: dc.Name, d: d})
 	}

@@ -162,6 +162,7 @@ func (l *live) rescan(ctx context.Context) {
 		defer l.followWG.Done()
 		defer l.rescanning.Store(false)
 		w0 := l.j.walked.Load()
+		l.j.reviveDests()
 		if err := l.j.pass(ctx); err != nil && ctx.Err() == nil {
 			l.j.log.Error("rescan failed", "error", err)
 			return

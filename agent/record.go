@@ -35,6 +35,7 @@ func (j *jobRun) record(ctx context.Context) error {
 		case r, ok := <-j.results:
 			if !ok {
 				flush()
+				j.releaseDests(ctx)
 				return firstErr
 			}
 			if !r.reported {

@@ -5,7 +5,8 @@
 // configurable latency to every operation (so that tools which issue many
 // small round trips pay for them as they would on a network file system),
 // counts every operation (so a benchmark can report operations per copied
-// file), and injects faults on demand (ENOSPC past a quota, EIO on writes),
+// file), and injects faults on demand (ENOSPC past a quota, EIO on writes,
+// any errno on one kind of operation with FailOp),
 // which a plain temp directory cannot do.
 //
 // # Latency model
@@ -230,6 +231,7 @@ type FS struct {
 	quota     int64 // <0 = no quota
 	used      int64 // bytes of regular files under backing, when quota >= 0
 	hasQuota  atomic.Bool
+	ops       opFaults // per-operation faults (opfault.go)
 
 	// power is the power-loss model; nil unless Options.PowerLoss.
 	power *power
@@ -414,6 +416,7 @@ func (f *FS) FailAfter(n int64) { f.failAfter.Store(n) }
 func (f *FS) ClearFaults() {
 	f.FailWrites(0)
 	f.FailAfter(-1)
+	f.ops.clear()
 	_ = f.SetQuota(-1)
 }
 

@@ -112,6 +112,9 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 
 func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	n.fs.enter(ctx, opCreate)
+	if errno := n.fs.ops.fault(opCreate); errno != 0 {
+		return nil, nil, 0, errno
+	}
 	if errno := n.fs.power.change(); errno != 0 {
 		return nil, nil, 0, errno
 	}
@@ -171,6 +174,9 @@ func releasedSize(p string) int64 {
 
 func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	n.fs.enter(ctx, opRename)
+	if errno := n.fs.ops.fault(opRename); errno != 0 {
+		return errno
+	}
 	if errno := n.fs.power.change(); errno != 0 {
 		return errno
 	}
@@ -281,6 +287,9 @@ type file struct {
 
 func (f *file) Read(ctx context.Context, buf []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	f.fs.enter(ctx, opRead)
+	if errno := f.fs.ops.fault(opRead); errno != 0 {
+		return nil, errno
+	}
 	res, errno := f.inner.(fs.FileReader).Read(ctx, buf, off)
 	if errno == 0 && res != nil {
 		f.fs.readBytes.Add(int64(res.Size()))
@@ -290,6 +299,9 @@ func (f *file) Read(ctx context.Context, buf []byte, off int64) (fuse.ReadResult
 
 func (f *file) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	f.fs.enter(ctx, opWrite)
+	if errno := f.fs.ops.fault(opWrite); errno != 0 {
+		return 0, errno
+	}
 	if errno := f.fs.power.change(); errno != 0 {
 		return 0, errno
 	}
@@ -347,6 +359,9 @@ func (f *file) Flush(ctx context.Context) syscall.Errno {
 
 func (f *file) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	f.fs.enter(ctx, opFsync)
+	if errno := f.fs.ops.fault(opFsync); errno != 0 {
+		return errno
+	}
 	if errno := f.fs.power.change(); errno != 0 {
 		return errno
 	}
@@ -402,6 +417,9 @@ func (d *dir) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
 	if d.entries%DirBatch == 0 {
 		d.node.fs.enter(ctx, opReaddir)
 	}
+	if errno := d.node.fs.ops.fault(opReaddir); errno != 0 {
+		return nil, errno
+	}
 	d.entries++
 	return d.inner.(fs.FileReaddirenter).Readdirent(ctx)
 }
@@ -420,6 +438,9 @@ func (d *dir) Seekdir(ctx context.Context, off uint64) syscall.Errno {
 
 func (d *dir) Fsyncdir(ctx context.Context, flags uint32) syscall.Errno {
 	d.node.fs.enter(ctx, opFsync)
+	if errno := d.node.fs.ops.fault(opFsync); errno != 0 {
+		return errno
+	}
 	if errno := d.node.fs.power.change(); errno != 0 {
 		return errno
 	}

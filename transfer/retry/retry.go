@@ -60,6 +60,14 @@ type Policy struct {
 	// with one transfer.Fatal error naming the destination and the last
 	// cause, instead of one long retry per file. Default 3; negative never.
 	DownAfter int
+	// DownFor, when positive, ends a down mark after that long: the next
+	// operation is tried again, and one more failure marks the
+	// destination down again at once. A watch-mode run never ends, so
+	// "down for the rest of the run" would be forever. Zero keeps the
+	// mark for the whole run.
+	DownFor time.Duration
+	// Now is the clock DownFor is measured on. Default: time.Now.
+	Now func() time.Time
 	// OnRetry, when set, is told about every failure that will be retried,
 	// for logs and metrics. attempt is the number of the failed try (1 for
 	// the first).
@@ -87,6 +95,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Rand == nil {
 		p.Rand = rand.Int64N
+	}
+	if p.Now == nil {
+		p.Now = time.Now
 	}
 	return p
 }
@@ -141,7 +152,10 @@ func (r *Dest) do(ctx context.Context, op, rel string, fn func() error) error {
 	// Abort is cleanup, not new work: it is always tried, so a destination
 	// marked down keeps no temp file or upload of this run behind.
 	if down := r.down.Load(); down != nil && op != "abort" {
-		return *down
+		if r.p.DownFor <= 0 || r.p.Now().Before(down.until) {
+			return down.err
+		}
+		r.down.CompareAndSwap(down, nil) // try again (failures stay high)
 	}
 	err := r.p.do(ctx, op, rel, fn)
 	switch {
@@ -151,7 +165,7 @@ func (r *Dest) do(ctx context.Context, op, rel string, fn func() error) error {
 		if n := r.failures.Add(1); r.p.DownAfter > 0 && int(n) >= r.p.DownAfter {
 			down := transfer.Fatal(fmt.Errorf("destination %s is down for this run: %d operations in a row failed after retries; last: %w",
 				r.inner.Name(), n, err))
-			r.down.CompareAndSwap(nil, &down)
+			r.down.CompareAndSwap(nil, &downMark{err: down, until: r.p.Now().Add(r.p.DownFor)})
 		}
 	}
 	return err
@@ -193,7 +207,14 @@ type Dest struct {
 	// failures counts operations in a row that failed with a transport
 	// error; down is set once they reach p.DownAfter.
 	failures atomic.Int32
-	down     atomic.Pointer[error]
+	down     atomic.Pointer[downMark]
+}
+
+// downMark is a destination marked down: the error every operation
+// returns until (with Policy.DownFor).
+type downMark struct {
+	err   error
+	until time.Time
 }
 
 // New wraps d with retries under p.
