@@ -133,6 +133,21 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		}
 	}
 	g.mu.Unlock()
+	// The segments a playlist lists were renamed into place, but their
+	// directory entries are durable only after the destination's Sync. A
+	// power cut must never leave a durable playlist whose segments were
+	// lost, so the segments are made durable before the playlist goes out.
+	if err := syncBefore(ctx, d.d, len(ready)); err != nil {
+		j.log.Warn("playlist held back: its segments could not be made durable", "dest", d.name, "error", err)
+		g.mu.Lock()
+		for rel, p := range ready {
+			if _, newer := g.pending[rel]; !newer {
+				g.pending[rel] = p
+			}
+		}
+		g.mu.Unlock()
+		ready = nil // the deletes below still go
+	}
 	for rel, p := range ready {
 		start := time.Now()
 		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.mtime, UID: p.st.uid, GID: p.st.gid}
@@ -201,4 +216,16 @@ func (g *destGate) poke() {
 	case g.kick <- struct{}{}:
 	default:
 	}
+}
+
+// syncBefore makes what d published so far durable, where d can, before
+// n playlists are published (nothing to do for none).
+func syncBefore(ctx context.Context, d transfer.Destination, n int) error {
+	if n == 0 {
+		return nil
+	}
+	if s, ok := transfer.As[transfer.Syncer](d); ok {
+		return s.Sync(ctx)
+	}
+	return nil
 }
