@@ -132,13 +132,15 @@ func (r *Reader) fetch(u unit, resp *response) part {
 // fill reads the bytes resp announces, continuing a body that breaks off.
 func (r *Reader) fill(resp *response) part {
 	var err error
-	off, buf := resp.off, make([]byte, resp.n)
+	off := resp.off
+	buf, pooled := r.s.partBuf(resp.n)
 	sum := newChecksum(resp.out)
 	got := 0
 	for attempt := 1; ; attempt++ {
 		if resp == nil {
 			resp, err = r.get(r.ctx, unit{off: off + int64(got), n: int64(len(buf) - got)})
 			if err != nil {
+				r.s.putBuf(pooled)
 				return part{err: err}
 			}
 		}
@@ -149,24 +151,28 @@ func (r *Reader) fill(resp *response) part {
 			break
 		}
 		if r.ctx.Err() != nil || errors.Is(err, ErrChanged) {
+			r.s.putBuf(pooled)
 			return part{err: err}
 		}
 		if attempt >= r.s.opts.Client.MaxAttempts {
+			r.s.putBuf(pooled)
 			return part{err: transfer.Retriable(fmt.Errorf("s3://%s/%s: reading bytes %d-%d, %d attempts: %w",
 				r.s.bucket, r.obj.Key, off, off+int64(len(buf))-1, attempt, err))}
 		}
 		if err := r.backoff(attempt); err != nil {
+			r.s.putBuf(pooled)
 			return part{err: err}
 		}
 	}
 	if sum != nil {
 		sum.write(buf)
 		if ok, got := sum.ok(); !ok {
+			r.s.putBuf(pooled)
 			return part{err: transfer.Retriable(r.errorf("bytes %d-%d: %s of the bytes read is %s, S3 holds %s",
 				off, off+int64(len(buf))-1, sum.name, got, sum.want))}
 		}
 	}
-	return part{off: off, data: buf}
+	return part{off: off, data: buf, buf: pooled}
 }
 
 // readBody reads exactly len(buf) bytes and then the end of the body, so

@@ -90,7 +90,8 @@ type part struct {
 	off  int64
 	data []byte
 	err  error
-	held int64 // MaxBuffered budget taken for it
+	held int64   // MaxBuffered budget taken for it
+	buf  *[]byte // pooled buffer behind data, given back on release
 }
 
 // multipartCount reads N from a multipart ETag "hex-N", or 0.
@@ -226,6 +227,7 @@ func (r *Reader) Next(ctx context.Context) (Chunk, error) {
 	}
 	if p.err == nil && p.off != r.next {
 		r.s.unreserve(p.held)
+		r.s.putBuf(p.buf)
 		p.err = fmt.Errorf("%w (a part starts at %d, expected %d)", ErrChanged, p.off, r.next)
 	}
 	if p.err != nil {
@@ -236,6 +238,7 @@ func (r *Reader) Next(ctx context.Context) (Chunk, error) {
 	r.next = p.off + int64(len(p.data))
 	return Chunk{Off: p.off, Data: p.data, release: func() {
 		r.s.unreserve(p.held)
+		r.s.putBuf(p.buf)
 		<-r.sem
 	}}, nil
 }
@@ -263,6 +266,7 @@ func (r *Reader) Close() error {
 		for c := range r.order {
 			if p := <-c; p.err == nil {
 				r.s.unreserve(p.held)
+				r.s.putBuf(p.buf)
 			}
 		}
 	}()

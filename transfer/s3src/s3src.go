@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/s3client"
 )
 
@@ -74,7 +75,8 @@ type Source struct {
 	prefix string // "" or ending in "/"
 	opts   Options
 	client *s3.Client
-	budget *semaphore.Weighted // nil without MaxBuffered
+	budget *semaphore.Weighted  // nil without MaxBuffered
+	parts  *transfer.BufferPool // PartSize buffers, see partBuf
 }
 
 // New builds a Source. It makes no request.
@@ -110,7 +112,8 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	src := &Source{bucket: opts.Bucket, prefix: prefix, opts: opts, client: client}
+	src := &Source{bucket: opts.Bucket, prefix: prefix, opts: opts, client: client,
+		parts: transfer.NewBufferPool(int(opts.PartSize))}
 	if opts.MaxBuffered > 0 {
 		src.budget = semaphore.NewWeighted(opts.MaxBuffered)
 	}
