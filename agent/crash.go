@@ -133,19 +133,34 @@ func (a *Agent) GC(ctx context.Context) (int, error) {
 	return a.fx.gc(ctx, a)
 }
 
-// gcRemove is GC's real run.
-func (a *Agent) gcRemove(ctx context.Context) (int, error) {
+// gcEach runs fn for every selected job with a job run of its own, and
+// adds up what fn counted and the errors, each naming its job.
+func (a *Agent) gcEach(ctx context.Context, fn func(j *jobRun) (int, error)) (int, error) {
 	total := 0
 	var errs []error
 	for _, job := range a.selected() {
 		rep, _ := newReporter("")
 		j, err := a.newJobRun(ctx, job, rep, &counters{})
+		if err == nil {
+			var n int
+			n, err = fn(j)
+			total += n
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
-			continue
 		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// gcRemove is GC's real run.
+func (a *Agent) gcRemove(ctx context.Context) (int, error) {
+	return a.gcEach(ctx, func(j *jobRun) (int, error) {
+		total := 0
+		var errs []error
+		job := j.job
 		if s, err := j.abortStaleUploads(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
+			errs = append(errs, err)
 		} else {
 			total += s
 		}
@@ -157,45 +172,39 @@ func (a *Agent) gcRemove(ctx context.Context) (int, error) {
 			n, err := c.Cleanup(ctx, j.notOurs)
 			total += n
 			if err != nil {
-				errs = append(errs, fmt.Errorf("job %s: %s: %w", job.Name, d.name, err))
+				errs = append(errs, fmt.Errorf("%s: %w", d.name, err))
 			}
 			a.opts.Log.Info("gc", "job", job.Name, "dest", d.name, "removed", n)
 		}
-	}
-	return total, errors.Join(errs...)
+		return total, errors.Join(errs...)
+	})
 }
 
 // gcPlan is GC's dry run. The decorated destinations hide every ability
 // that could change something, so the leftovers are listed on undecorated
 // ones, through the read-only transfer.LeftoverLister.
 func (a *Agent) gcPlan(ctx context.Context) (int, error) {
-	total := 0
-	var errs []error
-	for _, job := range a.selected() {
-		rep, _ := newReporter("")
-		j, err := a.newJobRun(ctx, job, rep, &counters{})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
-			continue
-		}
+	return a.gcEach(ctx, func(j *jobRun) (int, error) {
+		total := 0
+		var errs []error
+		job := j.job
 		gone, err := j.staleCheckpoints()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("job %s: %w", job.Name, err))
+			errs = append(errs, err)
 		}
 		for _, s := range gone {
 			if s.cp == nil {
 				fmt.Fprintf(a.opts.PlanOut, "%s\tforget checkpoint\t%s\t%s (unreadable)\n", job.Name, s.dest, s.rel)
-				total++
-				continue
+			} else {
+				fmt.Fprintf(a.opts.PlanOut, "%s\tabort upload\t%s\t%s (upload %s, checkpointed for a source version that is gone)\n",
+					job.Name, s.dest, s.cp.Key, s.cp.UploadID)
 			}
-			fmt.Fprintf(a.opts.PlanOut, "%s\tabort upload\t%s\t%s (upload %s, checkpointed for a source version that is gone)\n",
-				job.Name, s.dest, s.cp.Key, s.cp.UploadID)
 			total++
 		}
 		for _, dc := range job.Destinations {
 			d, err := a.openDestination(ctx, job, dc)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("job %s: %s: %w", job.Name, dc.Name, err))
+				errs = append(errs, fmt.Errorf("%s: %w", dc.Name, err))
 				continue
 			}
 			l, ok := transfer.As[transfer.LeftoverLister](d)
@@ -208,9 +217,9 @@ func (a *Agent) gcPlan(ctx context.Context) (int, error) {
 				return nil
 			})
 			if err != nil {
-				errs = append(errs, fmt.Errorf("job %s: %s: %w", job.Name, dc.Name, err))
+				errs = append(errs, fmt.Errorf("%s: %w", dc.Name, err))
 			}
 		}
-	}
-	return total, errors.Join(errs...)
+		return total, errors.Join(errs...)
+	})
 }
