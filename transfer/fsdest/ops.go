@@ -121,16 +121,9 @@ func (d *Dest) Remove(_ context.Context, rel string) error {
 // are created 0755) or fixes the mode of an existing directory. A file or
 // symlink where the source now has a directory is replaced.
 func (d *Dest) Mkdir(_ context.Context, rel string, m transfer.Meta) error {
-	p, err := d.abs(rel)
+	p, dir, base, err := d.entry("mkdir", rel)
 	if err != nil {
 		return err
-	}
-	if err := d.ensureDir(path.Dir(rel)); err != nil {
-		return err
-	}
-	dir, base, err := d.parent(rel)
-	if err != nil {
-		return fmt.Errorf("mkdir %s: %w", p, err)
 	}
 	defer d.dirs.release(dir)
 	fd, made, err := makeDir(dir.fd, base, unixMode(m.Mode))
@@ -196,16 +189,9 @@ func chmodPathFD(fd int, mode uint32) error {
 // Symlink implements transfer.Symlinker: the link is created under a temp
 // name and renamed over rel, so an existing entry is replaced atomically.
 func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) error {
-	final, err := d.abs(rel)
+	final, dir, base, err := d.entry("symlink", rel)
 	if err != nil {
 		return err
-	}
-	if err := d.ensureDir(path.Dir(rel)); err != nil {
-		return err
-	}
-	dir, base, err := d.parent(rel)
-	if err != nil {
-		return fmt.Errorf("symlink %s: %w", final, err)
 	}
 	defer d.dirs.release(dir)
 	tmp := d.tempName()
@@ -346,4 +332,20 @@ func (d *Dest) Open(_ context.Context, rel string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("open %s: %w", p, classify(err))
 	}
 	return os.NewFile(uintptr(fd), p), nil
+}
+
+// entry resolves rel for the operation op: its absolute path (for
+// messages), its parent directory (made if missing, held open: the caller
+// releases it) and its last component.
+func (d *Dest) entry(op, rel string) (p string, dir *dirFD, base string, err error) {
+	if p, err = d.abs(rel); err != nil {
+		return "", nil, "", err
+	}
+	if err = d.ensureDir(path.Dir(rel)); err != nil {
+		return "", nil, "", err
+	}
+	if dir, base, err = d.parent(rel); err != nil {
+		return "", nil, "", fmt.Errorf("%s %s: %w", op, p, err)
+	}
+	return p, dir, base, nil
 }
