@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -259,7 +258,7 @@ func (d *Destination) checkS3(c *checker, p string) {
 	if len(d.Tags) > 7 {
 		c.add(p+".tags", "at most 7 tags: S3 allows 10 and efssync keeps 3 for the BLAKE3, mtime and mode of large objects; got %d", len(d.Tags))
 	}
-	for _, k := range sortedTagKeys(d.Tags) {
+	for _, k := range sortedKeys(d.Tags) {
 		switch {
 		case k == "" || len(k) > 128:
 			c.add(p+".tags", "tag key %q must be 1 to 128 characters", k)
@@ -303,15 +302,6 @@ func checkEndpoint(c *checker, p, e string) {
 func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../")
-}
-
-func sortedTagKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Character classes of names, checked by hand instead of with regexps that
