@@ -81,14 +81,7 @@ func (s Source) String() string {
 	if !s.IsS3() {
 		return s.Path
 	}
-	out := "s3://" + s.Bucket
-	if s.Prefix != "" {
-		out += "/" + s.Prefix
-	}
-	if s.Endpoint != "" {
-		out += " endpoint=" + redactURL(s.Endpoint)
-	}
-	return out
+	return s.s3Keys().url()
 }
 
 // source is the job's source whether it was loaded (From) or set in code
@@ -138,18 +131,9 @@ func (s *Source) check(c *checker, p string) {
 
 // checkFSOnly refuses S3 settings on a directory source.
 func (s *Source) checkFSOnly(c *checker, p string) {
-	for _, f := range []struct {
-		key string
-		set bool
-	}{
-		{"bucket", s.Bucket != ""}, {"prefix", s.Prefix != ""}, {"region", s.Region != ""},
-		{"endpoint", s.Endpoint != ""}, {"path_style", s.PathStyle}, {"part_size", s.PartSize != 0},
-		{"part_concurrency", s.PartConcurrency != 0}, {"as_of", s.AsOf != ""}, {"glacier", s.Glacier != (Glacier{})},
-	} {
-		if f.set {
-			c.add(p+"."+f.key, "only valid for s3 sources")
-		}
-	}
+	c.onlyFor(p, "s3 sources", append(s.s3Keys().set(), setKeys(
+		keySet{"part_size", s.PartSize != 0}, keySet{"part_concurrency", s.PartConcurrency != 0},
+		keySet{"as_of", s.AsOf != ""}, keySet{"glacier", s.Glacier != (Glacier{})})...))
 }
 
 func (s *Source) checkS3(c *checker, p string) {

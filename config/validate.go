@@ -214,19 +214,9 @@ func (d *Destination) check(c *checker, p, source string) {
 	switch d.Type {
 	case "fs":
 		c.absPath(p+".path", d.Path)
-		s3Only := []struct {
-			key string
-			set bool
-		}{
-			{"bucket", d.Bucket != ""}, {"prefix", d.Prefix != ""}, {"region", d.Region != ""},
-			{"endpoint", d.Endpoint != ""}, {"path_style", d.PathStyle}, {"storage_class", d.StorageClass != ""},
-			{"sse", d.SSE != ""}, {"kms_key_id", d.KMSKeyID != ""}, {"tags", len(d.Tags) > 0},
-		}
-		for _, f := range s3Only {
-			if f.set {
-				c.add(p+"."+f.key, "only valid for s3 destinations")
-			}
-		}
+		c.onlyFor(p, "s3 destinations", append(d.s3Keys().set(), setKeys(
+			keySet{"storage_class", d.StorageClass != ""}, keySet{"sse", d.SSE != ""},
+			keySet{"kms_key_id", d.KMSKeyID != ""}, keySet{"tags", len(d.Tags) > 0})...))
 	case "s3":
 		d.checkS3(c, p)
 	case "":
