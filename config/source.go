@@ -15,12 +15,17 @@ type Source struct {
 	// Path is the directory of an fs source.
 	Path string `mapstructure:"path" yaml:"path,omitempty" json:"path,omitempty"`
 
-	// Bucket, Prefix, Region, Endpoint and PathStyle locate an s3 source.
-	Bucket    string `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
-	Prefix    string `mapstructure:"prefix" yaml:"prefix,omitempty" json:"prefix,omitempty"`
-	Region    string `mapstructure:"region" yaml:"region,omitempty" json:"region,omitempty"`
-	Endpoint  string `mapstructure:"endpoint" yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	PathStyle bool   `mapstructure:"path_style" yaml:"path_style,omitempty" json:"path_style,omitempty"`
+	// Bucket, Prefix, Region, Endpoint and PathStyle locate an s3 source;
+	// they mean what they mean for an S3 destination (Destination).
+	Bucket string `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
+	// Prefix is the key prefix restored; no leading '/'.
+	Prefix string `mapstructure:"prefix" yaml:"prefix,omitempty" json:"prefix,omitempty"`
+	// Region is the bucket's region, for request signing.
+	Region string `mapstructure:"region" yaml:"region,omitempty" json:"region,omitempty"`
+	// Endpoint is an http(s) URL of an S3-compatible service; empty is AWS.
+	Endpoint string `mapstructure:"endpoint" yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	// PathStyle addresses the bucket in the URL path, as MinIO needs.
+	PathStyle bool `mapstructure:"path_style" yaml:"path_style,omitempty" json:"path_style,omitempty"`
 	// PartSize is the size of one ranged GET of a large object that was
 	// not uploaded in parts (multipart objects are read part by part).
 	// Default 16MiB.

@@ -16,6 +16,8 @@ import (
 // Each problem starts with the key path it concerns, e.g.
 // "jobs[1].destinations[0].path: must be an absolute path".
 type ValidationError struct {
+	// Problems holds one message per problem, each starting with its key
+	// path, in key order.
 	Problems []string
 }
 
