@@ -139,6 +139,39 @@ func (j *Job) check(c *checker, p string) {
 	} else if src.IsS3() {
 		j.checkS3Source(c, p)
 	}
+	j.checkDestinations(c, p, fsSource)
+	c.oneOf(p+".mode", j.Mode, "once", "watch")
+	c.oneOf(p+".delete", j.Delete, "never", "mirror")
+	if _, _, err := ParseMaxDelete(j.MaxDelete); err != nil {
+		c.add(p+".max_delete", "%q must be a positive count (1000) or a percentage (10%%) greater than 0 and at most 100", j.MaxDelete)
+	}
+	c.oneOf(p+".verify", j.Verify, "none", "transferred", "all")
+	c.oneOf(p+".publish", j.Publish, "atomic", "progressive")
+	for i, o := range j.Order {
+		if o != "hls" {
+			c.add(index(p+".order", i), "%q is not a known ordering rule (the only one is \"hls\")", o)
+		}
+	}
+	j.checkTuning(c, p)
+	checkGlobs(c, p+".include", j.Include)
+	checkGlobs(c, p+".exclude", j.Exclude)
+	if j.Rescan <= 0 {
+		c.add(p+".rescan", "must be positive, got %s", j.Rescan)
+	}
+	if j.Quiet <= 0 {
+		c.add(p+".quiet", "must be positive, got %s", j.Quiet)
+	}
+	if j.Finished.Quiet < 0 {
+		c.add(p+".finished.quiet", "must not be negative, got %s", j.Finished.Quiet)
+	}
+	c.oneOf(p+".after_archive", j.AfterArchive, "keep", "delete")
+	j.checkAdopt(c, p)
+	j.checkAfterArchive(c, p)
+}
+
+// checkDestinations checks each destination of the job and that their
+// names are unique within it.
+func (j *Job) checkDestinations(c *checker, p, fsSource string) {
 	if len(j.Destinations) == 0 {
 		c.add(p+".destinations", "at least one destination is required")
 	}
@@ -155,18 +188,10 @@ func (j *Job) check(c *checker, p string) {
 			}
 		}
 	}
-	c.oneOf(p+".mode", j.Mode, "once", "watch")
-	c.oneOf(p+".delete", j.Delete, "never", "mirror")
-	if _, _, err := ParseMaxDelete(j.MaxDelete); err != nil {
-		c.add(p+".max_delete", "%q must be a positive count (1000) or a percentage (10%%) greater than 0 and at most 100", j.MaxDelete)
-	}
-	c.oneOf(p+".verify", j.Verify, "none", "transferred", "all")
-	c.oneOf(p+".publish", j.Publish, "atomic", "progressive")
-	for i, o := range j.Order {
-		if o != "hls" {
-			c.add(index(p+".order", i), "%q is not a known ordering rule (the only one is \"hls\")", o)
-		}
-	}
+}
+
+// checkTuning checks the limits on parallelism, buffers and bandwidth.
+func (j *Job) checkTuning(c *checker, p string) {
 	c.between(p+".concurrency", j.Concurrency, 1, MaxParallel)
 	c.between(p+".checkers", j.Checkers, 1, MaxParallel)
 	if j.ChunkSize < MinChunkSize || j.ChunkSize > MaxChunkSize {
@@ -175,19 +200,11 @@ func (j *Job) check(c *checker, p string) {
 	if j.Bandwidth < 0 {
 		c.add(p+".bandwidth", "must not be negative")
 	}
-	checkGlobs(c, p+".include", j.Include)
-	checkGlobs(c, p+".exclude", j.Exclude)
-	if j.Rescan <= 0 {
-		c.add(p+".rescan", "must be positive, got %s", j.Rescan)
-	}
-	if j.Quiet <= 0 {
-		c.add(p+".quiet", "must be positive, got %s", j.Quiet)
-	}
-	if j.Finished.Quiet < 0 {
-		c.add(p+".finished.quiet", "must not be negative, got %s", j.Finished.Quiet)
-	}
-	c.oneOf(p+".after_archive", j.AfterArchive, "keep", "delete")
-	j.checkAdopt(c, p)
+}
+
+// checkAfterArchive refuses the combinations in which after_archive:
+// delete could remove a source that is not safely copied.
+func (j *Job) checkAfterArchive(c *checker, p string) {
 	if j.AfterArchive == "delete" && j.Delete == "mirror" {
 		c.add(p+".after_archive", "delete cannot be combined with delete: mirror, which would then remove every archived copy")
 	}
