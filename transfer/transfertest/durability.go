@@ -10,10 +10,7 @@ import (
 )
 
 func testSync(t *testing.T, d transfer.Destination) {
-	s, ok := transfer.As[transfer.Syncer](d)
-	if !ok {
-		t.Skip("not a transfer.Syncer")
-	}
+	s := need[transfer.Syncer](t, d)
 	if err := s.Sync(t.Context()); err != nil {
 		t.Fatalf("Sync with nothing done: %v", err)
 	}
@@ -34,10 +31,7 @@ func testSync(t *testing.T, d transfer.Destination) {
 // (its Upload value is simply dropped) must be removed by Cleanup, and
 // published files kept.
 func testCleanup(t *testing.T, d transfer.Destination) {
-	c, ok := transfer.As[transfer.Cleaner](d)
-	if !ok {
-		t.Skip("not a transfer.Cleaner")
-	}
+	c := need[transfer.Cleaner](t, d)
 	kept := Content(24, 3000)
 	Upload(t, d, "c/kept", kept, ChunkSize)
 	Upload(t, d, "c/overwritten", kept, ChunkSize)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -204,4 +205,15 @@ func sameTime(got, want time.Time) bool {
 		}
 	}
 	return false
+}
+
+// need returns d's ability T, found through transfer.As, and skips the test
+// when d lacks it: the suite tests optional abilities only where present.
+func need[T any](t *testing.T, d transfer.Destination) T {
+	t.Helper()
+	v, ok := transfer.As[T](d)
+	if !ok {
+		t.Skip("not a " + reflect.TypeFor[T]().String())
+	}
+	return v
 }

@@ -44,10 +44,7 @@ func testResume(t *testing.T, d transfer.Destination) {
 // testResumeCleanupKeep checks that Cleanup spares uploads its keep function
 // names, so a checkpoint stays usable.
 func testResumeCleanupKeep(t *testing.T, d transfer.Destination) {
-	c, ok := transfer.As[transfer.Cleaner](d)
-	if !ok {
-		t.Skip("not a transfer.Cleaner")
-	}
+	c := need[transfer.Cleaner](t, d)
 	data := Content(401, 11*ChunkSize+1)
 	const rel = "r/kept-upload.bin"
 	cp := dropUpload(t, d, rel, data, 11*ChunkSize)

@@ -69,10 +69,7 @@ func testNames(t *testing.T, d transfer.Destination) {
 }
 
 func testList(t *testing.T, d transfer.Destination) {
-	l, ok := transfer.As[transfer.Lister](d)
-	if !ok {
-		t.Skip("not a transfer.Lister")
-	}
+	l := need[transfer.Lister](t, d)
 	if got := listFiles(t, l); len(got) != 0 {
 		t.Fatalf("List of a new destination: %v, want nothing", got)
 	}
@@ -101,10 +98,7 @@ func testList(t *testing.T, d transfer.Destination) {
 }
 
 func testOpen(t *testing.T, d transfer.Destination) {
-	o, ok := transfer.As[transfer.Opener](d)
-	if !ok {
-		t.Skip("not a transfer.Opener")
-	}
+	o := need[transfer.Opener](t, d)
 	data := Content(20, 2*ChunkSize+17)
 	Upload(t, d, "o/open.bin", data, ChunkSize)
 	compareBytes(t, "o/open.bin", readAll(t, o, "o/open.bin"), data)
@@ -115,10 +109,7 @@ func testOpen(t *testing.T, d transfer.Destination) {
 }
 
 func testMkdir(t *testing.T, d transfer.Destination) {
-	dm, ok := transfer.As[transfer.DirMaker](d)
-	if !ok {
-		t.Skip("not a transfer.DirMaker")
-	}
+	dm := need[transfer.DirMaker](t, d)
 	m := transfer.Meta{Mode: fs.ModeDir | 0o750, ModTime: modTime, UID: -1, GID: -1}
 	if err := dm.Mkdir(t.Context(), "m/n/o", m); err != nil {
 		t.Fatalf("Mkdir nested: %v", err)
@@ -143,10 +134,7 @@ func testMkdir(t *testing.T, d transfer.Destination) {
 }
 
 func testSymlink(t *testing.T, d transfer.Destination) {
-	s, ok := transfer.As[transfer.Symlinker](d)
-	if !ok {
-		t.Skip("not a transfer.Symlinker")
-	}
+	s := need[transfer.Symlinker](t, d)
 	m := transfer.Meta{Mode: fs.ModeSymlink | 0o777, ModTime: modTime, UID: -1, GID: -1}
 	if err := s.Symlink(t.Context(), "s/link", "../target", m); err != nil {
 		t.Fatalf("Symlink: %v", err)
@@ -165,10 +153,7 @@ func testSymlink(t *testing.T, d transfer.Destination) {
 }
 
 func testLink(t *testing.T, d transfer.Destination) {
-	l, ok := transfer.As[transfer.Linker](d)
-	if !ok {
-		t.Skip("not a transfer.Linker")
-	}
+	l := need[transfer.Linker](t, d)
 	data := Content(22, 4096)
 	Upload(t, d, "h/orig", data, ChunkSize)
 	if err := l.Link(t.Context(), "h/orig", "h2/link"); err != nil {
