@@ -3,39 +3,25 @@ package agent
 import (
 	"bytes"
 	"context"
-	"github.com/efssync/efssync/agent/send"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/efssync/efssync/internal/treetest"
-	"github.com/efssync/efssync/transfer"
 )
 
 // TestGCDryRunChangesNothing: gc --dry-run lists the stale S3 upload and
 // the fs temp file a real gc would remove, and leaves both, and the
 // checkpoint, in place; the real gc then still removes both.
 func TestGCDryRunChangesNothing(t *testing.T) {
-	f, srv, bucket := s3Fixture(t, 1)
-	cl := srv.Client()
+	s := newStaleUpload(t)
+	f := s.f
 	ctx := context.Background()
-	treetest.Write(t, f.src, map[string]string{"rec.ts": "recording"})
-	mine, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("rec/rec.ts")})
-	must(t, err)
 
 	// A checkpoint of a crashed run, for a version of rec.ts that is gone.
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	s3name := a.cfg.Jobs[0].Destinations[1].Name
-	cp := &transfer.Checkpoint{Key: "rec/rec.ts", UploadID: *mine.UploadId, PartSize: 5 << 20}
-	data, err := send.EncodeCheckpoint(send.Identity{Size: 1, MTime: time.Unix(1, 0)}, false, cp)
-	must(t, err)
-	must(t, a.db.PutCheckpoint("job", s3name, "rec.ts", data))
+	s.checkpoint(t, a)
 	ownTmp := filepath.Join(f.dests[0], "sub", ".efssync-tmp-"+a.tag+"-0123456789abcdef")
 	a.Close()
 	must(t, os.MkdirAll(filepath.Dir(ownTmp), 0o755))
@@ -50,7 +36,7 @@ func TestGCDryRunChangesNothing(t *testing.T) {
 	if n != 2 {
 		t.Errorf("dry-run gc counted %d, want 2", n)
 	}
-	for _, want := range []string{"rec/rec.ts", *mine.UploadId, ownTmp} {
+	for _, want := range []string{"rec/rec.ts", s.id, ownTmp} {
 		if !strings.Contains(plan.String(), want) {
 			t.Errorf("dry-run gc output does not list %s:\n%s", want, plan.String())
 		}
@@ -62,10 +48,8 @@ func TestGCDryRunChangesNothing(t *testing.T) {
 	if _, err := os.Stat(ownTmp); err != nil {
 		t.Errorf("dry-run gc removed the temp file: %v", err)
 	}
-	ups, err := cl.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
-	must(t, err)
-	if len(ups.Uploads) != 1 {
-		t.Fatalf("uploads after dry-run gc: %d, want the stale one still there", len(ups.Uploads))
+	if ups := s.uploads(t); len(ups) != 1 {
+		t.Fatalf("uploads after dry-run gc: %d, want the stale one still there", len(ups))
 	}
 
 	a, err = New(f.config(), Options{})
@@ -76,9 +60,7 @@ func TestGCDryRunChangesNothing(t *testing.T) {
 	if n != 2 {
 		t.Errorf("real gc after the dry run removed %d, want 2", n)
 	}
-	ups, err = cl.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
-	must(t, err)
-	if len(ups.Uploads) != 0 {
-		t.Errorf("real gc left %d uploads", len(ups.Uploads))
+	if ups := s.uploads(t); len(ups) != 0 {
+		t.Errorf("real gc left %d uploads", len(ups))
 	}
 }

@@ -13,11 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/internal/miniotest"
 	"github.com/efssync/efssync/internal/treetest"
-	"github.com/efssync/efssync/transfer"
 )
 
 // s3Fixture adds a real MinIO bucket as a destination of the fixture's job.
@@ -249,24 +246,17 @@ func TestWatchRecordingToS3CompletesSoonAfterClose(t *testing.T) {
 // agent's upload under the same prefix and its temp files at an fs
 // destination.
 func TestGCAbortsOnlyThisAgentsStaleUploads(t *testing.T) {
-	f, srv, bucket := s3Fixture(t, 1)
-	cl := srv.Client()
-	ctx := context.Background()
-	treetest.Write(t, f.src, map[string]string{"rec.ts": "recording"})
-	// Another agent's upload in flight under our prefix.
-	other, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("rec/other.ts")})
-	must(t, err)
 	// This agent's own upload, checkpointed for a version of rec.ts that
 	// has since changed.
-	mine, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("rec/rec.ts")})
+	s := newStaleUpload(t)
+	f := s.f
+	ctx := context.Background()
+	// Another agent's upload in flight under our prefix.
+	other, err := s.cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(s.bucket), Key: aws.String("rec/other.ts")})
 	must(t, err)
 	a, err := New(f.config(), Options{})
 	must(t, err)
-	s3name := a.cfg.Jobs[0].Destinations[1].Name
-	cp, err := send.EncodeCheckpoint(send.Identity{Size: 1, MTime: time.Unix(1, 0)}, false,
-		&transfer.Checkpoint{Key: "rec/rec.ts", UploadID: *mine.UploadId, PartSize: 5 << 20})
-	must(t, err)
-	must(t, a.db.PutCheckpoint("job", s3name, "rec.ts", cp))
+	s.checkpoint(t, a)
 	// Temp files at the fs destination: another agent's and ours.
 	foreign := filepath.Join(f.dests[0], ".efssync-tmp-0ther000-0123456789abcdef")
 	ownTmp := filepath.Join(f.dests[0], ".efssync-tmp-"+a.tag+"-0123456789abcdef")
@@ -279,10 +269,8 @@ func TestGCAbortsOnlyThisAgentsStaleUploads(t *testing.T) {
 	if n != 2 {
 		t.Errorf("gc removed %d, want 2 (our stale upload and our temp file)", n)
 	}
-	ups, err := cl.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
-	must(t, err)
-	if len(ups.Uploads) != 1 || *ups.Uploads[0].UploadId != *other.UploadId {
-		t.Fatalf("uploads left: %+v; want only the other agent's", ups.Uploads)
+	if ups := s.uploads(t); len(ups) != 1 || *ups[0].UploadId != *other.UploadId {
+		t.Fatalf("uploads left: %+v; want only the other agent's", ups)
 	}
 	if _, err := os.Stat(foreign); err != nil {
 		t.Fatalf("another agent's temp file was removed: %v", err)

@@ -62,7 +62,9 @@ type Job struct {
 	Mode string `mapstructure:"mode" yaml:"mode,omitempty" json:"mode,omitempty"`
 	// Include and Exclude are doublestar globs ("**/*.ts") matched against
 	// paths relative to Source. A single string is read as a list of one.
+	// With Include set, only matching paths are synced.
 	Include []string `mapstructure:"include" yaml:"include,omitempty" json:"include,omitempty"`
+	// Exclude leaves matching paths out, even when Include matches them.
 	Exclude []string `mapstructure:"exclude" yaml:"exclude,omitempty" json:"exclude,omitempty"`
 	// Delete is never (default) or mirror.
 	Delete string `mapstructure:"delete" yaml:"delete,omitempty" json:"delete,omitempty"`
@@ -116,6 +118,8 @@ type Job struct {
 
 // Finished is the archive rule: what counts as a finished file.
 type Finished struct {
+	// Quiet is how long a file must not have changed before it is
+	// uploaded; 0 (default) turns the rule off.
 	Quiet Duration `mapstructure:"quiet" yaml:"quiet,omitempty" json:"quiet,omitempty"`
 }
 
@@ -130,19 +134,34 @@ type Destination struct {
 	// Path is the root directory of an fs destination.
 	Path string `mapstructure:"path" yaml:"path,omitempty" json:"path,omitempty"`
 
-	// Bucket, Prefix, ... configure s3 destinations only. Credentials are
+	// The keys below configure s3 destinations only. Credentials are
 	// never configured here: they come from the AWS credential chain.
-	Bucket          string            `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
-	Prefix          string            `mapstructure:"prefix" yaml:"prefix,omitempty" json:"prefix,omitempty"`
-	Region          string            `mapstructure:"region" yaml:"region,omitempty" json:"region,omitempty"`
-	Endpoint        string            `mapstructure:"endpoint" yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	PathStyle       bool              `mapstructure:"path_style" yaml:"path_style,omitempty" json:"path_style,omitempty"`
-	StorageClass    string            `mapstructure:"storage_class" yaml:"storage_class,omitempty" json:"storage_class,omitempty"`
-	SSE             string            `mapstructure:"sse" yaml:"sse,omitempty" json:"sse,omitempty"`
-	KMSKeyID        string            `mapstructure:"kms_key_id" yaml:"kms_key_id,omitempty" json:"kms_key_id,omitempty"`
-	Tags            map[string]string `mapstructure:"tags" yaml:"tags,omitempty" json:"tags,omitempty"`
-	PartSize        Size              `mapstructure:"part_size" yaml:"part_size,omitempty" json:"part_size,omitempty"`
-	PartConcurrency int               `mapstructure:"part_concurrency" yaml:"part_concurrency,omitempty" json:"part_concurrency,omitempty"`
+
+	// Bucket receives the objects.
+	Bucket string `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
+	// Prefix is prepended to every key, so one bucket can hold several
+	// replicas; no leading '/'.
+	Prefix string `mapstructure:"prefix" yaml:"prefix,omitempty" json:"prefix,omitempty"`
+	// Region is the bucket's region, for request signing.
+	Region string `mapstructure:"region" yaml:"region,omitempty" json:"region,omitempty"`
+	// Endpoint is an http(s) URL of an S3-compatible service (MinIO);
+	// empty is AWS.
+	Endpoint string `mapstructure:"endpoint" yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	// PathStyle addresses the bucket in the URL path, as MinIO needs.
+	PathStyle bool `mapstructure:"path_style" yaml:"path_style,omitempty" json:"path_style,omitempty"`
+	// StorageClass is the class new objects are stored in (STANDARD_IA...).
+	StorageClass string `mapstructure:"storage_class" yaml:"storage_class,omitempty" json:"storage_class,omitempty"`
+	// SSE is the server-side encryption: empty, AES256 or aws:kms.
+	SSE string `mapstructure:"sse" yaml:"sse,omitempty" json:"sse,omitempty"`
+	// KMSKeyID picks the KMS key of sse: aws:kms.
+	KMSKeyID string `mapstructure:"kms_key_id" yaml:"kms_key_id,omitempty" json:"kms_key_id,omitempty"`
+	// Tags are set on every object, for billing and lifecycle rules; at
+	// most 7, as efssync keeps 3 of S3's 10.
+	Tags map[string]string `mapstructure:"tags" yaml:"tags,omitempty" json:"tags,omitempty"`
+	// PartSize is the multipart part size of large files.
+	PartSize Size `mapstructure:"part_size" yaml:"part_size,omitempty" json:"part_size,omitempty"`
+	// PartConcurrency is how many parts of one file upload at once.
+	PartConcurrency int `mapstructure:"part_concurrency" yaml:"part_concurrency,omitempty" json:"part_concurrency,omitempty"`
 }
 
 // Reports bounds the JSON-lines reports of long-running agents.

@@ -17,13 +17,7 @@ func (d Destination) String() string {
 	var b strings.Builder
 	switch d.Type {
 	case "s3":
-		b.WriteString("s3://" + d.Bucket)
-		if d.Prefix != "" {
-			b.WriteString("/" + d.Prefix)
-		}
-		if d.Endpoint != "" {
-			b.WriteString(" endpoint=" + redactURL(d.Endpoint))
-		}
+		b.WriteString(d.s3Keys().url())
 		if d.Region != "" {
 			b.WriteString(" region=" + d.Region)
 		}

@@ -34,7 +34,9 @@ const (
 // for one host is split across Count agents, each with its own manifest.
 // Index counts from 0, as Kubernetes does. Count 0 or 1 is the whole tree.
 type Shard struct {
+	// Index is this agent's shard, from 0 to Count-1.
 	Index int `json:"index"`
+	// Count is how many agents share the tree.
 	Count int `json:"count"`
 }
 
@@ -51,8 +53,10 @@ func (s Shard) String() string { return fmt.Sprintf("%d-of-%d", s.Index, s.Count
 // and the scheduler's environment supplies it. A shared config (one
 // Kubernetes ConfigMap for every pod) sets only count.
 type ShardSetting struct {
+	// Index is this agent's shard; nil leaves it to the environment.
 	Index *int `mapstructure:"index" yaml:"index,omitempty" json:"index,omitempty"`
-	Count int  `mapstructure:"count" yaml:"count,omitempty" json:"count,omitempty"`
+	// Count is how many agents share the tree; 0 or 1 is no sharding.
+	Count int `mapstructure:"count" yaml:"count,omitempty" json:"count,omitempty"`
 }
 
 // check adds the problems of the section that need no environment.

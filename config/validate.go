@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -17,6 +16,8 @@ import (
 // Each problem starts with the key path it concerns, e.g.
 // "jobs[1].destinations[0].path: must be an absolute path".
 type ValidationError struct {
+	// Problems holds one message per problem, each starting with its key
+	// path, in key order.
 	Problems []string
 }
 
@@ -138,6 +139,39 @@ func (j *Job) check(c *checker, p string) {
 	} else if src.IsS3() {
 		j.checkS3Source(c, p)
 	}
+	j.checkDestinations(c, p, fsSource)
+	c.oneOf(p+".mode", j.Mode, "once", "watch")
+	c.oneOf(p+".delete", j.Delete, "never", "mirror")
+	if _, _, err := ParseMaxDelete(j.MaxDelete); err != nil {
+		c.add(p+".max_delete", "%q must be a positive count (1000) or a percentage (10%%) greater than 0 and at most 100", j.MaxDelete)
+	}
+	c.oneOf(p+".verify", j.Verify, "none", "transferred", "all")
+	c.oneOf(p+".publish", j.Publish, "atomic", "progressive")
+	for i, o := range j.Order {
+		if o != "hls" {
+			c.add(index(p+".order", i), "%q is not a known ordering rule (the only one is \"hls\")", o)
+		}
+	}
+	j.checkTuning(c, p)
+	checkGlobs(c, p+".include", j.Include)
+	checkGlobs(c, p+".exclude", j.Exclude)
+	if j.Rescan <= 0 {
+		c.add(p+".rescan", "must be positive, got %s", j.Rescan)
+	}
+	if j.Quiet <= 0 {
+		c.add(p+".quiet", "must be positive, got %s", j.Quiet)
+	}
+	if j.Finished.Quiet < 0 {
+		c.add(p+".finished.quiet", "must not be negative, got %s", j.Finished.Quiet)
+	}
+	c.oneOf(p+".after_archive", j.AfterArchive, "keep", "delete")
+	j.checkAdopt(c, p)
+	j.checkAfterArchive(c, p)
+}
+
+// checkDestinations checks each destination of the job and that their
+// names are unique within it.
+func (j *Job) checkDestinations(c *checker, p, fsSource string) {
 	if len(j.Destinations) == 0 {
 		c.add(p+".destinations", "at least one destination is required")
 	}
@@ -154,18 +188,10 @@ func (j *Job) check(c *checker, p string) {
 			}
 		}
 	}
-	c.oneOf(p+".mode", j.Mode, "once", "watch")
-	c.oneOf(p+".delete", j.Delete, "never", "mirror")
-	if _, _, err := ParseMaxDelete(j.MaxDelete); err != nil {
-		c.add(p+".max_delete", "%q must be a positive count (1000) or a percentage (10%%) greater than 0 and at most 100", j.MaxDelete)
-	}
-	c.oneOf(p+".verify", j.Verify, "none", "transferred", "all")
-	c.oneOf(p+".publish", j.Publish, "atomic", "progressive")
-	for i, o := range j.Order {
-		if o != "hls" {
-			c.add(index(p+".order", i), "%q is not a known ordering rule (the only one is \"hls\")", o)
-		}
-	}
+}
+
+// checkTuning checks the limits on parallelism, buffers and bandwidth.
+func (j *Job) checkTuning(c *checker, p string) {
 	c.between(p+".concurrency", j.Concurrency, 1, MaxParallel)
 	c.between(p+".checkers", j.Checkers, 1, MaxParallel)
 	if j.ChunkSize < MinChunkSize || j.ChunkSize > MaxChunkSize {
@@ -174,19 +200,11 @@ func (j *Job) check(c *checker, p string) {
 	if j.Bandwidth < 0 {
 		c.add(p+".bandwidth", "must not be negative")
 	}
-	checkGlobs(c, p+".include", j.Include)
-	checkGlobs(c, p+".exclude", j.Exclude)
-	if j.Rescan <= 0 {
-		c.add(p+".rescan", "must be positive, got %s", j.Rescan)
-	}
-	if j.Quiet <= 0 {
-		c.add(p+".quiet", "must be positive, got %s", j.Quiet)
-	}
-	if j.Finished.Quiet < 0 {
-		c.add(p+".finished.quiet", "must not be negative, got %s", j.Finished.Quiet)
-	}
-	c.oneOf(p+".after_archive", j.AfterArchive, "keep", "delete")
-	j.checkAdopt(c, p)
+}
+
+// checkAfterArchive refuses the combinations in which after_archive:
+// delete could remove a source that is not safely copied.
+func (j *Job) checkAfterArchive(c *checker, p string) {
 	if j.AfterArchive == "delete" && j.Delete == "mirror" {
 		c.add(p+".after_archive", "delete cannot be combined with delete: mirror, which would then remove every archived copy")
 	}
@@ -215,19 +233,9 @@ func (d *Destination) check(c *checker, p, source string) {
 	switch d.Type {
 	case "fs":
 		c.absPath(p+".path", d.Path)
-		s3Only := []struct {
-			key string
-			set bool
-		}{
-			{"bucket", d.Bucket != ""}, {"prefix", d.Prefix != ""}, {"region", d.Region != ""},
-			{"endpoint", d.Endpoint != ""}, {"path_style", d.PathStyle}, {"storage_class", d.StorageClass != ""},
-			{"sse", d.SSE != ""}, {"kms_key_id", d.KMSKeyID != ""}, {"tags", len(d.Tags) > 0},
-		}
-		for _, f := range s3Only {
-			if f.set {
-				c.add(p+"."+f.key, "only valid for s3 destinations")
-			}
-		}
+		c.onlyFor(p, "s3 destinations", append(d.s3Keys().set(), setKeys(
+			keySet{"storage_class", d.StorageClass != ""}, keySet{"sse", d.SSE != ""},
+			keySet{"kms_key_id", d.KMSKeyID != ""}, keySet{"tags", len(d.Tags) > 0})...))
 	case "s3":
 		d.checkS3(c, p)
 	case "":
@@ -259,7 +267,7 @@ func (d *Destination) checkS3(c *checker, p string) {
 	if len(d.Tags) > 7 {
 		c.add(p+".tags", "at most 7 tags: S3 allows 10 and efssync keeps 3 for the BLAKE3, mtime and mode of large objects; got %d", len(d.Tags))
 	}
-	for _, k := range sortedTagKeys(d.Tags) {
+	for _, k := range sortedKeys(d.Tags) {
 		switch {
 		case k == "" || len(k) > 128:
 			c.add(p+".tags", "tag key %q must be 1 to 128 characters", k)
@@ -303,15 +311,6 @@ func checkEndpoint(c *checker, p, e string) {
 func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../")
-}
-
-func sortedTagKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Character classes of names, checked by hand instead of with regexps that

@@ -14,11 +14,16 @@ import (
 // what it published where. The plan step compares a walked entry with its
 // Record to decide, without reading the file, whether anything must move.
 type Record struct {
+	// Size and ModTime (nanosecond precision) are the quick check: an entry
+	// whose size or mtime changed is sent again.
 	Size    int64
-	ModTime time.Time // nanosecond precision
-	CTime   time.Time
-	Inode   uint64
-	Dev     uint64
+	ModTime time.Time
+	// CTime and Inode catch what size and mtime miss: a file replaced by
+	// another (a rename over it) or rewritten with its mtime restored.
+	CTime time.Time
+	Inode uint64
+	// Dev is the device of the source file system the entry was seen on.
+	Dev uint64
 	// Mode includes the type bits (fs.ModeDir, fs.ModeSymlink, ...).
 	Mode fs.FileMode
 	// Hash is the BLAKE3 digest of the content; zero for dirs and symlinks.
@@ -43,6 +48,7 @@ type Dests []Dest
 
 // Dest is one destination's entry in a record.
 type Dest struct {
+	// Name is the destination's configured name, the key of the entry.
 	Name string
 	Published
 }
@@ -78,10 +84,13 @@ func (ds Dests) Clone() Dests { return slices.Clone(ds) }
 // Published is what the agent last made visible at one destination, so a
 // destination that missed an update (it was down) is caught up later.
 type Published struct {
+	// Size, ModTime and Hash describe the content as published, so a
+	// destination behind the source is told apart from an up-to-date one.
 	Size    int64
 	ModTime time.Time
 	Hash    [32]byte
-	At      time.Time // when it was published
+	// At is when it was published, for reports and checks of freshness.
+	At time.Time
 }
 
 // recordVersion is the first byte of every encoded Record. Bump it when the

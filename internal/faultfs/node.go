@@ -3,7 +3,6 @@ package faultfs
 import (
 	"context"
 	"path/filepath"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -180,18 +179,15 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	if errno := n.fs.power.change(); errno != 0 {
 		return errno
 	}
-	if !n.fs.hasQuota.Load() {
+	victim := func() string {
+		if np, ok := newParent.(*node); ok && flags == 0 {
+			return filepath.Join(np.backingPath(), newName)
+		}
+		return ""
+	}
+	return n.fs.credited(victim, func() syscall.Errno {
 		return n.LoopbackNode.Rename(ctx, name, newParent, newName, flags)
-	}
-	var freed int64
-	if np, ok := newParent.(*node); ok && flags == 0 {
-		freed = releasedSize(filepath.Join(np.backingPath(), newName))
-	}
-	errno := n.LoopbackNode.Rename(ctx, name, newParent, newName, flags)
-	if errno == 0 {
-		n.fs.reserve(-freed)
-	}
-	return errno
+	})
 }
 
 func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
@@ -199,13 +195,26 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if errno := n.fs.power.change(); errno != 0 {
 		return errno
 	}
-	if !n.fs.hasQuota.Load() {
+	victim := func() string { return filepath.Join(n.backingPath(), name) }
+	return n.fs.credited(victim, func() syscall.Errno {
 		return n.LoopbackNode.Unlink(ctx, name)
+	})
+}
+
+// credited runs remove, which may take the last name of the regular file
+// at victim(), and credits the quota with that file's size when it
+// succeeds. Without a quota it only runs remove.
+func (f *FS) credited(victim func() string, remove func() syscall.Errno) syscall.Errno {
+	if !f.hasQuota.Load() {
+		return remove()
 	}
-	freed := releasedSize(filepath.Join(n.backingPath(), name))
-	errno := n.LoopbackNode.Unlink(ctx, name)
+	var freed int64
+	if p := victim(); p != "" {
+		freed = releasedSize(p)
+	}
+	errno := remove()
 	if errno == 0 {
-		n.fs.reserve(-freed)
+		f.reserve(-freed)
 	}
 	return errno
 }
@@ -273,193 +282,4 @@ func (n *node) Removexattr(ctx context.Context, _ string) syscall.Errno {
 // copy, so copies go through counted and delayed reads and writes.
 func (n *node) CopyFileRange(context.Context, fs.FileHandle, uint64, *fs.Inode, fs.FileHandle, uint64, uint64, uint64) (uint32, syscall.Errno) {
 	return 0, syscall.ENOSYS
-}
-
-// file wraps a loopback file handle. It deliberately does not implement
-// fs.FilePassthroughFder: kernel passthrough would send reads and writes
-// straight to the backing file, bypassing the latency and the faults.
-type file struct {
-	fs    *FS
-	inner fs.FileHandle
-	// dirty is set by a successful write and cleared by flush and fsync.
-	dirty atomic.Bool
-}
-
-func (f *file) Read(ctx context.Context, buf []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	f.fs.enter(ctx, opRead)
-	if errno := f.fs.ops.fault(opRead); errno != 0 {
-		return nil, errno
-	}
-	res, errno := f.inner.(fs.FileReader).Read(ctx, buf, off)
-	if errno == 0 && res != nil {
-		f.fs.readBytes.Add(int64(res.Size()))
-	}
-	return res, errno
-}
-
-func (f *file) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
-	f.fs.enter(ctx, opWrite)
-	if errno := f.fs.ops.fault(opWrite); errno != 0 {
-		return 0, errno
-	}
-	if errno := f.fs.power.change(); errno != 0 {
-		return 0, errno
-	}
-	if errno := f.fs.writeFault(int64(len(data))); errno != 0 {
-		return 0, errno
-	}
-	w := f.inner.(fs.FileWriter)
-	var (
-		n     uint32
-		errno syscall.Errno
-	)
-	if f.fs.hasQuota.Load() {
-		n, errno = f.quotaWrite(ctx, w, data, off)
-	} else {
-		n, errno = w.Write(ctx, data, off)
-	}
-	if n > 0 {
-		f.fs.writeBytes.Add(int64(n))
-		f.dirty.Store(true)
-	}
-	return n, errno
-}
-
-// quotaWrite performs a write under the quota lock, refusing it with ENOSPC
-// if the growth of the file would exceed the quota.
-func (f *file) quotaWrite(ctx context.Context, w fs.FileWriter, data []byte, off int64) (uint32, syscall.Errno) {
-	f.fs.quotaMu.Lock()
-	defer f.fs.quotaMu.Unlock()
-	var out fuse.AttrOut
-	if errno := f.inner.(fs.FileGetattrer).Getattr(ctx, &out); errno != 0 {
-		return 0, errno
-	}
-	size := int64(out.Size)
-	growth := max(0, off+int64(len(data))-size)
-	if f.fs.quota >= 0 && f.fs.used+growth > f.fs.quota {
-		return 0, syscall.ENOSPC
-	}
-	n, errno := w.Write(ctx, data, off)
-	if f.fs.quota >= 0 {
-		f.fs.used += max(0, off+int64(n)-size)
-	}
-	return n, errno
-}
-
-func (f *file) Flush(ctx context.Context) syscall.Errno {
-	f.fs.counts[opFlush].Add(1)
-	if f.dirty.Swap(false) {
-		f.fs.delay(ctx, opFlush)
-		if errno := f.fs.writeFault(0); errno != 0 {
-			return errno
-		}
-	}
-	return f.inner.(fs.FileFlusher).Flush(ctx)
-}
-
-func (f *file) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	f.fs.enter(ctx, opFsync)
-	if errno := f.fs.ops.fault(opFsync); errno != 0 {
-		return errno
-	}
-	if errno := f.fs.power.change(); errno != 0 {
-		return errno
-	}
-	f.dirty.Store(false)
-	if errno := f.fs.writeFault(0); errno != 0 {
-		return errno
-	}
-	if errno := f.inner.(fs.FileFsyncer).Fsync(ctx, flags); errno != 0 || f.fs.power == nil {
-		return errno
-	}
-	fder, ok := f.inner.(fs.FilePassthroughFder)
-	if !ok {
-		return syscall.EIO
-	}
-	fd, _ := fder.PassthroughFd()
-	if err := f.fs.power.syncFile(fd); err != nil {
-		return fs.ToErrno(err)
-	}
-	return 0
-}
-
-func (f *file) Release(ctx context.Context) syscall.Errno {
-	f.fs.enter(ctx, opRelease)
-	return f.inner.(fs.FileReleaser).Release(ctx)
-}
-
-func (f *file) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, syscall.Errno) {
-	f.fs.enter(ctx, opLseek)
-	return f.inner.(fs.FileLseeker).Lseek(ctx, off, whence)
-}
-
-func (f *file) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
-	f.fs.enter(ctx, opAllocate)
-	if errno := f.fs.power.change(); errno != 0 {
-		return errno
-	}
-	if errno := f.fs.writeFault(0); errno != 0 {
-		return errno
-	}
-	return f.inner.(fs.FileAllocater).Allocate(ctx, off, size, mode)
-}
-
-// dir wraps a loopback directory stream, charging one readdir operation per
-// DirBatch entries and answering READDIRPLUS lookups without a lookup
-// delay, since their attributes come in the same reply.
-type dir struct {
-	node    *node
-	inner   fs.FileHandle
-	entries int
-}
-
-func (d *dir) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
-	if d.entries%DirBatch == 0 {
-		d.node.fs.enter(ctx, opReaddir)
-	}
-	if errno := d.node.fs.ops.fault(opReaddir); errno != 0 {
-		return nil, errno
-	}
-	d.entries++
-	return d.inner.(fs.FileReaddirenter).Readdirent(ctx)
-}
-
-func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	return d.node.LoopbackNode.Lookup(ctx, name, out)
-}
-
-func (d *dir) Seekdir(ctx context.Context, off uint64) syscall.Errno {
-	d.entries = 0
-	if s, ok := d.inner.(fs.FileSeekdirer); ok {
-		return s.Seekdir(ctx, off)
-	}
-	return syscall.ENOTSUP
-}
-
-func (d *dir) Fsyncdir(ctx context.Context, flags uint32) syscall.Errno {
-	d.node.fs.enter(ctx, opFsync)
-	if errno := d.node.fs.ops.fault(opFsync); errno != 0 {
-		return errno
-	}
-	if errno := d.node.fs.power.change(); errno != 0 {
-		return errno
-	}
-	if s, ok := d.inner.(fs.FileFsyncdirer); ok {
-		if errno := s.Fsyncdir(ctx, flags); errno != 0 {
-			return errno
-		}
-	}
-	if d.node.fs.power != nil {
-		if err := d.node.fs.power.syncDir(d.node.backingPath()); err != nil {
-			return fs.ToErrno(err)
-		}
-	}
-	return 0
-}
-
-func (d *dir) Releasedir(ctx context.Context, flags uint32) {
-	d.node.fs.enter(ctx, opRelease)
-	if r, ok := d.inner.(fs.FileReleasedirer); ok {
-		r.Releasedir(ctx, flags)
-	}
 }
