@@ -137,18 +137,7 @@ type Destination struct {
 	// The keys below configure s3 destinations only. Credentials are
 	// never configured here: they come from the AWS credential chain.
 
-	// Bucket receives the objects.
-	Bucket string `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
-	// Prefix is prepended to every key, so one bucket can hold several
-	// replicas; no leading '/'.
-	Prefix string `mapstructure:"prefix" yaml:"prefix,omitempty" json:"prefix,omitempty"`
-	// Region is the bucket's region, for request signing.
-	Region string `mapstructure:"region" yaml:"region,omitempty" json:"region,omitempty"`
-	// Endpoint is an http(s) URL of an S3-compatible service (MinIO);
-	// empty is AWS.
-	Endpoint string `mapstructure:"endpoint" yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	// PathStyle addresses the bucket in the URL path, as MinIO needs.
-	PathStyle bool `mapstructure:"path_style" yaml:"path_style,omitempty" json:"path_style,omitempty"`
+	S3Location `mapstructure:",squash" yaml:",inline"`
 	// StorageClass is the class new objects are stored in (STANDARD_IA...).
 	StorageClass string `mapstructure:"storage_class" yaml:"storage_class,omitempty" json:"storage_class,omitempty"`
 	// SSE is the server-side encryption: empty, AES256 or aws:kms.

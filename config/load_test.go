@@ -188,8 +188,8 @@ func wantFull() *Config {
 			Destinations: []Destination{
 				{Type: "fs", Name: "/mnt/efs-a", Path: "/mnt/efs-a", PartSize: DefaultPartSize, PartConcurrency: DefaultPartConcurrency},
 				{
-					Type: "s3", Name: "archive", Bucket: "media-archive", Prefix: "live/",
-					Region: "eu-west-1", Endpoint: "https://minio.local:9000", PathStyle: true,
+					Type: "s3", Name: "archive", S3Location: S3Location{Bucket: "media-archive", Prefix: "live/",
+						Region: "eu-west-1", Endpoint: "https://minio.local:9000", PathStyle: true},
 					StorageClass: "STANDARD_IA", SSE: "aws:kms", KMSKeyID: "alias/media",
 					Tags:     map[string]string{"Team": "video", "CostCenter": "42"},
 					PartSize: 64 << 20, PartConcurrency: 8,
@@ -278,7 +278,7 @@ func TestDefaults(t *testing.T) {
 			Name: "j", Source: "/src", From: Source{Type: "fs", Path: "/src"},
 			Destinations: []Destination{
 				{Type: "fs", Name: "/dst", Path: "/dst", PartSize: 16 << 20, PartConcurrency: 4},
-				{Type: "s3", Name: "s3://bkt/a/b", Bucket: "bkt", Prefix: "a/b", PartSize: 16 << 20, PartConcurrency: 4},
+				{Type: "s3", Name: "s3://bkt/a/b", S3Location: S3Location{Bucket: "bkt", Prefix: "a/b"}, PartSize: 16 << 20, PartConcurrency: 4},
 			},
 			Mode: "once", Delete: "never", MaxDelete: "10%",
 			Concurrency: 64, Checkers: 8, ChunkSize: 1 << 20,
@@ -620,7 +620,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 }
 
 func TestRedaction(t *testing.T) {
-	d := Destination{Type: "s3", Bucket: "b", Prefix: "p", Endpoint: "http://user:hunter2@minio:9000", Region: "r", Tags: map[string]string{"a": "1"}}
+	d := Destination{Type: "s3", S3Location: S3Location{Bucket: "b", Prefix: "p", Endpoint: "http://user:hunter2@minio:9000", Region: "r"}, Tags: map[string]string{"a": "1"}}
 	if s := d.String(); strings.Contains(s, "hunter2") || strings.Contains(s, "user") || s != "s3://b/p endpoint=http://minio:9000 region=r" {
 		t.Errorf("String() = %q", s)
 	}
@@ -632,7 +632,7 @@ func TestRedaction(t *testing.T) {
 	if d.Tags["a"] != "1" {
 		t.Errorf("Redacted shares the tags map")
 	}
-	bad := Destination{Type: "s3", Bucket: "b", Endpoint: "http://u:hunter2@[::1"}
+	bad := Destination{Type: "s3", S3Location: S3Location{Bucket: "b", Endpoint: "http://u:hunter2@[::1"}}
 	if s := bad.String(); strings.Contains(s, "hunter2") {
 		t.Errorf("String() of unparsable endpoint = %q", s)
 	}

@@ -14,12 +14,18 @@ func canonKey(k string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(k)), "-", "_")
 }
 
-// fieldTags lists the mapstructure tags of a struct type with their fields.
+// fieldTags lists the mapstructure tags of a struct type with their fields;
+// the fields of an embedded struct tagged ",squash" count as the outer
+// struct's own, as mapstructure decodes them.
 func fieldTags(t reflect.Type) map[string]reflect.StructField {
 	out := map[string]reflect.StructField{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		tag, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		if f.Anonymous && opts == "squash" && f.Type.Kind() == reflect.Struct {
+			maps.Copy(out, fieldTags(f.Type))
+			continue
+		}
 		if tag == "" || tag == "-" {
 			continue
 		}

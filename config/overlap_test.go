@@ -68,7 +68,7 @@ func TestOverlapIsJudgedOnResolvedPaths(t *testing.T) {
 			[]Job{{Source: at("src-link"), Destinations: fsDests(at("dst"))}},
 			[]string{"state_dir", "is inside jobs[0].source"}},
 		{"disjoint", "",
-			[]Job{{Source: at("src"), Destinations: append(fsDests(at("dst")), Destination{Type: "s3", Bucket: "b"})}},
+			[]Job{{Source: at("src"), Destinations: append(fsDests(at("dst")), Destination{Type: "s3", S3Location: S3Location{Bucket: "b"}})}},
 			nil},
 		{"a job's destination is another job's source", "",
 			[]Job{{Source: at("src"), Destinations: fsDests(at("dst"))}, {Source: at("dst-link"), Destinations: fsDests(at("other"))}},

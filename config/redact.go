@@ -17,7 +17,7 @@ func (d Destination) String() string {
 	var b strings.Builder
 	switch d.Type {
 	case "s3":
-		b.WriteString(d.s3Keys().url())
+		b.WriteString(d.S3Location.url())
 		if d.Region != "" {
 			b.WriteString(" region=" + d.Region)
 		}
@@ -32,7 +32,7 @@ func (d Destination) String() string {
 
 // defaultName is the name SetDefaults would give the destination.
 func (d Destination) defaultName() string {
-	c := Destination{Type: d.Type, Path: d.Path, Bucket: d.Bucket, Prefix: d.Prefix}
+	c := Destination{Type: d.Type, Path: d.Path, S3Location: S3Location{Bucket: d.Bucket, Prefix: d.Prefix}}
 	c.setDefaults()
 	return c.Name
 }

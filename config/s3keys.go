@@ -1,30 +1,30 @@
 package config
 
-// s3Keys are the keys an S3 destination and an S3 source share: where the
-// bucket is and how to reach it. Destination and Source declare them as
-// their own fields, so that code building either (in this module's tests
-// and harnesses) writes them as plain composite-literal fields; the checks
-// and descriptions of those keys are written once, here.
-type s3Keys struct {
-	bucket, prefix, region, endpoint string
-	pathStyle                        bool
-}
-
-// s3Keys gathers the destination's S3 location keys.
-func (d *Destination) s3Keys() s3Keys {
-	return s3Keys{bucket: d.Bucket, prefix: d.Prefix, region: d.Region, endpoint: d.Endpoint, pathStyle: d.PathStyle}
-}
-
-// s3Keys gathers the source's S3 location keys.
-func (s *Source) s3Keys() s3Keys {
-	return s3Keys{bucket: s.Bucket, prefix: s.Prefix, region: s.Region, endpoint: s.Endpoint, pathStyle: s.PathStyle}
+// S3Location is where a bucket and prefix are and how to reach them: the
+// keys an S3 destination and an S3 source share, declared once and embedded
+// in both, so that their checks and descriptions cannot drift apart.
+// Credentials are never configured here: they come from the AWS credential
+// chain.
+type S3Location struct {
+	// Bucket holds the objects.
+	Bucket string `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
+	// Prefix is prepended to every key, so one bucket can hold several
+	// replicas; no leading '/'.
+	Prefix string `mapstructure:"prefix" yaml:"prefix,omitempty" json:"prefix,omitempty"`
+	// Region is the bucket's region, for request signing.
+	Region string `mapstructure:"region" yaml:"region,omitempty" json:"region,omitempty"`
+	// Endpoint is an http(s) URL of an S3-compatible service (MinIO);
+	// empty is AWS.
+	Endpoint string `mapstructure:"endpoint" yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	// PathStyle addresses the bucket in the URL path, as MinIO needs.
+	PathStyle bool `mapstructure:"path_style" yaml:"path_style,omitempty" json:"path_style,omitempty"`
 }
 
 // set lists, in schema order, the keys that are set, for the problems of a
 // directory (fs) destination or source that carries S3 settings.
-func (k s3Keys) set() []string {
-	return setKeys(keySet{"bucket", k.bucket != ""}, keySet{"prefix", k.prefix != ""}, keySet{"region", k.region != ""},
-		keySet{"endpoint", k.endpoint != ""}, keySet{"path_style", k.pathStyle})
+func (k S3Location) set() []string {
+	return setKeys(keySet{"bucket", k.Bucket != ""}, keySet{"prefix", k.Prefix != ""}, keySet{"region", k.Region != ""},
+		keySet{"endpoint", k.Endpoint != ""}, keySet{"path_style", k.PathStyle})
 }
 
 // keySet is one key and whether the configuration sets it.
@@ -54,13 +54,13 @@ func (c *checker) onlyFor(p, what string, keys []string) {
 
 // url describes the location for logs and reports as s3://bucket/prefix,
 // followed by the endpoint without its credentials when one is set.
-func (k s3Keys) url() string {
-	out := "s3://" + k.bucket
-	if k.prefix != "" {
-		out += "/" + k.prefix
+func (k S3Location) url() string {
+	out := "s3://" + k.Bucket
+	if k.Prefix != "" {
+		out += "/" + k.Prefix
 	}
-	if k.endpoint != "" {
-		out += " endpoint=" + redactURL(k.endpoint)
+	if k.Endpoint != "" {
+		out += " endpoint=" + redactURL(k.Endpoint)
 	}
 	return out
 }

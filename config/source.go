@@ -15,17 +15,9 @@ type Source struct {
 	// Path is the directory of an fs source.
 	Path string `mapstructure:"path" yaml:"path,omitempty" json:"path,omitempty"`
 
-	// Bucket, Prefix, Region, Endpoint and PathStyle locate an s3 source;
-	// they mean what they mean for an S3 destination (Destination).
-	Bucket string `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
-	// Prefix is the key prefix restored; no leading '/'.
-	Prefix string `mapstructure:"prefix" yaml:"prefix,omitempty" json:"prefix,omitempty"`
-	// Region is the bucket's region, for request signing.
-	Region string `mapstructure:"region" yaml:"region,omitempty" json:"region,omitempty"`
-	// Endpoint is an http(s) URL of an S3-compatible service; empty is AWS.
-	Endpoint string `mapstructure:"endpoint" yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	// PathStyle addresses the bucket in the URL path, as MinIO needs.
-	PathStyle bool `mapstructure:"path_style" yaml:"path_style,omitempty" json:"path_style,omitempty"`
+	// S3Location locates an s3 source; its keys mean what they mean for an
+	// S3 destination (Destination).
+	S3Location `mapstructure:",squash" yaml:",inline"`
 	// PartSize is the size of one ranged GET of a large object that was
 	// not uploaded in parts (multipart objects are read part by part).
 	// Default 16MiB.
@@ -86,7 +78,7 @@ func (s Source) String() string {
 	if !s.IsS3() {
 		return s.Path
 	}
-	return s.s3Keys().url()
+	return s.S3Location.url()
 }
 
 // source is the job's source whether it was loaded (From) or set in code
@@ -136,7 +128,7 @@ func (s *Source) check(c *checker, p string) {
 
 // checkFSOnly refuses S3 settings on a directory source.
 func (s *Source) checkFSOnly(c *checker, p string) {
-	c.onlyFor(p, "s3 sources", append(s.s3Keys().set(), setKeys(
+	c.onlyFor(p, "s3 sources", append(s.S3Location.set(), setKeys(
 		keySet{"part_size", s.PartSize != 0}, keySet{"part_concurrency", s.PartConcurrency != 0},
 		keySet{"as_of", s.AsOf != ""}, keySet{"glacier", s.Glacier != (Glacier{})})...))
 }

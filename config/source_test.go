@@ -31,8 +31,8 @@ jobs:
 func TestS3Source(t *testing.T) {
 	c := mustLoad(t, "c.yaml", restoreYAML, testEnv)
 	j := c.Jobs[0]
-	want := Source{Type: "s3", Bucket: "media-archive", Prefix: "live/", Region: "eu-west-1",
-		Endpoint: "https://minio.local:9000", PathStyle: true, PartSize: 8 << 20, PartConcurrency: 8,
+	want := Source{Type: "s3", S3Location: S3Location{Bucket: "media-archive", Prefix: "live/", Region: "eu-west-1",
+		Endpoint: "https://minio.local:9000", PathStyle: true}, PartSize: 8 << 20, PartConcurrency: 8,
 		AsOf: "2024-05-06T07:08:09Z", Glacier: Glacier{Restore: true, Days: DefaultGlacierDays, Tier: "Standard"}}
 	if j.From != want || j.Source != "" || !j.From.IsS3() {
 		t.Fatalf("source = %+v (Source %q), want %+v", j.From, j.Source, want)

@@ -233,7 +233,7 @@ func (d *Destination) check(c *checker, p, source string) {
 	switch d.Type {
 	case "fs":
 		c.absPath(p+".path", d.Path)
-		c.onlyFor(p, "s3 destinations", append(d.s3Keys().set(), setKeys(
+		c.onlyFor(p, "s3 destinations", append(d.S3Location.set(), setKeys(
 			keySet{"storage_class", d.StorageClass != ""}, keySet{"sse", d.SSE != ""},
 			keySet{"kms_key_id", d.KMSKeyID != ""}, keySet{"tags", len(d.Tags) > 0})...))
 	case "s3":

@@ -106,8 +106,8 @@ func newS3World(t *testing.T) *s3World {
 
 func (w *s3World) config(t *testing.T, mode string) *config.Config {
 	j := config.Job{Name: "job", Source: w.src, Mode: mode, Delete: "mirror", MaxDelete: "100%",
-		Destinations: []config.Destination{{Type: "s3", Bucket: w.bucket, Prefix: "rec", Endpoint: "http://" + w.toxi.Addr,
-			PathStyle: true, PartSize: 5 << 20}}}
+		Destinations: []config.Destination{{Type: "s3", S3Location: config.S3Location{Bucket: w.bucket, Prefix: "rec", Endpoint: "http://" + w.toxi.Addr,
+			PathStyle: true}, PartSize: 5 << 20}}}
 	if mode == "watch" {
 		j.Rescan = config.Duration(300e6)
 		j.Quiet = config.Duration(200e6)

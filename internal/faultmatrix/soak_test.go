@@ -79,7 +79,7 @@ func TestSoak(t *testing.T) {
 	j := config.Job{Name: "soak", Source: s3w.src, Mode: "watch", Delete: "mirror", MaxDelete: "100%", Order: []string{"hls"},
 		Rescan: config.Duration(2 * time.Second), Quiet: config.Duration(time.Second),
 		Destinations: []config.Destination{{Type: "fs", Path: dst},
-			{Type: "s3", Bucket: s3w.bucket, Prefix: "rec", Endpoint: "http://" + s3w.toxi.Addr, PathStyle: true, PartSize: 5 << 20}}}
+			{Type: "s3", S3Location: config.S3Location{Bucket: s3w.bucket, Prefix: "rec", Endpoint: "http://" + s3w.toxi.Addr, PathStyle: true}, PartSize: 5 << 20}}}
 	cfg := finish(t, &config.Config{StateDir: s3w.state, Jobs: []config.Job{j}})
 	wa := startWatch(t, cfg)
 
