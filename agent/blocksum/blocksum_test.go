@@ -31,7 +31,7 @@ func sumsOf(p []byte, pieces ...int) *Sums {
 	return &s
 }
 
-func writeFile(t *testing.T, p []byte) *os.File {
+func writeFile(t testing.TB, p []byte) *os.File {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(path, p, 0o644); err != nil {
@@ -135,15 +135,7 @@ func TestCompareCancelled(t *testing.T) {
 func BenchmarkCompare(b *testing.B) {
 	p := content(64 << 20)
 	s := sumsOf(p, BlockSize)
-	path := filepath.Join(b.TempDir(), "f")
-	if err := os.WriteFile(path, p, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
+	f := writeFile(b, p)
 	b.SetBytes(int64(len(p)))
 	for b.Loop() {
 		if err := s.Compare(context.Background(), f); err != nil {
