@@ -5,8 +5,8 @@
 // Watch mode needs that check at the worst moment: after the writer closed
 // a large file, before the copy may be published (a muxer that patched its
 // header at close must not see its old header published). A whole-file
-// BLAKE3 re-read costs about a second per GiB on one core, all of it after
-// the close. Fingerprints of fixed-size blocks, taken while the bytes were
+// BLAKE3 re-read costs about half a second per GiB on one core, all of it
+// after the close. Fingerprints of fixed-size blocks, taken while the bytes were
 // sent, turn that into a parallel comparison that stops at the first
 // block that differs. The fingerprint is XXH3-128: not cryptographic, but
 // the writer whose rewrite it must notice is a program, not an adversary,
