@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/efssync/efssync/agent/blocksum"
 	"github.com/efssync/efssync/agent/follow"
 	"github.com/efssync/efssync/agent/send"
 )
@@ -107,9 +108,11 @@ func preadFull(fd int, p []byte, off int64) (int, error) {
 // followSource is a watch-mode source: a file followed while it grows. It
 // ends when the writer closed it (or it stopped growing for `quiet`), and
 // then, if the job sets finished.quiet, once it has not changed for that
-// long. It is confirmed by re-hashing the closed file, which is still in
-// page cache: a writer that patched bytes already sent (a muxer rewriting
-// its header at close) fails the confirmation, and the file is sent again.
+// long. It fingerprints every block it hands the sender, and is confirmed
+// by reading the closed file again, still in page cache, and comparing
+// the blocks in parallel: a writer that patched bytes already sent (a
+// muxer rewriting its header at close) fails the confirmation, and the
+// file is sent again.
 type followSource struct {
 	f        *os.File
 	fl       *follow.Follower
@@ -117,10 +120,12 @@ type followSource struct {
 	start    stat
 	finished time.Duration // finished.quiet
 	now      func() time.Time
+	sent     blocksum.Sums
 }
 
 func (s *followSource) Read(ctx context.Context, p []byte) (int, error) {
 	n, err := s.fl.Read(ctx, p)
+	_, _ = s.sent.Write(p[:n])
 	if err == io.EOF {
 		if werr := s.settle(ctx); werr != nil {
 			return n, werr
@@ -163,20 +168,22 @@ func (s *followSource) settle(ctx context.Context) error {
 // errGrew is a followed file that changed after its writer seemed done.
 var errGrew = fmt.Errorf("%w (written again after it finished)", ErrChanged)
 
-func (s *followSource) Confirm(ctx context.Context, n int64, sum [32]byte) error {
+// Confirm compares the closed file with the fingerprints of the n bytes
+// sent; the sender's BLAKE3 of them is what gets recorded.
+func (s *followSource) Confirm(ctx context.Context, n int64, _ [32]byte) error {
 	fi, err := s.f.Stat()
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", s.abs, err)
 	}
-	if fi.Size() != n {
+	if fi.Size() != n || s.sent.Size() != n {
 		return fmt.Errorf("%s: %w (size %d after %d bytes were sent)", s.abs, errGrew, fi.Size(), n)
 	}
-	got, err := send.HashAll(io.NewSectionReader(s.f, 0, n))
-	if err != nil {
+	err = s.sent.Compare(ctx, s.f)
+	switch {
+	case errors.Is(err, blocksum.ErrDiffers):
+		return fmt.Errorf("%s: %w (bytes already sent were rewritten: %w)", s.abs, ErrChanged, err)
+	case err != nil:
 		return fmt.Errorf("re-read %s to confirm it: %w", s.abs, err)
-	}
-	if got != sum {
-		return fmt.Errorf("%s: %w (bytes already sent were rewritten)", s.abs, ErrChanged)
 	}
 	return nil
 }

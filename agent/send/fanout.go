@@ -66,7 +66,7 @@ func (fo *fanout) finish(final *transfer.Meta) {
 // read reads src once and queues every chunk to every writer (see the
 // package documentation for the bound). It closes the queues when done.
 func (s *Sender) readFanout(ctx context.Context, f File, src Source, h *blake3.Hasher, fo *fanout) (int64, error) {
-	pool := s.pool(f.Meta.Size)
+	pool := s.pool(f)
 	defer func() {
 		for _, q := range fo.queues {
 			close(q)

@@ -147,8 +147,14 @@ func (s *Sender) hasher() *blake3.Hasher {
 	return h
 }
 
-func (s *Sender) pool(size int64) *transfer.BufferPool {
-	if s.opts.Small != nil && size >= 0 && size < s.opts.SmallFile && s.opts.Small.Size() < s.opts.Pool.Size() {
+// pool picks f's chunk buffers: small ones for a small file, so many small
+// files in flight do not pin big buffers. A growing file's size at the
+// start says nothing of its end (a recording starts empty), so it always
+// gets full-size chunks: small ones would cost a destination write per
+// 64 KiB and let the sender fall behind the writer.
+func (s *Sender) pool(f File) *transfer.BufferPool {
+	size := f.Meta.Size
+	if !f.Growing && s.opts.Small != nil && size >= 0 && size < s.opts.SmallFile && s.opts.Small.Size() < s.opts.Pool.Size() {
 		return s.opts.Small
 	}
 	return s.opts.Pool
@@ -205,7 +211,7 @@ func (s *Sender) Send(ctx context.Context, f File, src Source) Result {
 // readSerial reads src and writes each chunk to the only upload itself: no
 // goroutine, one buffer.
 func (s *Sender) readSerial(ctx context.Context, f File, src Source, h *blake3.Hasher, u *upload) (int64, error) {
-	pool := s.pool(f.Meta.Size)
+	pool := s.pool(f)
 	bp := pool.Get()
 	defer pool.Put(bp)
 	var off int64

@@ -207,3 +207,28 @@ func TestSendWithoutDestinations(t *testing.T) {
 		t.Fatalf("send: %+v", res)
 	}
 }
+
+// A growing file starts small (a recording is empty when it is found), so
+// its start size must not choose the small buffers: it is read in full
+// chunks, one destination write each. A finished small file keeps the
+// small buffers.
+func TestGrowingFileGetsFullChunks(t *testing.T) {
+	const small = chunkSize / 4
+	for _, c := range []struct {
+		growing bool
+		reads   int64
+	}{{true, 4}, {false, 16}} {
+		t.Run(fmt.Sprint("growing=", c.growing), func(t *testing.T) {
+			ds, _ := fsDests(t, 1)
+			s := New(ds, Options{Pool: transfer.NewBufferPool(chunkSize), Small: transfer.NewBufferPool(small), SmallFile: chunkSize})
+			src := &memSource{Bytes: Bytes{Data: bytes.Repeat([]byte("z"), 4*chunkSize)}}
+			res := s.Send(t.Context(), File{Rel: "f", Meta: transfer.Meta{Size: 0, Mode: 0o644}, Dests: []int{0}, Growing: c.growing}, src)
+			if res.Err != nil || res.Size != 4*chunkSize {
+				t.Fatalf("send: %+v", res)
+			}
+			if got := src.reads.Load(); got != c.reads {
+				t.Fatalf("read in %d chunks, want %d", got, c.reads)
+			}
+		})
+	}
+}
