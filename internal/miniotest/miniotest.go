@@ -151,7 +151,11 @@ func (s *Server) waitReady(exited <-chan struct{}) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := client.Get(s.Endpoint + "/minio/health/live")
+		// /minio/health/live answers as soon as HTTP is up, before the
+		// object layer is: requests then fail with 503 "Server not
+		// initialized yet" (seen under load). The cluster check answers 200
+		// only once the drive can take writes.
+		resp, err := client.Get(s.Endpoint + "/minio/health/cluster")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -159,7 +163,7 @@ func (s *Server) waitReady(exited <-chan struct{}) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("minio at %s not live after %s (last error: %v)", s.Addr, readyTimeout, err)
+			return fmt.Errorf("minio at %s not ready after %s (last error: %v)", s.Addr, readyTimeout, err)
 		}
 		select {
 		case <-exited:
