@@ -143,6 +143,10 @@ type Dest struct {
 	pool     *partPool
 	tagValue string // URL-encoded configured tags for the Tagging header
 	bucketOK atomic.Bool
+	// metaKept: an object this Dest published was read back with its
+	// metadata as sent (see VerifiesCommit).
+	metaKept atomic.Bool
+	metaMu   sync.Mutex // one such read back at a time
 }
 
 // New builds a Dest. It makes no request: a wrong bucket or credentials
@@ -284,6 +288,11 @@ func (d *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
 	if err != nil {
 		return transfer.Meta{}, err
 	}
+	return d.statKey(ctx, key)
+}
+
+// statKey is Stat of an object key.
+func (d *Dest) statKey(ctx context.Context, key string) (transfer.Meta, error) {
 	out, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &d.bucket, Key: &key})
 	if err != nil {
 		werr := d.wrap(key, "head", err)
@@ -375,6 +384,22 @@ func (d *Dest) List(ctx context.Context, fn func(rel string, m transfer.Meta) er
 		}
 	}
 	return nil
+}
+
+// EmptyDir reports whether no object is stored below the directory rel
+// (one ListObjectsV2 of at most one key). The agent asks before the first
+// copy of a directory's files, so that an empty prefix costs one request
+// per directory instead of a HEAD per file to look for an object to adopt.
+func (d *Dest) EmptyDir(ctx context.Context, rel string) (bool, error) {
+	key, err := d.Key(rel)
+	if err != nil {
+		return false, err
+	}
+	out, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(key + "/"), MaxKeys: aws.Int32(1)})
+	if err != nil {
+		return false, d.wrap(key+"/", "list", err)
+	}
+	return len(out.Contents) == 0, nil
 }
 
 // Open streams rel's content back, for verification.

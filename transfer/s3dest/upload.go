@@ -61,6 +61,9 @@ type Upload struct {
 	have      map[int32]transfer.Part // parts already on the server (resume)
 	finished  bool                    // committed or aborted
 	completed bool                    // CompleteMultipartUpload succeeded
+	// After completion: the CRC32C S3 named and the one it should be.
+	stored *string
+	sent   string
 
 	mu       sync.Mutex
 	uploadID string
@@ -345,8 +348,11 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 	if u.pos != final.Size {
 		return fmt.Errorf("s3://%s/%s: %d bytes written, but the file has %d", u.d.bucket, u.key, u.pos, final.Size)
 	}
-	if u.completed {
+	if u.completed && len(u.begin.Hash) == 0 {
 		return u.tag(ctx, final)
+	}
+	if u.completed {
+		return u.published(ctx, final)
 	}
 	if err := u.failure(); err != nil {
 		return err
@@ -382,7 +388,7 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 	if err != nil {
 		return err
 	}
-	_, err = u.d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	out, err := u.d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket:          &u.d.bucket,
 		Key:             &u.key,
 		UploadId:        aws.String(u.uploadID),
@@ -392,12 +398,31 @@ func (u *Upload) Commit(ctx context.Context, final transfer.Meta) error {
 		return u.d.wrap(u.key, "complete multipart upload", err)
 	}
 	u.completed = true
-	if len(u.begin.Hash) > 0 {
-		// Created with the hash, mtime and mode as metadata: no tags.
-		u.finish()
-		return nil
+	u.stored, u.sent = out.ChecksumCRC32C, compositeOf(parts)
+	if len(u.begin.Hash) == 0 {
+		// The hash, mtime and mode follow as tags.
+		return u.tag(ctx, final)
 	}
-	return u.tag(ctx, final)
+	// Created with the hash, mtime and mode as metadata: no tags.
+	return u.published(ctx, final)
+}
+
+// published confirms a completed multipart upload and finishes it.
+func (u *Upload) published(ctx context.Context, final transfer.Meta) error {
+	if err := u.confirm(ctx, u.stored, u.sent, final); err != nil {
+		return err
+	}
+	u.finish()
+	return nil
+}
+
+// compositeOf is the composite CRC32C S3 should name for parts.
+func compositeOf(parts []types.CompletedPart) string {
+	sums := make([]string, len(parts))
+	for i, p := range parts {
+		sums[i] = aws.ToString(p.ChecksumCRC32C)
+	}
+	return compositeCRC32C(sums)
 }
 
 // checkBeginHash refuses to publish a multipart object whose metadata,
@@ -424,8 +449,7 @@ func (u *Upload) tag(ctx context.Context, final transfer.Meta) error {
 	if err != nil {
 		return u.d.wrap(u.key, "put tags", err)
 	}
-	u.finish()
-	return nil
+	return u.published(ctx, final)
 }
 
 // completedParts lists every part 1..n, failing if one is missing, which
@@ -458,20 +482,22 @@ func (u *Upload) put(ctx context.Context, final transfer.Meta) error {
 	if u.buf != nil {
 		data = *u.buf
 	}
+	sum := crc32c(data)
 	in := &s3.PutObjectInput{
 		Bucket:            &u.d.bucket,
 		Key:               &u.key,
 		Body:              bytes.NewReader(data),
 		ContentLength:     aws.Int64(int64(len(data))),
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
-		ChecksumCRC32C:    aws.String(crc32c(data)),
+		ChecksumCRC32C:    aws.String(sum),
 		Metadata:          s3client.EncodeMeta(final, true),
 	}
 	u.d.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.Tagging)
-	if _, err := u.d.client.PutObject(ctx, in); err != nil {
+	out, err := u.d.client.PutObject(ctx, in)
+	if err != nil {
 		return u.d.wrap(u.key, "put", err)
 	}
-	return nil
+	return u.confirm(ctx, out.ChecksumCRC32C, sum, final)
 }
 
 // finish marks the upload done and returns its buffer.
