@@ -55,6 +55,26 @@ func (f *freshDirs) under(dest int, rel string) bool {
 	return ok
 }
 
+// emptyDirProber is a destination without directories (S3) that tells with
+// one request whether anything is stored below a directory, so a first copy
+// into an empty prefix costs one request per directory there too, not a
+// stat per file.
+type emptyDirProber interface {
+	EmptyDir(ctx context.Context, rel string) (bool, error)
+}
+
+// emptyAt reports whether destination i can show that nothing is stored
+// below directory rel. Any doubt (no such ability, an error) is false: the
+// files are then probed one by one.
+func (j *jobRun) emptyAt(ctx context.Context, i int, rel string) bool {
+	p, ok := transfer.As[emptyDirProber](j.dests[i].d)
+	if !ok {
+		return false
+	}
+	empty, err := p.EmptyDir(ctx, rel)
+	return err == nil && empty
+}
+
 // adopts reports whether a probe may find any of dests already holding
 // the entry: adoption is on and some of them have no publication recorded.
 func (j *jobRun) adopts(t task) bool {
@@ -216,7 +236,7 @@ func (j *jobRun) mkdirAdopting(ctx context.Context, t task) result {
 	for _, i := range t.act.Dests {
 		_, isDirMaker := transfer.As[transfer.DirMaker](j.dests[i].d)
 		if !isDirMaker || !j.unrecorded(t, i) {
-			if j.fresh.under(i, t.e.Rel) {
+			if j.fresh.under(i, t.e.Rel) || !isDirMaker && j.unrecorded(t, i) && j.emptyAt(ctx, i, t.e.Rel) {
 				j.fresh.add(i, t.e.Rel)
 			}
 			rest = append(rest, i)

@@ -12,7 +12,10 @@
 # Environment:
 #   BENCH_RUNS=3                 runs per measurement (medians are reported)
 #   BENCH_S3_TRANSFERS="8 32 64" values tried for rclone --transfers/--checkers
-#   BENCH_S3_TOOLS="efssync aws rclone"
+#   BENCH_S3_TOOLS="efssync aws rclone"  (add "baseline" to also run BENCH_S3_BASELINE)
+#   BENCH_S3_BIN=                an efssync binary to measure instead of building one
+#   BENCH_S3_BASELINE=           a second efssync binary (e.g. built from main), run as
+#                                the tool "baseline" in the same rounds: an interleaved A/B
 #   BENCH_DATASETS="small large"
 #   BENCH_S3_CONCURRENCY=        efssync job concurrency (empty: default 32)
 #   BENCH_S3_PART_SIZE=          efssync part_size (empty: default 16MiB)
@@ -75,7 +78,8 @@ LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 cd "$REPO"
 log "building"
 go build -o "$WORK/bin/gendata" ./bench/cmd/gendata
-CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync
+if [ -n "${BENCH_S3_BIN:-}" ]; then cp "$BENCH_S3_BIN" "$WORK/bin/efssync"; else CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync; fi
+if [ -n "${BENCH_S3_BASELINE:-}" ]; then cp "$BENCH_S3_BASELINE" "$WORK/bin/baseline"; fi
 EFSSYNC_VERSION="$("$WORK/bin/efssync" version 2>/dev/null | head -1 || echo unknown)"
 EFSSYNC_COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
@@ -153,10 +157,10 @@ SEQ=0
 command_for() {
 	local tool=$1 n=$2 src=$3 prefix=$4 state=$5
 	case "$tool" in
-	efssync)
+	efssync | baseline)
 		local p=""
 		[ "$PROFILE" = 1 ] && p=" --cpuprofile $WORK/profiles/$(basename "$state")-\$PHASE.pprof"
-		echo "$WORK/bin/efssync run --config $state/config.yaml$p" ;;
+		echo "$WORK/bin/$tool run --config $state/config.yaml$p" ;;
 	aws) echo "aws --endpoint-url $ENDPOINT s3 sync --only-show-errors $src s3://$BUCKET/$prefix" ;;
 	rclone) echo "rclone copy -q --transfers $n --checkers $n $src minio:$BUCKET/$prefix" ;;
 	esac
@@ -211,7 +215,7 @@ bench_once() {
 	SEQ=$((SEQ + 1))
 	local prefix="$ds-$tool$n-$SEQ" state="$WORK/state/$ds-$tool$n-$SEQ" src="$WORK/src/$ds"
 	mkdir -p "$state"
-	if [ "$tool" = efssync ]; then
+	if [ "$tool" = efssync ] || [ "$tool" = baseline ]; then
 		{
 			echo "state_dir: $state/efssync"
 			echo "jobs:"
@@ -248,6 +252,7 @@ for tool in $TOOLS; do
 	case "$tool" in
 	rclone) for n in $TRANSFERS; do ENTRIES+=("rclone:$n"); done ;;
 	efssync | aws) ENTRIES+=("$tool:") ;;
+	baseline) [ -n "${BENCH_S3_BASELINE:-}" ] || { echo "bench-s3: baseline needs BENCH_S3_BASELINE" >&2; exit 2; }; ENTRIES+=("$tool:") ;;
 	*) echo "bench-s3: unknown tool $tool" >&2; exit 2 ;;
 	esac
 done
@@ -324,7 +329,8 @@ def fmt(c, ref):
     return s
 
 ds_names = {"small": "5,000 files of 1–16 KiB in 200 dirs", "large": "2 files of 256 MiB"}
-tool_names = {"efssync": "efssync", "aws": "aws s3 sync", "rclone": "rclone copy (best N)"}
+tool_names = {"efssync": "efssync", "aws": "aws s3 sync", "rclone": "rclone copy (best N)", "baseline": "baseline efssync"}
+tools = ("efssync", "aws", "rclone") + (("baseline",) if any(k[1] == "baseline" for k in cells) else ())
 out = [begin, "", "## S3: efssync vs aws s3 sync and rclone copy (`bench/s3.sh`)", "",
        "Into a local MinIO (single drive on /dev/shm, same machine) over loopback, each run into a fresh prefix; "
        "regenerate with `make bench-s3`. *first* uploads into an empty prefix; *rerun* runs the same command "
@@ -334,12 +340,12 @@ out = [begin, "", "## S3: efssync vs aws s3 sync and rclone copy (`bench/s3.sh`)
        "MinIO shares the CPUs with the tool being measured, so these numbers include the server's work.", "",
        "| | |", "|---|---|"]
 out += [f"| {k} | {v} |" for k, v in meta]
-out += ["", "| data set | sync | efssync | aws s3 sync | rclone copy (best N) |", "|---|---|---:|---:|---:|"]
+out += ["", "| data set | sync | " + " | ".join(tool_names[t] for t in tools) + " |", "|---|---|" + "---:|" * len(tools)]
 for ds in ("small", "large"):
     for phase in ("first", "rerun"):
         ref = cells.get((ds, "efssync", "", phase))
         line, seen = f"| {ds_names[ds]} | {phase} |", False
-        for tool in ("efssync", "aws", "rclone"):
+        for tool in tools:
             c, n = cell(ds, tool, phase)
             seen = seen or c is not None
             line += " " + fmt(c, ref) + (f" [{n}]" if n and c is not None else "") + " |"
@@ -348,11 +354,11 @@ for ds in ("small", "large"):
 
 out += ["", "Client peak RSS in MiB, client CPU seconds (user + system) and MinIO's CPU seconds during the run, medians. "
         "On a 2-CPU machine, wall time cannot drop below (client + MinIO CPU) ÷ 2:", "",
-        "| data set | sync | efssync | aws s3 sync | rclone copy (best N) |", "|---|---|---:|---:|---:|"]
+        "| data set | sync | " + " | ".join(tool_names[t] for t in tools) + " |", "|---|---|" + "---:|" * len(tools)]
 for ds in ("small", "large"):
     for phase in ("first", "rerun"):
         line, seen = f"| {ds_names[ds]} | {phase} |", False
-        for tool in ("efssync", "aws", "rclone"):
+        for tool in tools:
             c, _ = cell(ds, tool, phase)
             if c is None or c[0] is None:
                 line += " — |"

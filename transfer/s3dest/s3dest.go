@@ -41,24 +41,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/s3client"
@@ -143,6 +137,10 @@ type Dest struct {
 	pool     *partPool
 	tagValue string // URL-encoded configured tags for the Tagging header
 	bucketOK atomic.Bool
+	// metaKept: an object this Dest published was read back with its
+	// metadata as sent (see VerifiesCommit).
+	metaKept atomic.Bool
+	metaMu   sync.Mutex // one such read back at a time
 }
 
 // New builds a Dest. It makes no request: a wrong bucket or credentials
@@ -201,16 +199,6 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 		d.tagValue = v.Encode()
 	}
 	return d, nil
-}
-
-// validTagText reports whether s uses only characters S3 accepts in tags.
-func validTagText(s string) bool {
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune("+-=._:/@", r) {
-			return false
-		}
-	}
-	return true
 }
 
 // idleConns is how many idle connections to keep for the endpoint: one per
@@ -277,201 +265,10 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *t
 	return u, nil
 }
 
-// Stat reports the object's size and efssync metadata, falling back to
-// LastModified for the mtime of objects efssync did not write.
-func (d *Dest) Stat(ctx context.Context, rel string) (transfer.Meta, error) {
-	key, err := d.Key(rel)
-	if err != nil {
-		return transfer.Meta{}, err
-	}
-	out, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &d.bucket, Key: &key})
-	if err != nil {
-		werr := d.wrap(key, "head", err)
-		if errors.Is(werr, fs.ErrNotExist) {
-			if berr := d.checkBucket(ctx); berr != nil {
-				return transfer.Meta{}, berr
-			}
-		}
-		return transfer.Meta{}, werr
-	}
-	m := transfer.Meta{
-		Size:    aws.ToInt64(out.ContentLength),
-		Mode:    0o644,
-		ModTime: aws.ToTime(out.LastModified),
-		UID:     -1,
-		GID:     -1,
-	}
-	vals := map[string]string{}
-	for k, v := range out.Metadata {
-		vals[strings.ToLower(k)] = v
-	}
-	if vals[s3client.MetaHash] == "" {
-		tags, err := d.client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &d.bucket, Key: &key})
-		if err != nil {
-			return transfer.Meta{}, d.wrap(key, "get tags", err)
-		}
-		for _, t := range tags.TagSet {
-			if k, ok := strings.CutPrefix(aws.ToString(t.Key), tagPrefix); ok {
-				vals[k] = aws.ToString(t.Value)
-			}
-		}
-	}
-	if err := s3client.DecodeMeta(vals, &m); err != nil {
-		return transfer.Meta{}, fmt.Errorf("s3://%s/%s: %w", d.bucket, key, err)
-	}
-	return m, nil
-}
+var _ transfer.Destination = (*Dest)(nil)
 
-// checkBucket tells a missing object from a missing bucket, which a HEAD
-// response (no body, no error code) does not. It asks once per Dest.
-func (d *Dest) checkBucket(ctx context.Context) error {
-	if d.bucketOK.Load() {
-		return nil
-	}
-	_, err := d.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &d.bucket})
-	if err == nil {
-		d.bucketOK.Store(true)
-		return nil
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound {
-		return transfer.Fatal(fmt.Errorf("s3://%s: head bucket: NoSuchBucket: %w", d.bucket, err))
-	}
-	return d.wrap("", "head bucket", err)
-}
+var _ transfer.Lister = (*Dest)(nil)
 
-// Remove deletes rel's object; a missing object is not an error.
-func (d *Dest) Remove(ctx context.Context, rel string) error {
-	key, err := d.Key(rel)
-	if err != nil {
-		return err
-	}
-	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: &key}); err != nil {
-		return d.wrap(key, "delete", err)
-	}
-	return nil
-}
+var _ transfer.Opener = (*Dest)(nil)
 
-// List calls fn for every object under the prefix. It reports Size and
-// LastModified as ModTime only (a listing carries no user metadata); Stat
-// gives the efssync metadata of one object.
-func (d *Dest) List(ctx context.Context, fn func(rel string, m transfer.Meta) error) error {
-	lp := d.listPrefix()
-	p := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(lp)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return d.wrap(lp, "list", err)
-		}
-		for _, o := range page.Contents {
-			rel := strings.TrimPrefix(aws.ToString(o.Key), lp)
-			if rel == "" || strings.HasSuffix(rel, "/") {
-				continue // directory markers made by other tools
-			}
-			m := transfer.Meta{Size: aws.ToInt64(o.Size), Mode: 0o644, ModTime: aws.ToTime(o.LastModified), UID: -1, GID: -1}
-			if err := fn(rel, m); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// Open streams rel's content back, for verification.
-func (d *Dest) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
-	key, err := d.Key(rel)
-	if err != nil {
-		return nil, err
-	}
-	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.bucket, Key: &key})
-	if err != nil {
-		return nil, d.wrap(key, "get", err)
-	}
-	return out.Body, nil
-}
-
-// Cleanup aborts unfinished multipart uploads under this destination's
-// prefix (and only there) whose upload ID keep does not claim.
-//
-// MinIO lists multipart uploads only for an exact key or for the whole
-// bucket, so when a prefixed listing finds nothing the whole bucket is
-// listed and filtered here; uploads are short-lived, so that list is small.
-func (d *Dest) Cleanup(ctx context.Context, keep func(uploadID string) bool) (int, error) {
-	lp := d.listPrefix()
-	removed, seen, err := d.cleanup(ctx, lp, keep)
-	if err != nil || seen > 0 || lp == "" {
-		return removed, err
-	}
-	removed, _, err = d.cleanup(ctx, "", keep)
-	return removed, err
-}
-
-// cleanup lists uploads whose keys start with listPrefix and aborts those
-// under the destination's prefix that keep does not claim. seen counts the
-// uploads the listing returned.
-func (d *Dest) cleanup(ctx context.Context, listPrefix string, keep func(uploadID string) bool) (removed, seen int, err error) {
-	lp := d.listPrefix()
-	in := &s3.ListMultipartUploadsInput{Bucket: &d.bucket, Prefix: aws.String(listPrefix)}
-	for {
-		page, err := d.client.ListMultipartUploads(ctx, in)
-		if err != nil {
-			return removed, seen, d.wrap(lp, "list multipart uploads", err)
-		}
-		seen += len(page.Uploads)
-		for _, up := range page.Uploads {
-			key, id := aws.ToString(up.Key), aws.ToString(up.UploadId)
-			if !strings.HasPrefix(key, lp) || keep(id) {
-				continue
-			}
-			_, err := d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &d.bucket, Key: &key, UploadId: &id})
-			if err != nil && !isNoSuchUpload(err) {
-				return removed, seen, d.wrap(key, "abort multipart upload", err)
-			}
-			removed++
-		}
-		if !aws.ToBool(page.IsTruncated) {
-			return removed, seen, nil
-		}
-		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
-	}
-}
-
-// tagSet merges the configured tags with efssync's for PutObjectTagging,
-// sorted so requests are reproducible.
-func (d *Dest) tagSet(meta map[string]string) []types.Tag {
-	var tags []types.Tag
-	for k, v := range d.opts.Tags {
-		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
-	for k, v := range meta {
-		tags = append(tags, types.Tag{Key: aws.String(tagPrefix + k), Value: aws.String(v)})
-	}
-	sort.Slice(tags, func(i, j int) bool { return *tags[i].Key < *tags[j].Key })
-	return tags
-}
-
-// partPool recycles part buffers between the uploads of one Dest, so a
-// steady stream of large files does not allocate a part per part.
-type partPool struct {
-	size int64
-	p    sync.Pool
-}
-
-func newPartPool(size int64) *partPool {
-	pp := &partPool{size: size}
-	pp.p.New = func() any {
-		b := make([]byte, 0, size)
-		return &b
-	}
-	return pp
-}
-
-func (pp *partPool) get() *[]byte { return pp.p.Get().(*[]byte) }
-
-func (pp *partPool) put(b *[]byte) {
-	if b == nil || int64(cap(*b)) != pp.size {
-		return
-	}
-	*b = (*b)[:0]
-	pp.p.Put(b)
-}
+var _ transfer.Cleaner = (*Dest)(nil)

@@ -136,6 +136,10 @@ func TestS3Dest(t *testing.T) {
 	t.Run("BadKeys", func(t *testing.T) { testBadKeys(t, e) })
 	t.Run("CleanupOnlyUnderPrefix", func(t *testing.T) { testCleanupPrefix(t, e) })
 	t.Run("BeginHash", func(t *testing.T) { testBeginHash(t, e) })
+	t.Run("CommitVerifies", func(t *testing.T) { testCommitVerifies(t, e) })
+	t.Run("CommitRefusesOtherChecksum", func(t *testing.T) { testCommitRefusesOtherChecksum(t, e) })
+	t.Run("CommitWithoutChecksumAnswer", func(t *testing.T) { testCommitWithoutChecksumAnswer(t, e) })
+	t.Run("EmptyDir", func(t *testing.T) { testEmptyDir(t, e) })
 }
 
 func meta(data []byte) transfer.Meta {
