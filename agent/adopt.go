@@ -75,6 +75,21 @@ func (j *jobRun) emptyAt(ctx context.Context, i int, rel string) bool {
 	return err == nil && empty
 }
 
+// probeRoots asks each destination without directories whether its root
+// holds anything, once per pass: files at the top of the source have no
+// directory task of their own, so without it each of them would be probed
+// for an object to adopt. Nothing is asked when adoption is off.
+func (j *jobRun) probeRoots(ctx context.Context) {
+	if j.job.Adopt == config.AdoptOff {
+		return
+	}
+	for i := range j.dests {
+		if _, isDirMaker := transfer.As[transfer.DirMaker](j.dests[i].d); !isDirMaker && j.emptyAt(ctx, i, ".") {
+			j.fresh.add(i, ".")
+		}
+	}
+}
+
 // adopts reports whether a probe may find any of dests already holding
 // the entry: adoption is on and some of them have no publication recorded.
 func (j *jobRun) adopts(t task) bool {

@@ -249,6 +249,7 @@ func (j *jobRun) startRecorder(ctx context.Context) (stop func() error) {
 func (j *jobRun) pass(ctx context.Context) error {
 	j.deferred = j.deferred[:0]
 	j.fresh = &freshDirs{}
+	j.probeRoots(ctx)
 	g, gctx := errgroup.WithContext(ctx)
 	tasks := make(chan task, 2*j.job.Concurrency)
 	g.Go(func() error {

@@ -166,6 +166,7 @@ func testEmptyDir(t *testing.T, e *env) {
 			t.Errorf("EmptyDir(%q) = %v, %v; want %v", rel, got, err, want)
 		}
 	}
+	empty(".", true) // the root: the whole prefix
 	empty("a", true)
 	upload(t, d, "a/b/c", []byte("x"))
 	upload(t, d, "ab", []byte("y"))
@@ -175,10 +176,13 @@ func testEmptyDir(t *testing.T, e *env) {
 	empty("a/b/c", true)
 	empty("d", true)
 	empty("e", true)
-	if _, lists := a.counts(); lists != 6 {
-		t.Errorf("%d listings for 6 EmptyDir calls", lists)
+	empty(".", false)
+	if _, lists := a.counts(); lists != 8 {
+		t.Errorf("%d listings for 8 EmptyDir calls", lists)
 	}
-	if _, err := d.EmptyDir(t.Context(), "../x"); err == nil {
-		t.Error("EmptyDir(../x) succeeded")
+	for _, bad := range []string{"../x", ""} {
+		if _, err := d.EmptyDir(t.Context(), bad); err == nil {
+			t.Errorf("EmptyDir(%q) succeeded", bad)
+		}
 	}
 }

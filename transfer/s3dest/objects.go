@@ -127,13 +127,17 @@ func (d *Dest) List(ctx context.Context, fn func(rel string, m transfer.Meta) er
 // copy of a directory's files, so that an empty prefix costs one request
 // per directory instead of a HEAD per file to look for an object to adopt.
 func (d *Dest) EmptyDir(ctx context.Context, rel string) (bool, error) {
-	key, err := d.Key(rel)
-	if err != nil {
-		return false, err
+	below := d.listPrefix() // "." is the root: the whole prefix
+	if rel != "." {
+		key, err := d.Key(rel)
+		if err != nil {
+			return false, err
+		}
+		below = key + "/"
 	}
-	out, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(key + "/"), MaxKeys: aws.Int32(1)})
+	out, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(below), MaxKeys: aws.Int32(1)})
 	if err != nil {
-		return false, d.wrap(key+"/", "list", err)
+		return false, d.wrap(below, "list", err)
 	}
 	return len(out.Contents) == 0, nil
 }
