@@ -64,7 +64,8 @@ func TestFirstCopyToS3MakesNoHeadPerFile(t *testing.T) {
 	var c s3Requests
 	f.s3 = fmt.Sprintf("      - {type: s3, bucket: %s, prefix: rec, endpoint: %q, path_style: true, part_size: 5MiB}\n", bucket, c.proxy(t, srv.Endpoint))
 	const files = 30
-	const top = 3                              // files at the top of the source: the empty prefix is listed once for all
+	// Files at the top of the source too: the empty prefix is listed once for all.
+	const top = 3
 	treetest.Random(t, f.src, 4, files, 4<<10) // d00..d06/subN/fNNNNN.bin
 	treetest.Write(t, f.src, map[string]string{"top1": "1", "top2": "2", "top3": "3"})
 	if sum := f.run(Options{}); !sum.OK() || sum.Copied != files+top {
