@@ -33,9 +33,9 @@ BEGIN='<!-- s3restore:begin -->'
 END='<!-- s3restore:end -->'
 BUCKET=restore
 
-MINIO="${EFSSYNC_TEST_MINIO:-$REPO/.bin/minio}"
-[ -x "$MINIO" ] || MINIO="$(command -v minio || true)"
-[ -n "$MINIO" ] || { echo "bench-s3-restore: minio missing; run scripts/install-test-deps.sh" >&2; exit 2; }
+# shellcheck source=bench/lib/minio.sh
+. "$REPO/bench/lib/minio.sh"
+minio_find bench-s3-restore
 for tool in aws rclone go curl python3; do
 	command -v "$tool" >/dev/null || { echo "bench-s3-restore: $tool missing" >&2; exit 2; }
 done
@@ -48,7 +48,7 @@ cleanup() {
 	set +e
 	mountpoint -q "$WORK/mnt" && { fusermount3 -u "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt"; }
 	[ -n "$LFS_PID" ] && wait "$LFS_PID" 2>/dev/null
-	[ -n "$MINIO_PID" ] && { kill -TERM "$MINIO_PID" 2>/dev/null; wait "$MINIO_PID" 2>/dev/null; }
+	minio_stop
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench-s3-restore: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -64,30 +64,9 @@ CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync
 EFSSYNC_COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 # --- MinIO, with its request metrics readable without a token -----------------------
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-ENDPOINT="http://127.0.0.1:$PORT"
-export AWS_ACCESS_KEY_ID="bench$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export AWS_SECRET_ACCESS_KEY="$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
-: >"$WORK/aws-config"
-export AWS_CONFIG_FILE="$WORK/aws-config" AWS_SHARED_CREDENTIALS_FILE="$WORK/aws-config"
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CA_BUNDLE
-export RCLONE_CONFIG="$WORK/rclone.conf"
-: >"$RCLONE_CONFIG"
-export RCLONE_CONFIG_MINIO_TYPE=s3 RCLONE_CONFIG_MINIO_PROVIDER=Minio RCLONE_CONFIG_MINIO_ENDPOINT="$ENDPOINT"
-export RCLONE_CONFIG_MINIO_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
-export RCLONE_CONFIG_MINIO_REGION=us-east-1
-log "starting MinIO on $ENDPOINT"
-MINIO_ROOT_USER="$AWS_ACCESS_KEY_ID" MINIO_ROOT_PASSWORD="$AWS_SECRET_ACCESS_KEY" MINIO_BROWSER=off MINIO_UPDATE=off \
-	MINIO_PROMETHEUS_AUTH_TYPE=public \
-	"$MINIO" server --address "127.0.0.1:$PORT" --certs-dir "$WORK/certs" --quiet "$WORK/minio" >"$WORK/minio.log" 2>&1 &
-MINIO_PID=$!
-for _ in $(seq 600); do
-	curl -fsS -o /dev/null "$ENDPOINT/minio/health/live" 2>/dev/null && break
-	kill -0 "$MINIO_PID" 2>/dev/null || { cat "$WORK/minio.log" >&2; exit 1; }
-	sleep 0.1
-done
-rclone mkdir "minio:$BUCKET"
+log "starting MinIO"
+minio_start bench-s3-restore "$WORK" "$BUCKET"
+log "MinIO on $ENDPOINT"
 
 # gets: GetObject requests MinIO has served so far (its own counter). MinIO
 # refreshes its metrics every few seconds, so the count is read until it
@@ -113,7 +92,6 @@ gets() {
 # the background (measured: about 10% of a CPU for 20-40 s), and whichever
 # tool ran first paid for it, so every measured command starts against a
 # quiet server.
-minio_ticks() { awk '{print $14 + $15}' "/proc/$MINIO_PID/stat"; }
 settle() {
 	local a b quiet=0 hz
 	hz="$(getconf CLK_TCK)"
