@@ -27,20 +27,21 @@ type Chunk struct {
 	Release func()
 }
 
+// parallelChunk is the smallest chunk written while it is hashed: below
+// it, starting a goroutine costs more than it saves (a small object's
+// whole body is one chunk).
+const parallelChunk = 256 << 10
+
 // readChunks is readSerial for a ChunkSource: each chunk is hashed here
-// and written by a goroutine at the same time, then given back.
+// and, when large, written by a goroutine at the same time, then given
+// back.
 func (s *Sender) readChunks(ctx context.Context, src ChunkSource, h *blake3.Hasher, u *upload) (int64, error) {
 	var off int64
 	done := make(chan struct{})
 	for {
 		c, err := src.NextChunk(ctx)
 		if k := len(c.Data); k > 0 {
-			go func(at int64) {
-				u.write(ctx, at, c.Data)
-				done <- struct{}{}
-			}(off)
-			_, _ = h.Write(c.Data)
-			<-done
+			hashAndWrite(ctx, h, u, off, c.Data, done)
 			off += int64(k)
 			s.opts.Read.Add(int64(k))
 		}
@@ -51,4 +52,20 @@ func (s *Sender) readChunks(ctx context.Context, src ChunkSource, h *blake3.Hash
 			return off, endOf(ctx, err)
 		}
 	}
+}
+
+// hashAndWrite feeds p to h and writes it at off, both at once when p is
+// large enough to pay for a goroutine; done is its completion signal.
+func hashAndWrite(ctx context.Context, h *blake3.Hasher, u *upload, off int64, p []byte, done chan struct{}) {
+	if len(p) < parallelChunk {
+		_, _ = h.Write(p)
+		u.write(ctx, off, p)
+		return
+	}
+	go func() {
+		u.write(ctx, off, p)
+		done <- struct{}{}
+	}()
+	_, _ = h.Write(p)
+	<-done
 }

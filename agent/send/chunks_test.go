@@ -55,11 +55,12 @@ func (s *partsSource) NextChunk(context.Context) (Chunk, error) {
 // given back, and the sender's pooled buffers are never read into.
 func TestChunkSourceIsSentFromItsOwnBuffers(t *testing.T) {
 	ds, roots := fsDests(t, 1)
-	data := make([]byte, 7*chunkSize+123)
+	// Two parts written while hashed, the last one (smaller) inline.
+	data := make([]byte, 2*parallelChunk+123)
 	for i := range data {
 		data[i] = byte(i*7 + i>>9)
 	}
-	src := newPartsSource(data, 3*chunkSize)
+	src := newPartsSource(data, parallelChunk)
 	m := transfer.Meta{Size: int64(len(data)), Mode: 0o640, ModTime: time.Unix(1e9, 0)}
 	res := newSender(ds, 2).Send(t.Context(), File{Rel: "d/f", Meta: m, Dests: []int{0}}, src)
 	if res.Err != nil || len(res.Outs) != 1 || res.Outs[0].Err != nil {
