@@ -9,10 +9,9 @@ import (
 // ChunkSource is a Source that already holds its bytes in buffers of its
 // own, such as the parts a restore fetched from S3 in parallel. With one
 // destination the sender takes those buffers as they are instead of
-// copying each into a pooled chunk, and writes a chunk while it hashes it
-// (on two cores the hash and the write then cost the time of the slower
-// one, not of both). Writes still reach the upload in order, one at a
-// time, so its checkpoints keep meaning "every byte before this".
+// copying each into a pooled chunk, and hashes and writes each window of
+// a chunk while it is in the CPU's cache. Writes reach the upload in
+// order, so its checkpoints keep meaning "every byte before this".
 type ChunkSource interface {
 	Source
 	// NextChunk returns the next bytes in order, or io.EOF (with an empty
@@ -27,21 +26,19 @@ type Chunk struct {
 	Release func()
 }
 
-// parallelChunk is the smallest chunk written while it is hashed: below
-// it, starting a goroutine costs more than it saves (a small object's
-// whole body is one chunk).
-const parallelChunk = 256 << 10
+// window is how much of a chunk is hashed before it is written: little
+// enough to be still in the CPU's cache for the write, where hashing the
+// whole chunk first would make the write read it from memory again.
+const window = 256 << 10
 
-// readChunks is readSerial for a ChunkSource: each chunk is hashed here
-// and, when large, written by a goroutine at the same time, then given
-// back.
+// readChunks is readSerial for a ChunkSource: each chunk is hashed and
+// written straight from the source's buffer, then given back.
 func (s *Sender) readChunks(ctx context.Context, src ChunkSource, h *blake3.Hasher, u *upload) (int64, error) {
 	var off int64
-	done := make(chan struct{})
 	for {
 		c, err := src.NextChunk(ctx)
 		if k := len(c.Data); k > 0 {
-			hashAndWrite(ctx, h, u, off, c.Data, done)
+			hashAndWrite(ctx, h, u, off, c.Data)
 			off += int64(k)
 			s.opts.Read.Add(int64(k))
 		}
@@ -54,18 +51,12 @@ func (s *Sender) readChunks(ctx context.Context, src ChunkSource, h *blake3.Hash
 	}
 }
 
-// hashAndWrite feeds p to h and writes it at off, both at once when p is
-// large enough to pay for a goroutine; done is its completion signal.
-func hashAndWrite(ctx context.Context, h *blake3.Hasher, u *upload, off int64, p []byte, done chan struct{}) {
-	if len(p) < parallelChunk {
-		_, _ = h.Write(p)
-		u.write(ctx, off, p)
-		return
+// hashAndWrite feeds p to h and writes it at off, a window at a time.
+func hashAndWrite(ctx context.Context, h *blake3.Hasher, u *upload, off int64, p []byte) {
+	for len(p) > 0 {
+		w := p[:min(window, len(p))]
+		_, _ = h.Write(w)
+		u.write(ctx, off, w)
+		p, off = p[len(w):], off+int64(len(w))
 	}
-	go func() {
-		u.write(ctx, off, p)
-		done <- struct{}{}
-	}()
-	_, _ = h.Write(p)
-	<-done
 }

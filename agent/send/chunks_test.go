@@ -55,12 +55,12 @@ func (s *partsSource) NextChunk(context.Context) (Chunk, error) {
 // given back, and the sender's pooled buffers are never read into.
 func TestChunkSourceIsSentFromItsOwnBuffers(t *testing.T) {
 	ds, roots := fsDests(t, 1)
-	// Two parts written while hashed, the last one (smaller) inline.
-	data := make([]byte, 2*parallelChunk+123)
+	// Parts of several windows, the last one shorter than a window.
+	data := make([]byte, 5*window+123)
 	for i := range data {
 		data[i] = byte(i*7 + i>>9)
 	}
-	src := newPartsSource(data, parallelChunk)
+	src := newPartsSource(data, 2*window)
 	m := transfer.Meta{Size: int64(len(data)), Mode: 0o640, ModTime: time.Unix(1e9, 0)}
 	res := newSender(ds, 2).Send(t.Context(), File{Rel: "d/f", Meta: m, Dests: []int{0}}, src)
 	if res.Err != nil || len(res.Outs) != 1 || res.Outs[0].Err != nil {

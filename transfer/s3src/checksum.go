@@ -21,7 +21,7 @@ var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
 type checksum struct {
 	name string
 	want string // base64, as S3 sends it
-	got  string // computed by the last verify
+	got  string // computed by the last check
 	h    hash.Hash
 }
 
@@ -48,11 +48,15 @@ func newChecksum(out *s3.GetObjectOutput) *checksum {
 	return nil
 }
 
-// verify reports whether p has the checksum S3 sent; got keeps the value
-// computed, for the message of a mismatch.
-func (f *checksum) verify(p []byte) bool {
-	f.h.Reset()
-	f.h.Write(p)
+// add feeds the next bytes of the unit, in order.
+func (f *checksum) add(p []byte) { f.h.Write(p) }
+
+// reset starts over, for a unit read again from its start.
+func (f *checksum) reset() { f.h.Reset() }
+
+// check reports whether the bytes added have the checksum S3 sent; got
+// keeps the value computed, for the message of a mismatch.
+func (f *checksum) check() bool {
 	f.got = base64.StdEncoding.EncodeToString(f.h.Sum(nil))
 	return f.got == f.want
 }

@@ -140,14 +140,15 @@ func (r *Reader) fill(resp *response) part {
 	sum := newChecksum(resp.out)
 	got := 0
 	for attempt := 1; ; attempt++ {
-		err := r.readInto(&resp, off, buf, &got)
+		err := r.readInto(&resp, off, buf, &got, sum)
 		if err == nil {
-			if sum == nil || sum.verify(buf) {
+			if sum == nil || sum.check() {
 				return part{off: off, data: buf, buf: pooled}
 			}
 			err = transfer.Retriable(r.errorf("bytes %d-%d: %s of the bytes read is %s, S3 holds %s",
 				off, off+int64(len(buf))-1, sum.name, sum.got, sum.want))
 			got = 0 // read all of it again
+			sum.reset()
 		}
 		if r.ctx.Err() != nil || errors.Is(err, ErrChanged) {
 			r.s.putBuf(pooled)
@@ -166,27 +167,41 @@ func (r *Reader) fill(resp *response) part {
 }
 
 // readInto reads the rest of buf, from *resp or else from a ranged GET of
-// the bytes still missing, and advances *got.
-func (r *Reader) readInto(resp **response, off int64, buf []byte, got *int) error {
+// the bytes still missing, and advances *got; sum, when not nil, is fed
+// every byte read.
+func (r *Reader) readInto(resp **response, off int64, buf []byte, got *int, sum *checksum) error {
 	if *resp == nil {
 		var err error
 		if *resp, err = r.get(r.ctx, unit{off: off + int64(*got), n: int64(len(buf) - *got)}); err != nil {
 			return err
 		}
 	}
-	n, err := readBody((*resp).out, buf[*got:])
+	n, err := readBody((*resp).out, buf[*got:], sum)
 	*resp = nil
 	*got += n
 	return err
 }
 
-// readBody reads exactly len(buf) bytes and then the end of the body,
-// which must come there. It always closes the body.
-func readBody(out *s3.GetObjectOutput, buf []byte) (int, error) {
+// bodyWindow is how much of a body is read before the checksum takes it:
+// little enough to be still in the CPU's cache, where a pass over the
+// whole unit afterwards would read every byte from memory again.
+const bodyWindow = 256 << 10
+
+// readBody reads exactly len(buf) bytes, feeding sum (when not nil) as
+// they come, and then the end of the body, which must come there. It
+// always closes the body.
+func readBody(out *s3.GetObjectOutput, buf []byte, sum *checksum) (int, error) {
 	defer out.Body.Close()
-	n, err := io.ReadFull(out.Body, buf)
-	if err != nil {
-		return n, err
+	n := 0
+	for n < len(buf) {
+		k, err := io.ReadFull(out.Body, buf[n:min(n+bodyWindow, len(buf))])
+		if sum != nil {
+			sum.add(buf[n : n+k])
+		}
+		n += k
+		if err != nil {
+			return n, err
+		}
 	}
 	// An error after the last byte (a reset instead of EOF) loses
 	// nothing: the checksum, or else the BLAKE3, covers what was read.

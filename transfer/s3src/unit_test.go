@@ -100,12 +100,16 @@ func TestFullChecksums(t *testing.T) {
 		if f == nil || f.name != c.name {
 			t.Fatalf("newChecksum picked %v, want %s", f, c.name)
 		}
-		if f.verify([]byte("12345")) {
+		f.add([]byte("12345"))
+		if f.check() {
 			t.Errorf("%s of 12345 matched that of 123456789", c.name)
 		}
-		// verify starts over: the bytes of a unit read again are not
-		// added to those of the first read.
-		if !f.verify([]byte("123456789")) {
+		// After a reset the bytes of a unit read again are not added to
+		// those of the first read.
+		f.reset()
+		f.add([]byte("1234"))
+		f.add([]byte("56789"))
+		if !f.check() {
 			t.Errorf("%s of 123456789 = %s, want %s", c.name, f.got, f.want)
 		}
 	}
