@@ -46,8 +46,13 @@ mkdir -p "$WORK/bin" "$WORK/src" "$WORK/minio" "$WORK/state" "$WORK/efs" "$WORK/
 MINIO_PID="" LFS_PID=""
 cleanup() {
 	set +e
+	# latencyfs unmounts and exits on SIGTERM; unmounted from outside it
+	# would never exit, and waiting for it hung the script at its end.
+	if [ -n "$LFS_PID" ]; then
+		kill -TERM "$LFS_PID" 2>/dev/null
+		wait "$LFS_PID" 2>/dev/null
+	fi
 	mountpoint -q "$WORK/mnt" && { fusermount3 -u "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt"; }
-	[ -n "$LFS_PID" ] && wait "$LFS_PID" 2>/dev/null
 	minio_stop
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench-s3-restore: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
@@ -55,6 +60,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { printf '%s bench-s3-restore: %s\n' "$(date +%T)" "$*" >&2; }
 START=$(date +%s)
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 cd "$REPO"
 log "building"
@@ -159,7 +165,7 @@ command_for() { # tool n ds dst state
 }
 
 measure() { # ds target tool n phase run dst state
-	local ds=$1 target=$2 tool=$3 n=$4 phase=$5 run=$6 dst=$7 state=$8 ok=1 g0 g1
+	local ds=$1 target=$2 tool=$3 n=$4 phase=$5 run=$6 dst=$7 state=$8 ok=1 g0 g1 m0 m1 srv
 	local cmd shown
 	cmd="$(command_for "$tool" "$n" "$ds" "$dst" "$state")"
 	shown="${cmd//$state/\$STATE}"
@@ -170,11 +176,14 @@ measure() { # ds target tool n phase run dst state
 	g0=0 g1=0
 	[ "$tool" = efssync ] && g0="$(gets)"
 	settle
+	m0="$(minio_ticks)"
 	if ! eval "/usr/bin/time -v -o '$WORK/time.out' $cmd" >"$WORK/tool.log" 2>&1; then
 		ok=0
 		log "FAILED: $cmd"
 		tail -5 "$WORK/tool.log" >&2
 	fi
+	m1="$(minio_ticks)"
+	srv="$(awk -v a="$m0" -v b="$m1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"
 	[ "$tool" = efssync ] && g1="$(gets)"
 	read -r secs rss cpu < <(awk -F': ' '
 		/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]}
@@ -187,8 +196,8 @@ measure() { # ds target tool n phase run dst state
 		ok=0
 		log "INCOMPLETE: $tool $ds $target $phase: $got files/bytes, want ${NFILES[$ds]} ${NBYTES[$ds]}"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ds" "$target" "$tool" "$n" "$phase" "$run" "$secs" "$rss" "$cpu" "$ok" "$((g1 - g0))" >>"$RESULTS"
-	log "$ds $target $tool${n:+ N=$n} $phase #$run: ${secs}s ${rss}KB cpu=${cpu}s GETs=$((g1 - g0)) ok=$ok"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ds" "$target" "$tool" "$n" "$phase" "$run" "$secs" "$rss" "$cpu" "$ok" "$((g1 - g0))" "$srv" >>"$RESULTS"
+	log "$ds $target $tool${n:+ N=$n} $phase #$run: ${secs}s ${rss}KB cpu=${cpu}s minio=${srv}s GETs=$((g1 - g0)) ok=$ok"
 }
 
 bench_once() { # ds target tool n run
@@ -243,6 +252,7 @@ cat >"$WORK/meta.txt" <<-EOF
 	runs=$RUNS
 	efs_target=$([ "$EFS_OK" = 1 ] && echo "latencyfs -profile efs (0.25 ms reads, 2.7 ms writes)" || echo "not measured (no FUSE)")
 	elapsed=${ELAPSED}s
+	load=$LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (1, 5, 15 min)
 EOF
 [ "$SMOKE" = 1 ] && echo "smoke=1 (tiny data sets: the headings are wrong)" >>"$WORK/meta.txt"
 python3 "$REPO/bench/s3restore_report.py" "$RESULTS" "$WORK/meta.txt" "$COMMANDS" "$BEGIN" "$END" >"$WORK/section.md"

@@ -8,14 +8,16 @@ meta = [l.rstrip("\n").split("=", 1) for l in open(meta_path) if "=" in l]
 commands = open(commands_path).read().rstrip("\n")
 
 acc = {}
-for ds, target, tool, n, phase, run, secs, rss, cpu, ok, gets in rows:
-    a = acc.setdefault((ds, target, tool, n, phase), {"s": [], "r": [], "c": [], "g": [], "f": 0})
+for ds, target, tool, n, phase, run, secs, rss, cpu, ok, gets, srv in rows:
+    a = acc.setdefault((ds, target, tool, n, phase), {"s": [], "r": [], "c": [], "g": [], "m": [], "f": 0})
     if ok == "1":
         a["s"].append(float(secs)); a["r"].append(float(rss)); a["c"].append(float(cpu)); a["g"].append(int(gets))
+        a["m"].append(float(srv))
     else:
         a["f"] += 1
 med = lambda v: statistics.median(v) if v else None
-cells = {k: {"s": med(a["s"]), "r": med(a["r"]), "c": med(a["c"]), "g": max(a["g"]) if a["g"] else None, "f": a["f"]}
+cells = {k: {"s": med(a["s"]), "r": med(a["r"]), "c": med(a["c"]), "m": med(a["m"]),
+             "g": max(a["g"]) if a["g"] else None, "f": a["f"]}
          for k, a in acc.items()}
 
 
@@ -76,6 +78,16 @@ def verdict(ds, target, tool, want, phase="first"):
     return f"{'met' if r >= want else 'MISSED'} ({r:.2f}×)"
 
 
+out += ["", "CPU seconds (user + system, median) of the tool and of MinIO during the same command:", "",
+        "| target | data set | run | efssync | MinIO | rclone (best N) | MinIO |", "|---|---|---|---:|---:|---:|---:|"]
+cpu_s = lambda c, k: f"{c[k]:.2f}" if c and c.get(k) is not None else "—"
+for target in targets:
+    for ds in ("small", "large"):
+        for phase in ("first", "rerun"):
+            e, r = cells.get((ds, target, "efssync", "", phase)), cell(ds, target, "rclone", phase)[0]
+            if e or r:
+                out.append(f"| {target} | {ds_names[ds]} | {phase} | {cpu_s(e, 'c')} | {cpu_s(e, 'm')} | "
+                           f"{cpu_s(r, 'c')} | {cpu_s(r, 'm')} |")
 out += ["", "Targets (first restore; ratio = peer time ÷ efssync time):", ""]
 for target in targets:
     for label, args in (("small objects: at least 2× faster than `aws s3 cp`", ("small", "aws-cp", 2.0)),
