@@ -254,7 +254,9 @@ cat >"$WORK/meta.txt" <<-EOF
 	elapsed=${ELAPSED}s
 	load=$LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (1, 5, 15 min)
 EOF
-[ "$SMOKE" = 1 ] && echo "smoke=1 (tiny data sets: the headings are wrong)" >>"$WORK/meta.txt"
+[ "$SMOKE" = 1 ] && echo "smoke=1 (tiny data sets, one run: checks the harness, not the targets)" >>"$WORK/meta.txt"
+# The data sets as generated, for the report's row labels.
+for ds in $DATASETS; do echo "label_$ds=${NFILES[$ds]} objects, $((NBYTES[$ds] / 1048576)) MiB" >>"$WORK/meta.txt"; done
 python3 "$REPO/bench/s3restore_report.py" "$RESULTS" "$WORK/meta.txt" "$COMMANDS" "$BEGIN" "$END" >"$WORK/section.md"
 
 if [ "$OUT" = - ]; then

@@ -5,6 +5,8 @@ import sys
 results, meta_path, commands_path, begin, end = sys.argv[1:6]
 rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
 meta = [l.rstrip("\n").split("=", 1) for l in open(meta_path) if "=" in l]
+labels = {k[len("label_"):]: v for k, v in meta if k.startswith("label_")}
+meta = [(k, v) for k, v in meta if not k.startswith("label_")]
 commands = open(commands_path).read().rstrip("\n")
 
 acc = {}
@@ -46,6 +48,8 @@ def fmt(c, ref):
 
 
 ds_names = {"small": "5,000 objects of 1–16 KiB", "large": "2 objects of 256 MiB"}
+if "smoke" in dict(meta):  # tiny data sets: name them as generated
+    ds_names.update(labels)
 tools = ("efssync", "aws-cp", "aws-sync", "rclone")
 out = [begin, "", "## S3 restore: efssync vs aws s3 cp/sync and rclone copy (`bench/s3restore.sh`)", "",
        "From a local MinIO (tmpfs, same machine) into an empty directory on tmpfs and on the simulated EFS mount; "
