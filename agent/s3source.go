@@ -51,6 +51,7 @@ type objectSource struct {
 	// read from the kept temp file (re-read so BLAKE3 covers them too).
 	prefix     *os.File
 	prefixLeft int64
+	prefixBuf  []byte // NextChunk's buffer for them
 }
 
 func newObjectSource(rd *s3src.Reader, obj s3src.Object, want []byte) *objectSource {
@@ -95,6 +96,32 @@ func (s *objectSource) Read(ctx context.Context, p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// prefixChunk bounds one read of a resumed object's kept bytes.
+const prefixChunk = 4 << 20
+
+// NextChunk implements send.ChunkSource: the Reader's fetched parts are
+// handed to the sender as they are, without a copy. On a resume the kept
+// bytes come first, read from the temp file into a buffer of their own.
+func (s *objectSource) NextChunk(ctx context.Context) (send.Chunk, error) {
+	if s.prefixLeft > 0 {
+		if s.prefixBuf == nil {
+			s.prefixBuf = make([]byte, min(prefixChunk, s.prefixLeft))
+		}
+		k, err := s.Read(ctx, s.prefixBuf)
+		return send.Chunk{Data: s.prefixBuf[:k]}, err
+	}
+	if s.held { // left by a Read that stopped inside it
+		c := s.cur
+		s.held = false
+		return send.Chunk{Data: c.Data[s.pos:], Release: c.Release}, nil
+	}
+	c, err := s.rd.Next(ctx)
+	if err != nil {
+		return send.Chunk{}, err
+	}
+	return send.Chunk{Data: c.Data, Release: c.Release}, nil
 }
 
 // release gives back a chunk still held when the send stopped early.

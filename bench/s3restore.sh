@@ -33,9 +33,9 @@ BEGIN='<!-- s3restore:begin -->'
 END='<!-- s3restore:end -->'
 BUCKET=restore
 
-MINIO="${EFSSYNC_TEST_MINIO:-$REPO/.bin/minio}"
-[ -x "$MINIO" ] || MINIO="$(command -v minio || true)"
-[ -n "$MINIO" ] || { echo "bench-s3-restore: minio missing; run scripts/install-test-deps.sh" >&2; exit 2; }
+# shellcheck source=bench/lib/minio.sh
+. "$REPO/bench/lib/minio.sh"
+minio_find bench-s3-restore
 for tool in aws rclone go curl python3; do
 	command -v "$tool" >/dev/null || { echo "bench-s3-restore: $tool missing" >&2; exit 2; }
 done
@@ -46,15 +46,21 @@ mkdir -p "$WORK/bin" "$WORK/src" "$WORK/minio" "$WORK/state" "$WORK/efs" "$WORK/
 MINIO_PID="" LFS_PID=""
 cleanup() {
 	set +e
+	# latencyfs unmounts and exits on SIGTERM; unmounted from outside it
+	# would never exit, and waiting for it hung the script at its end.
+	if [ -n "$LFS_PID" ]; then
+		kill -TERM "$LFS_PID" 2>/dev/null
+		wait "$LFS_PID" 2>/dev/null
+	fi
 	mountpoint -q "$WORK/mnt" && { fusermount3 -u "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt"; }
-	[ -n "$LFS_PID" ] && wait "$LFS_PID" 2>/dev/null
-	[ -n "$MINIO_PID" ] && { kill -TERM "$MINIO_PID" 2>/dev/null; wait "$MINIO_PID" 2>/dev/null; }
+	minio_stop
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench-s3-restore: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { printf '%s bench-s3-restore: %s\n' "$(date +%T)" "$*" >&2; }
 START=$(date +%s)
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 cd "$REPO"
 log "building"
@@ -64,30 +70,9 @@ CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync
 EFSSYNC_COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 # --- MinIO, with its request metrics readable without a token -----------------------
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-ENDPOINT="http://127.0.0.1:$PORT"
-export AWS_ACCESS_KEY_ID="bench$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export AWS_SECRET_ACCESS_KEY="$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
-: >"$WORK/aws-config"
-export AWS_CONFIG_FILE="$WORK/aws-config" AWS_SHARED_CREDENTIALS_FILE="$WORK/aws-config"
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CA_BUNDLE
-export RCLONE_CONFIG="$WORK/rclone.conf"
-: >"$RCLONE_CONFIG"
-export RCLONE_CONFIG_MINIO_TYPE=s3 RCLONE_CONFIG_MINIO_PROVIDER=Minio RCLONE_CONFIG_MINIO_ENDPOINT="$ENDPOINT"
-export RCLONE_CONFIG_MINIO_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
-export RCLONE_CONFIG_MINIO_REGION=us-east-1
-log "starting MinIO on $ENDPOINT"
-MINIO_ROOT_USER="$AWS_ACCESS_KEY_ID" MINIO_ROOT_PASSWORD="$AWS_SECRET_ACCESS_KEY" MINIO_BROWSER=off MINIO_UPDATE=off \
-	MINIO_PROMETHEUS_AUTH_TYPE=public \
-	"$MINIO" server --address "127.0.0.1:$PORT" --certs-dir "$WORK/certs" --quiet "$WORK/minio" >"$WORK/minio.log" 2>&1 &
-MINIO_PID=$!
-for _ in $(seq 600); do
-	curl -fsS -o /dev/null "$ENDPOINT/minio/health/live" 2>/dev/null && break
-	kill -0 "$MINIO_PID" 2>/dev/null || { cat "$WORK/minio.log" >&2; exit 1; }
-	sleep 0.1
-done
-rclone mkdir "minio:$BUCKET"
+log "starting MinIO"
+minio_start bench-s3-restore "$WORK" "$BUCKET"
+log "MinIO on $ENDPOINT"
 
 # gets: GetObject requests MinIO has served so far (its own counter). MinIO
 # refreshes its metrics every few seconds, so the count is read until it
@@ -113,7 +98,6 @@ gets() {
 # the background (measured: about 10% of a CPU for 20-40 s), and whichever
 # tool ran first paid for it, so every measured command starts against a
 # quiet server.
-minio_ticks() { awk '{print $14 + $15}' "/proc/$MINIO_PID/stat"; }
 settle() {
 	local a b quiet=0 hz
 	hz="$(getconf CLK_TCK)"
@@ -181,7 +165,7 @@ command_for() { # tool n ds dst state
 }
 
 measure() { # ds target tool n phase run dst state
-	local ds=$1 target=$2 tool=$3 n=$4 phase=$5 run=$6 dst=$7 state=$8 ok=1 g0 g1
+	local ds=$1 target=$2 tool=$3 n=$4 phase=$5 run=$6 dst=$7 state=$8 ok=1 g0 g1 m0 m1 srv
 	local cmd shown
 	cmd="$(command_for "$tool" "$n" "$ds" "$dst" "$state")"
 	shown="${cmd//$state/\$STATE}"
@@ -192,11 +176,14 @@ measure() { # ds target tool n phase run dst state
 	g0=0 g1=0
 	[ "$tool" = efssync ] && g0="$(gets)"
 	settle
+	m0="$(minio_ticks)"
 	if ! eval "/usr/bin/time -v -o '$WORK/time.out' $cmd" >"$WORK/tool.log" 2>&1; then
 		ok=0
 		log "FAILED: $cmd"
 		tail -5 "$WORK/tool.log" >&2
 	fi
+	m1="$(minio_ticks)"
+	srv="$(awk -v a="$m0" -v b="$m1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"
 	[ "$tool" = efssync ] && g1="$(gets)"
 	read -r secs rss cpu < <(awk -F': ' '
 		/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]}
@@ -209,8 +196,8 @@ measure() { # ds target tool n phase run dst state
 		ok=0
 		log "INCOMPLETE: $tool $ds $target $phase: $got files/bytes, want ${NFILES[$ds]} ${NBYTES[$ds]}"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ds" "$target" "$tool" "$n" "$phase" "$run" "$secs" "$rss" "$cpu" "$ok" "$((g1 - g0))" >>"$RESULTS"
-	log "$ds $target $tool${n:+ N=$n} $phase #$run: ${secs}s ${rss}KB cpu=${cpu}s GETs=$((g1 - g0)) ok=$ok"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ds" "$target" "$tool" "$n" "$phase" "$run" "$secs" "$rss" "$cpu" "$ok" "$((g1 - g0))" "$srv" >>"$RESULTS"
+	log "$ds $target $tool${n:+ N=$n} $phase #$run: ${secs}s ${rss}KB cpu=${cpu}s minio=${srv}s GETs=$((g1 - g0)) ok=$ok"
 }
 
 bench_once() { # ds target tool n run
@@ -265,8 +252,11 @@ cat >"$WORK/meta.txt" <<-EOF
 	runs=$RUNS
 	efs_target=$([ "$EFS_OK" = 1 ] && echo "latencyfs -profile efs (0.25 ms reads, 2.7 ms writes)" || echo "not measured (no FUSE)")
 	elapsed=${ELAPSED}s
+	load=$LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (1, 5, 15 min)
 EOF
-[ "$SMOKE" = 1 ] && echo "smoke=1 (tiny data sets: the headings are wrong)" >>"$WORK/meta.txt"
+[ "$SMOKE" = 1 ] && echo "smoke=1 (tiny data sets, one run: checks the harness, not the targets)" >>"$WORK/meta.txt"
+# The data sets as generated, for the report's row labels.
+for ds in $DATASETS; do echo "label_$ds=${NFILES[$ds]} objects, $((NBYTES[$ds] / 1048576)) MiB" >>"$WORK/meta.txt"; done
 python3 "$REPO/bench/s3restore_report.py" "$RESULTS" "$WORK/meta.txt" "$COMMANDS" "$BEGIN" "$END" >"$WORK/section.md"
 
 if [ "$OUT" = - ]; then

@@ -5,17 +5,21 @@ import sys
 results, meta_path, commands_path, begin, end = sys.argv[1:6]
 rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
 meta = [l.rstrip("\n").split("=", 1) for l in open(meta_path) if "=" in l]
+labels = {k[len("label_"):]: v for k, v in meta if k.startswith("label_")}
+meta = [(k, v) for k, v in meta if not k.startswith("label_")]
 commands = open(commands_path).read().rstrip("\n")
 
 acc = {}
-for ds, target, tool, n, phase, run, secs, rss, cpu, ok, gets in rows:
-    a = acc.setdefault((ds, target, tool, n, phase), {"s": [], "r": [], "c": [], "g": [], "f": 0})
+for ds, target, tool, n, phase, run, secs, rss, cpu, ok, gets, srv in rows:
+    a = acc.setdefault((ds, target, tool, n, phase), {"s": [], "r": [], "c": [], "g": [], "m": [], "f": 0})
     if ok == "1":
         a["s"].append(float(secs)); a["r"].append(float(rss)); a["c"].append(float(cpu)); a["g"].append(int(gets))
+        a["m"].append(float(srv))
     else:
         a["f"] += 1
 med = lambda v: statistics.median(v) if v else None
-cells = {k: {"s": med(a["s"]), "r": med(a["r"]), "c": med(a["c"]), "g": max(a["g"]) if a["g"] else None, "f": a["f"]}
+cells = {k: {"s": med(a["s"]), "r": med(a["r"]), "c": med(a["c"]), "m": med(a["m"]),
+             "g": max(a["g"]) if a["g"] else None, "f": a["f"]}
          for k, a in acc.items()}
 
 
@@ -44,6 +48,8 @@ def fmt(c, ref):
 
 
 ds_names = {"small": "5,000 objects of 1–16 KiB", "large": "2 objects of 256 MiB"}
+if "smoke" in dict(meta):  # tiny data sets: name them as generated
+    ds_names.update(labels)
 tools = ("efssync", "aws-cp", "aws-sync", "rclone")
 out = [begin, "", "## S3 restore: efssync vs aws s3 cp/sync and rclone copy (`bench/s3restore.sh`)", "",
        "From a local MinIO (tmpfs, same machine) into an empty directory on tmpfs and on the simulated EFS mount; "
@@ -76,6 +82,16 @@ def verdict(ds, target, tool, want, phase="first"):
     return f"{'met' if r >= want else 'MISSED'} ({r:.2f}×)"
 
 
+out += ["", "CPU seconds (user + system, median) of the tool and of MinIO during the same command:", "",
+        "| target | data set | run | efssync | MinIO | rclone (best N) | MinIO |", "|---|---|---|---:|---:|---:|---:|"]
+cpu_s = lambda c, k: f"{c[k]:.2f}" if c and c.get(k) is not None else "—"
+for target in targets:
+    for ds in ("small", "large"):
+        for phase in ("first", "rerun"):
+            e, r = cells.get((ds, target, "efssync", "", phase)), cell(ds, target, "rclone", phase)[0]
+            if e or r:
+                out.append(f"| {target} | {ds_names[ds]} | {phase} | {cpu_s(e, 'c')} | {cpu_s(e, 'm')} | "
+                           f"{cpu_s(r, 'c')} | {cpu_s(r, 'm')} |")
 out += ["", "Targets (first restore; ratio = peer time ÷ efssync time):", ""]
 for target in targets:
     for label, args in (("small objects: at least 2× faster than `aws s3 cp`", ("small", "aws-cp", 2.0)),

@@ -209,8 +209,11 @@ func (s *Sender) Send(ctx context.Context, f File, src Source) Result {
 }
 
 // readSerial reads src and writes each chunk to the only upload itself: no
-// goroutine, one buffer.
+// goroutine, one buffer (a ChunkSource's own buffers, see readChunks).
 func (s *Sender) readSerial(ctx context.Context, f File, src Source, h *blake3.Hasher, u *upload) (int64, error) {
+	if cs, ok := src.(ChunkSource); ok {
+		return s.readChunks(ctx, cs, h, u)
+	}
 	pool := s.pool(f)
 	bp := pool.Get()
 	defer pool.Put(bp)

@@ -45,7 +45,7 @@ func (r *Reader) get(ctx context.Context, u unit) (*response, error) {
 		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", u.off, u.off+u.n-1))
 		what = fmt.Sprintf("get bytes %d-%d", u.off, u.off+u.n-1)
 	}
-	out, err := r.s.client.GetObject(ctx, in)
+	out, err := r.s.client.GetObject(ctx, in, skipSDKValidation)
 	if err != nil {
 		var ae smithy.APIError
 		switch {
@@ -129,26 +129,26 @@ func (r *Reader) fetch(u unit, resp *response) part {
 	return r.fill(resp)
 }
 
-// fill reads the bytes resp announces, continuing a body that breaks off.
+// fill reads the bytes resp announces, continuing a body that breaks off,
+// then verifies the checksum S3 sent with the unit over all of its bytes,
+// wherever they came from: the bytes are checksummed once, here (the SDK's
+// own validation of the same bytes is switched off, see get). A mismatch
+// reads the whole unit again, up to MaxAttempts times.
 func (r *Reader) fill(resp *response) part {
-	var err error
 	off := resp.off
 	buf, pooled := r.s.partBuf(resp.n)
 	sum := newChecksum(resp.out)
 	got := 0
 	for attempt := 1; ; attempt++ {
-		if resp == nil {
-			resp, err = r.get(r.ctx, unit{off: off + int64(got), n: int64(len(buf) - got)})
-			if err != nil {
-				r.s.putBuf(pooled)
-				return part{err: err}
-			}
-		}
-		n, err := readBody(resp.out, buf[got:])
-		resp = nil
-		got += n
+		err := r.readInto(&resp, off, buf, &got, sum)
 		if err == nil {
-			break
+			if sum == nil || sum.check() {
+				return part{off: off, data: buf, buf: pooled}
+			}
+			err = transfer.Retriable(r.errorf("bytes %d-%d: %s of the bytes read is %s, S3 holds %s",
+				off, off+int64(len(buf))-1, sum.name, sum.got, sum.want))
+			got = 0 // read all of it again
+			sum.reset()
 		}
 		if r.ctx.Err() != nil || errors.Is(err, ErrChanged) {
 			r.s.putBuf(pooled)
@@ -164,33 +164,50 @@ func (r *Reader) fill(resp *response) part {
 			return part{err: err}
 		}
 	}
-	if sum != nil {
-		sum.write(buf)
-		if ok, got := sum.ok(); !ok {
-			r.s.putBuf(pooled)
-			return part{err: transfer.Retriable(r.errorf("bytes %d-%d: %s of the bytes read is %s, S3 holds %s",
-				off, off+int64(len(buf))-1, sum.name, got, sum.want))}
-		}
-	}
-	return part{off: off, data: buf, buf: pooled}
 }
 
-// readBody reads exactly len(buf) bytes and then the end of the body, so
-// that the SDK's own checksum validation, which runs at EOF, can report a
-// mismatch. It always closes the body.
-func readBody(out *s3.GetObjectOutput, buf []byte) (int, error) {
-	defer out.Body.Close()
-	n, err := io.ReadFull(out.Body, buf)
-	if err != nil {
-		return n, err
+// readInto reads the rest of buf, from *resp or else from a ranged GET of
+// the bytes still missing, and advances *got; sum, when not nil, is fed
+// every byte read.
+func (r *Reader) readInto(resp **response, off int64, buf []byte, got *int, sum *checksum) error {
+	if *resp == nil {
+		var err error
+		if *resp, err = r.get(r.ctx, unit{off: off + int64(*got), n: int64(len(buf) - *got)}); err != nil {
+			return err
+		}
 	}
+	n, err := readBody((*resp).out, buf[*got:], sum)
+	*resp = nil
+	*got += n
+	return err
+}
+
+// bodyWindow is how much of a body is read before the checksum takes it:
+// little enough to be still in the CPU's cache, where a pass over the
+// whole unit afterwards would read every byte from memory again.
+const bodyWindow = 256 << 10
+
+// readBody reads exactly len(buf) bytes, feeding sum (when not nil) as
+// they come, and then the end of the body, which must come there. It
+// always closes the body.
+func readBody(out *s3.GetObjectOutput, buf []byte, sum *checksum) (int, error) {
+	defer out.Body.Close()
+	n := 0
+	for n < len(buf) {
+		k, err := io.ReadFull(out.Body, buf[n:min(n+bodyWindow, len(buf))])
+		if sum != nil {
+			sum.add(buf[n : n+k])
+		}
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	// An error after the last byte (a reset instead of EOF) loses
+	// nothing: the checksum, or else the BLAKE3, covers what was read.
 	var one [1]byte
-	m, err := out.Body.Read(one[:])
-	switch {
-	case m > 0:
+	if m, _ := out.Body.Read(one[:]); m > 0 {
 		return n, fmt.Errorf("%w (the body is longer than expected)", ErrChanged)
-	case err != nil && err != io.EOF:
-		return 0, err // a checksum mismatch: read all of it again
 	}
 	return n, nil
 }

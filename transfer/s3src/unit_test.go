@@ -100,10 +100,17 @@ func TestFullChecksums(t *testing.T) {
 		if f == nil || f.name != c.name {
 			t.Fatalf("newChecksum picked %v, want %s", f, c.name)
 		}
-		f.write([]byte("1234"))
-		f.write([]byte("56789"))
-		if ok, got := f.ok(); !ok {
-			t.Errorf("%s of 123456789 = %s, want %s", c.name, got, f.want)
+		f.add([]byte("12345"))
+		if f.check() {
+			t.Errorf("%s of 12345 matched that of 123456789", c.name)
+		}
+		// After a reset the bytes of a unit read again are not added to
+		// those of the first read.
+		f.reset()
+		f.add([]byte("1234"))
+		f.add([]byte("56789"))
+		if !f.check() {
+			t.Errorf("%s of 123456789 = %s, want %s", c.name, f.got, f.want)
 		}
 	}
 	if f := newChecksum(&s3.GetObjectOutput{ChecksumCRC32C: aws.String("AAAAAA==-3")}); f != nil {
