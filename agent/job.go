@@ -114,6 +114,9 @@ type jobRun struct {
 	// destination; each pass starts a new one.
 	fresh *freshDirs
 
+	// guarded are the directories the walk must never enter.
+	guarded guardedDirs
+
 	// obs is how the job's mode takes part in a pass: nothing in once
 	// mode, the live loop in watch mode. It is fixed at construction.
 	obs passObserver
@@ -169,7 +172,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter,
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
 		rep: rep, c: c, obs: obs, shards: newShardPlan(a.cfg.Shard.Resolved()),
-		strat:     statStrategy{checksum: job.Checksum},
+		strat: statStrategy{checksum: job.Checksum}, guarded: guardedDirsOf(a.cfg, job),
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
 	sdests := make([]send.Dest, len(dests))

@@ -53,6 +53,9 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 			j.log.Warn("manifest unreadable; copying again", "error", err)
 		}
 		for i, e := range entries {
+			if err := j.guarded.check(e); err != nil {
+				return err
+			}
 			if err := j.planShard(ctx, e, recs[i], known[i], tasks); err != nil {
 				return err
 			}

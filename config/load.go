@@ -127,7 +127,7 @@ func fromTree(raw map[string]any, env []string, path string) (*Config, error) {
 		}
 	}
 	if len(p.list) > 0 {
-		return nil, &ValidationError{Problems: p.list}
+		return nil, &ValidationError{Problems: p.list, File: path}
 	}
 	return &cfg, nil
 }

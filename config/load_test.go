@@ -41,8 +41,8 @@ func problemsOf(t *testing.T, name, content string, env []string) []string {
 	if !errors.As(err, &ve) {
 		t.Fatalf("Load: want *ValidationError, got %v", err)
 	}
-	if ve.Error() != strings.Join(ve.Problems, "\n") {
-		t.Errorf("Error() = %q, want problems one per line", ve.Error())
+	if msg := ve.Error(); !strings.HasPrefix(msg, "config file "+ve.File+":") || !strings.HasSuffix(msg, strings.Join(ve.Problems, "\n")) {
+		t.Errorf("Error() = %q, want the file, then the problems one per line", msg)
 	}
 	return ve.Problems
 }
@@ -662,5 +662,27 @@ func TestScalarWhereListExpected(t *testing.T) {
 	c := mustLoad(t, "c.yaml", badJob("exclude: '*.tmp'", ""), testEnv)
 	if !reflect.DeepEqual(c.Jobs[0].Exclude, []string{"*.tmp"}) {
 		t.Errorf("exclude = %q", c.Jobs[0].Exclude)
+	}
+}
+
+// A problem found after decoding (a wrong type, an unknown key, a bad
+// value) names the file as well as the key, like a syntax error does: an
+// operator with several configuration files must know which to edit.
+func TestValidationErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"type.yaml":    "jobs:\n  - name: j\n    source: /src\n    concurrency: lots\n    destinations: [{type: fs, path: /dst}]\n",
+		"unknown.yaml": "jobs:\n  - name: j\n    source: /src\n    exlude: ['*.tmp']\n    destinations: [{type: fs, path: /dst}]\n",
+		"two.yaml":     "jobs:\n  - name: j\n    source: relative\n    chunk_size: -1\n    destinations: [{type: fs, path: /dst}]\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(p, nil)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.HasPrefix(err.Error(), "config file "+p+":") || !strings.Contains(err.Error(), "jobs[0].") {
+			t.Errorf("%s: %v, want a *ValidationError starting with the file and naming the key", name, err)
+		}
 	}
 }

@@ -33,13 +33,16 @@ type place struct {
 	source    bool // the job's source, not a destination
 	real      string
 	ids       []fileID // the real path and its ancestors, nearest first; zero where missing
+	loc       fsLocation
+	located   bool // loc is known
 }
 
 // fileID names a directory (or file) independently of the path to it.
 type fileID struct{ dev, ino uint64 }
 
-func (p *place) resolve() {
+func (p *place) resolve(mounts []mountEntry) {
 	p.real = realPath(p.path)
+	p.loc, p.located = locate(mounts, p.real)
 	for d := p.real; ; d = filepath.Dir(d) {
 		p.ids = append(p.ids, idOf(d))
 		if d == filepath.Dir(d) {
@@ -82,14 +85,20 @@ func idOf(p string) fileID {
 func relation(a, b *place) string {
 	own := func(p *place) fileID { return p.ids[0] }
 	switch {
-	case a.real == b.real || (own(a) != fileID{} && own(a) == own(b)):
+	case a.real == b.real || (own(a) != fileID{} && own(a) == own(b)) || sameFS(a, b) && a.loc.path == b.loc.path:
 		return "is the same directory as"
-	case within(a.real, b.real) || below(a, own(b)):
+	case within(a.real, b.real) || below(a, own(b)) || sameFS(a, b) && within(a.loc.path, b.loc.path):
 		return "is inside"
-	case within(b.real, a.real) || below(b, own(a)):
+	case within(b.real, a.real) || below(b, own(a)) || sameFS(a, b) && within(b.loc.path, a.loc.path):
 		return "contains"
 	}
 	return ""
+}
+
+// sameFS reports whether a and b are known to lie in one file system, so
+// their locations in it compare (a bind mount shows through them).
+func sameFS(a, b *place) bool {
+	return a.located && b.located && a.loc.dev == b.loc.dev
 }
 
 // below reports whether a directory with id lies strictly above p.
@@ -108,12 +117,13 @@ func below(p *place, id fileID) bool {
 // places collects the absolute paths to judge; relative or empty ones are
 // already reported by validation.
 func (c *Config) places() (state, sources, dests []*place) {
+	mounts := readMounts()
 	add := func(list []*place, key, path string, job int, source bool) []*place {
 		if !filepath.IsAbs(path) {
 			return list
 		}
 		p := &place{key: key, path: path, job: job, source: source}
-		p.resolve()
+		p.resolve(mounts)
 		return append(list, p)
 	}
 	state = add(state, "state_dir", c.StateDir, -1, false)
@@ -145,6 +155,9 @@ func (c *Config) overlapProblems() []string {
 		msg := fmt.Sprintf("%s: %q %s %s %q", a.key, a.path, rel, b.key, b.path)
 		if a.real != filepath.Clean(a.path) || b.real != filepath.Clean(b.path) {
 			msg += fmt.Sprintf(" (resolved: %s and %s)", a.real, b.real)
+		}
+		if sameFS(a, b) && (a.loc.path != a.real || b.loc.path != b.real) {
+			msg += fmt.Sprintf(" (a bind mount: in their file system %s they are %s and %s)", a.loc.dev, a.loc.path, b.loc.path)
 		}
 		out = append(out, msg)
 	}

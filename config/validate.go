@@ -19,10 +19,23 @@ type ValidationError struct {
 	// Problems holds one message per problem, each starting with its key
 	// path, in key order.
 	Problems []string
+	// File is the configuration file the problems were found in, so an
+	// operator with several (config.yaml, live.yaml) knows which to edit;
+	// empty for a Config built in code.
+	File string
 }
 
-// Error prints one problem per line.
-func (e *ValidationError) Error() string { return strings.Join(e.Problems, "\n") }
+// Error prints one problem per line, after the file when it is known.
+func (e *ValidationError) Error() string {
+	msg := strings.Join(e.Problems, "\n")
+	switch {
+	case e.File == "":
+		return msg
+	case len(e.Problems) == 1:
+		return "config file " + e.File + ": " + msg
+	}
+	return "config file " + e.File + ":\n" + msg
+}
 
 // Validate checks a Config (normally after SetDefaults) and returns a
 // *ValidationError listing every problem, or nil. Load already calls it;

@@ -42,20 +42,27 @@ func TestOverlapThroughSymlinksExits2(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			p := filepath.Join(base, "c.yaml")
-			if err := os.WriteFile(p, []byte(tc.config(base)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			r := efssync(t, nil, "run", "--config", p)
-			mustCode(t, r, 2)
-			for _, w := range tc.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr does not name %s:\n%s", w, r.stderr)
-				}
-			}
+			mustRefuseConfig(t, base, tc.config(base), tc.want...)
 			if b, err := os.ReadFile(filepath.Join(base, "src", "f")); err != nil || string(b) != "keep me" {
 				t.Errorf("source file after the refused run: %q, %v", b, err)
 			}
 		})
+	}
+}
+
+// mustRefuseConfig runs efssync on config (written under base) and fails
+// unless it exits 2 with stderr naming every one of want.
+func mustRefuseConfig(t *testing.T, base, config string, want ...string) {
+	t.Helper()
+	p := filepath.Join(base, "c.yaml")
+	if err := os.WriteFile(p, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := efssync(t, nil, "run", "--config", p)
+	mustCode(t, r, 2)
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr does not name %s:\n%s", w, r.stderr)
+		}
 	}
 }
