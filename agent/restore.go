@@ -87,7 +87,7 @@ func (r *restoreRun) pass(ctx context.Context) (map[string]struct{}, error) {
 		if perr != nil {
 			continue // drain
 		}
-		if perr = r.planObject(o, listed, tasks); perr != nil {
+		if perr = r.planObject(ctx, o, listed, tasks); perr != nil {
 			cancel()
 		}
 	}
@@ -102,7 +102,7 @@ func (r *restoreRun) pass(ctx context.Context) (map[string]struct{}, error) {
 
 // planObject compares one listed object with its record and queues it for
 // the destinations that lack it.
-func (r *restoreRun) planObject(o s3src.Object, listed map[string]struct{}, tasks chan<- objectTask) error {
+func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed map[string]struct{}, tasks chan<- objectTask) error {
 	j := r.j
 	if o.Err != nil {
 		j.c.files.Add(1)
@@ -115,7 +115,11 @@ func (r *restoreRun) planObject(o s3src.Object, listed map[string]struct{}, task
 		}
 		listed[p] = struct{}{}
 	}
-	if j.filter.Excluded(o.Rel, false) || excludedByParent(j.filter, o.Rel) {
+	if j.filter.Excluded(o.Rel, o.Dir) || excludedByParent(j.filter, o.Rel) {
+		return nil
+	}
+	if o.Dir {
+		r.restoreMarker(ctx, o)
 		return nil
 	}
 	j.c.files.Add(1)

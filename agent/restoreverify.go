@@ -61,7 +61,11 @@ func (j *jobRun) verifyObject(ctx context.Context, src *s3src.Source, o s3src.Ob
 		report("-", o.Key, "source unusable: "+o.Err.Error())
 		return
 	}
-	if j.filter.Excluded(o.Rel, false) || excludedByParent(j.filter, o.Rel) {
+	if j.filter.Excluded(o.Rel, o.Dir) || excludedByParent(j.filter, o.Rel) {
+		return
+	}
+	if o.Dir {
+		j.verifyMarker(ctx, o, report)
 		return
 	}
 	m, sum, err := hashObject(ctx, src, o)

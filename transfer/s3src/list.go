@@ -28,6 +28,9 @@ type Object struct {
 	StorageClass string
 	// VersionID is the version to read; set when listing AsOf.
 	VersionID string
+	// Dir marks a folder marker: a key ending in "/" (made by consoles and
+	// other tools for an empty directory). Rel is then the directory.
+	Dir bool
 }
 
 // List sends every object below the prefix to out and closes out when done.
@@ -94,11 +97,20 @@ func (s *Source) listPrefix(ctx context.Context, p string, q *prefixQueue, out c
 	return nil
 }
 
-// object builds a listed Object; ok is false for directory markers.
+// object builds a listed Object; ok is false for the prefix's own marker
+// and for keys ending in more than one "/". A folder marker ("dir/") is an
+// Object with Dir set, so that its directory is restored even when empty.
 func (s *Source) object(key string, size int64, etag string, mod time.Time, class, version string) (Object, bool) {
 	rel, ok, err := RelPath(s.prefix, key)
 	if !ok && err == nil {
-		return Object{}, false
+		dir, isDir := strings.CutSuffix(key, "/")
+		if !isDir || len(dir) <= len(s.prefix) {
+			return Object{}, false
+		}
+		if rel, ok, err = RelPath(s.prefix, dir); !ok && err == nil {
+			return Object{}, false
+		}
+		return Object{Key: key, Rel: rel, Err: err, Dir: true, LastModified: mod, VersionID: version}, true
 	}
 	if class == "" {
 		class = "STANDARD"

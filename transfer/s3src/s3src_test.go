@@ -220,13 +220,17 @@ func testListTree(t *testing.T, e *env) {
 		want[rel] = i
 		e.put(t, "tree/"+rel, transfertest.Content(uint64(i), i))
 	}
-	e.put(t, "tree/d0/", nil)           // directory marker of another tool
+	e.put(t, "tree/d0/", nil)           // folder marker of another tool: a directory object
 	e.put(t, "treeline/x", []byte("x")) // shares the text, not the prefix
 	e.put(t, "other/y", []byte("y"))
 	s, _ := e.source(t, "tree", nil)
 	got := list(t, s)
+	if m, ok := got["d0"]; !ok || !m.Dir || m.Key != "tree/d0/" {
+		t.Errorf("folder marker tree/d0/ listed as %+v, want a directory object d0", m)
+	}
+	delete(got, "d0")
 	if len(got) != len(want) {
-		t.Fatalf("listed %d objects, want %d: %v", len(got), len(want), keys(got))
+		t.Fatalf("listed %d objects besides the marker, want %d: %v", len(got), len(want), keys(got))
 	}
 	for rel, i := range want {
 		o, ok := got[rel]
