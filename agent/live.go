@@ -71,7 +71,7 @@ func (l *live) init(j *jobRun) {
 		recs: map[string]manifest.Record{}, rescanNow: make(chan struct{}, 1)}
 	for range j.dests {
 		l.gates = append(l.gates, &destGate{kick: make(chan struct{}, 1),
-			pending: map[string]pendingPlaylist{}, deletes: map[string]struct{}{}})
+			pending: map[string]pendingPlaylist{}, deletes: map[string]struct{}{}, served: map[string]bool{}})
 	}
 }
 

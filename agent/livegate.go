@@ -21,6 +21,10 @@ type destGate struct {
 	mu      sync.Mutex
 	pending map[string]pendingPlaylist
 	deletes map[string]struct{}
+	// served holds the playlists whose version served at the destination
+	// the gate knows: seeded from the destination, or published in this
+	// run (true). See seedServed.
+	served map[string]bool
 }
 
 type pendingPlaylist struct {
@@ -43,6 +47,9 @@ func (l *live) seen(r result) {
 		l.mu.Unlock()
 		return
 	case r.status == StatusSkipped && r.err == nil:
+		if l.j.hlsOrder && hls.IsPlaylist(r.rel) {
+			l.seedServed(l.ctx, r.rel)
+		}
 		for i, g := range l.gates {
 			if !l.j.dests[i].isDown() {
 				g.gate.MarkComplete(r.rel)
@@ -80,6 +87,7 @@ func (l *live) playlistChanged(ctx context.Context, rel string) {
 		l.j.log.Warn("playlist does not parse; publishing it unordered", "path", rel, "error", err)
 	}
 	p := pendingPlaylist{data: data, refs: refs, st: statOf(fi), mode: fi.Mode(), seen: time.Now()}
+	l.seedServed(ctx, rel)
 	for i, g := range l.gates {
 		if l.j.dests[i].isDown() {
 			continue
@@ -159,8 +167,9 @@ func (l *live) publishReady(ctx context.Context, i int) {
 			o = j.outcomes(res, nil)[0]
 		}
 		if o.err == nil {
-			released := g.gate.Published(rel, p.refs)
 			g.mu.Lock()
+			g.served[rel] = true
+			released := g.gate.Published(rel, p.refs)
 			for _, r := range released {
 				if _, ok := g.deletes[r]; ok {
 					g.poke()
@@ -228,4 +237,58 @@ func syncBefore(ctx context.Context, d transfer.Destination, n int) error {
 		return s.Sync(ctx)
 	}
 	return nil
+}
+
+// seedServed tells each destination's gate, once per run, which segments
+// the version of playlist rel served there now lists. A restarted agent
+// starts with empty gates while a destination still serves the playlist
+// an earlier run published; without the seed, the segments the source
+// removed meanwhile would be deleted there at once (by the sweep after the
+// initial pass, or on their events), before a newer playlist replaced the
+// one that lists them, and players would fetch segments that 404.
+func (l *live) seedServed(ctx context.Context, rel string) {
+	for i, g := range l.gates {
+		g.mu.Lock()
+		_, known := g.served[rel]
+		if !known {
+			g.served[rel] = false
+		}
+		g.mu.Unlock()
+		if known {
+			continue
+		}
+		refs, ok := servedRefs(ctx, l.j.dests[i].d, rel)
+		if !ok {
+			continue
+		}
+		g.mu.Lock()
+		if !g.served[rel] { // not published by this run meanwhile
+			g.gate.Published(rel, refs)
+		}
+		g.mu.Unlock()
+	}
+}
+
+// servedRefs reads the version of playlist rel that d serves and returns
+// what it lists; false when d holds none, cannot be read back, or it does
+// not parse.
+func servedRefs(ctx context.Context, d transfer.Destination, rel string) ([]string, bool) {
+	o, ok := transfer.As[transfer.Opener](d)
+	if !ok {
+		return nil, false
+	}
+	rc, err := o.Open(ctx, rel)
+	if err != nil {
+		return nil, false
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 16<<20))
+	if err != nil {
+		return nil, false
+	}
+	pl, err := hls.ParsePlaylist(data)
+	if err != nil {
+		return nil, false
+	}
+	return pl.Refs(rel), true
 }

@@ -60,7 +60,9 @@ func TestWatchDaemon(t *testing.T) {
 	dirs := mkdirs(t, dir, "src", "a", "b")
 	src, a, b := dirs[0], dirs[1], dirs[2]
 	addr := freeAddr(t)
-	extra := fmt.Sprintf("    mode: watch\n")
+	// quiet: 10m: a followed file is published on its close only, so the
+	// close is always seen and the replication lag observed.
+	extra := "    mode: watch\n    quiet: 10m\n"
 	cfg := writeConfig(t, dir, job{source: src, dests: []string{a}, extra: extra})
 	withMetrics := func() {
 		data, err := os.ReadFile(cfg)
@@ -100,6 +102,9 @@ func TestWatchDaemon(t *testing.T) {
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
+	// Signals coalesce, and a reload reads the file when it handles the
+	// signal: the good config goes back only after this one was refused.
+	s.waitFor(t, "the refused reload", func() bool { return strings.Contains(s.stderr.String(), "reload refused") })
 	if err := os.WriteFile(filepath.Join(src, "two.ts"), []byte("second segment"), 0o644); err != nil {
 		t.Fatal(err)
 	}
