@@ -6,7 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// partBufs keeps the PartSize buffers of one Source for reuse. A large
+// partBufs keeps one Source's buffers of one size for reuse. A large
 // restore fetches hundreds of PartSize units; a fresh buffer costs a page
 // fault per 4 KiB page and a clear of every byte, and even a reused one
 // costs a TLB miss per 4 KiB page on every pass (socket copy, checksum,
@@ -67,20 +67,48 @@ func (p *partBufs) put(b *[]byte) {
 	}
 }
 
+// hugePage is the smallest unit kept in mapped buffers: below it, a heap
+// slice costs no more than a 2 MiB page would.
+const hugePage = 2 << 20
+
+// newPartClasses makes the buffer classes of a Source: PartSize, then
+// halves of it down to hugePage, so a unit gets a buffer at most twice its
+// size (a whole object smaller than PartSize, the last range of an object,
+// a multipart part of another length).
+func newPartClasses(owner *Source, partSize, keep int) []*partBufs {
+	var cs []*partBufs
+	for size := partSize; size >= hugePage || len(cs) == 0; size /= 2 {
+		cs = append(cs, newPartBufs(owner, size, keep))
+	}
+	return cs
+}
+
 // partBuf returns a buffer of n bytes for one fetched unit, and the
-// buffer to give back with putBuf (nil when n is not PartSize: the last
-// range of an object, a small object, a multipart part of another length
-// are allocated on the heap as before).
+// buffer to give back with putBuf (nil for a unit below hugePage or above
+// PartSize, allocated on the heap).
 func (s *Source) partBuf(n int64) ([]byte, *[]byte) {
-	if n != s.opts.PartSize {
+	var fit *partBufs
+	for _, c := range s.parts {
+		if int64(c.size) >= n && n >= hugePage {
+			fit = c
+		}
+	}
+	if fit == nil {
 		return make([]byte, n), nil
 	}
-	return s.parts.get()
+	data, b := fit.get()
+	return data[:n], b
 }
 
 // putBuf gives back a buffer from partBuf once nothing reads it any more.
 func (s *Source) putBuf(b *[]byte) {
-	if b != nil {
-		s.parts.put(b)
+	if b == nil {
+		return
+	}
+	for _, c := range s.parts {
+		if c.size == len(*b) {
+			c.put(b)
+			return
+		}
 	}
 }

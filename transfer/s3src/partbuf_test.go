@@ -6,12 +6,13 @@ import (
 )
 
 // TestPartBufs: a PartSize unit gets a full-size, writable buffer that is
-// reused after putBuf; other sizes come from the heap and are not kept;
-// returning more buffers than are kept unmaps the extra ones.
+// reused after putBuf; returning more buffers than are kept unmaps the
+// extra ones; a shorter unit gets a kept buffer of the smallest class that
+// holds it, and one below hugePage a heap slice.
 func TestPartBufs(t *testing.T) {
 	const size = 4 << 20
 	s := &Source{opts: Options{PartSize: size}}
-	s.parts = newPartBufs(s, size, 1)
+	s.parts = newPartClasses(s, size, 1)
 
 	a, pa := s.partBuf(size)
 	b, pb := s.partBuf(size)
@@ -31,9 +32,16 @@ func TestPartBufs(t *testing.T) {
 	}
 	s.putBuf(pc)
 
-	d, pd := s.partBuf(size - 1)
-	if len(d) != size-1 || pd != nil {
-		t.Fatalf("a short unit got %d bytes, kept %v; want %d from the heap", len(d), pd != nil, size-1)
+	for _, c := range []struct {
+		n, class int
+	}{{size - 1, size}, {size/2 + 1, size}, {size / 2, size / 2}, {hugePage - 1, 0}} {
+		d, pd := s.partBuf(int64(c.n))
+		switch {
+		case len(d) != c.n:
+			t.Errorf("a unit of %d bytes got %d", c.n, len(d))
+		case c.class == 0 && pd != nil, c.class != 0 && (pd == nil || len(*pd) != c.class):
+			t.Errorf("a unit of %d bytes got a kept buffer %v, want one of %d bytes (0: none)", c.n, pd != nil, c.class)
+		}
+		s.putBuf(pd)
 	}
-	s.putBuf(pd) // nil: nothing to give back
 }

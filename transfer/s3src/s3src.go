@@ -75,7 +75,7 @@ type Source struct {
 	opts   Options
 	client *s3.Client
 	budget *semaphore.Weighted // nil without MaxBuffered
-	parts  *partBufs           // PartSize buffers, see partBuf
+	parts  []*partBufs         // unit buffers by size, see partBuf
 }
 
 // New builds a Source. It makes no request.
@@ -114,7 +114,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	src := &Source{bucket: opts.Bucket, prefix: prefix, opts: opts, client: client}
 	// Keep as many buffers as can be in use at once; fewer are kept when
 	// fewer were used (MaxBuffered, small objects).
-	src.parts = newPartBufs(src, int(opts.PartSize), max(opts.Concurrency, 1)*opts.PartConcurrency)
+	src.parts = newPartClasses(src, int(opts.PartSize), max(opts.Concurrency, 1)*opts.PartConcurrency)
 	if opts.MaxBuffered > 0 {
 		src.budget = semaphore.NewWeighted(opts.MaxBuffered)
 	}
