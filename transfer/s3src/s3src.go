@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/semaphore"
 
-	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/s3client"
 )
 
@@ -75,8 +74,8 @@ type Source struct {
 	prefix string // "" or ending in "/"
 	opts   Options
 	client *s3.Client
-	budget *semaphore.Weighted  // nil without MaxBuffered
-	parts  *transfer.BufferPool // PartSize buffers, see partBuf
+	budget *semaphore.Weighted // nil without MaxBuffered
+	parts  []*partBufs         // unit buffers by size, see partBuf
 }
 
 // New builds a Source. It makes no request.
@@ -112,8 +111,10 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	src := &Source{bucket: opts.Bucket, prefix: prefix, opts: opts, client: client,
-		parts: transfer.NewBufferPool(int(opts.PartSize))}
+	src := &Source{bucket: opts.Bucket, prefix: prefix, opts: opts, client: client}
+	// Keep as many buffers as can be in use at once; fewer are kept when
+	// fewer were used (MaxBuffered, small objects).
+	src.parts = newPartClasses(src, int(opts.PartSize), max(opts.Concurrency, 1)*opts.PartConcurrency)
 	if opts.MaxBuffered > 0 {
 		src.budget = semaphore.NewWeighted(opts.MaxBuffered)
 	}
