@@ -1,10 +1,6 @@
 package s3src
 
-import (
-	"runtime"
-
-	"golang.org/x/sys/unix"
-)
+import "runtime"
 
 // partBufs keeps one Source's buffers of one size for reuse. A large
 // restore fetches hundreds of PartSize units; a fresh buffer costs a page
@@ -32,7 +28,7 @@ func newPartBufs(owner *Source, size, keep int) *partBufs {
 		for {
 			select {
 			case b := <-free:
-				_ = unix.Munmap(*b)
+				unmapBuf(*b)
 			default:
 				return
 			}
@@ -49,11 +45,10 @@ func (p *partBufs) get() (data []byte, b *[]byte) {
 		return *b, b
 	default:
 	}
-	m, err := unix.Mmap(-1, 0, p.size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	m, err := mapBuf(p.size)
 	if err != nil {
 		return make([]byte, p.size), nil
 	}
-	_ = unix.Madvise(m, unix.MADV_HUGEPAGE) // a hint: without it, 4 KiB pages
 	return m, &m
 }
 
@@ -63,7 +58,7 @@ func (p *partBufs) put(b *[]byte) {
 	select {
 	case p.free <- b:
 	default:
-		_ = unix.Munmap(*b)
+		unmapBuf(*b)
 	}
 }
 
