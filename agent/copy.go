@@ -76,6 +76,11 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 	}
 	m := j.meta(t)
 	m.Mode = mode
+	if j.wantsHashFirst(t.act.Dests, m) {
+		if m.Hash, err = hashFirst(ctx, fd, t.e.Abs()); err != nil {
+			return result{rel: rel, status: StatusFailed, err: err}, false
+		}
+	}
 	// The source and the outcomes in one allocation: a small file's copy
 	// is counted in objects.
 	sc := &struct {

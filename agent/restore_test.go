@@ -37,6 +37,7 @@ type s3Counter struct {
 	URL   string
 	gets  atomic.Int64
 	lists atomic.Int64
+	tags  atomic.Int64 // GetObjectTagging: a hash not in the metadata
 	bytes atomic.Int64
 	// once bytes reach mark, reached is closed (set before any request).
 	mark    int64
@@ -63,6 +64,8 @@ func newS3Counter(t *testing.T, srv *miniotest.Server) *s3Counter {
 		case r.Method != http.MethodGet:
 		case q.Has("list-type") || q.Has("versions") || q.Has("location"):
 			c.lists.Add(1)
+		case q.Has("tagging"):
+			c.tags.Add(1)
 		default:
 			c.gets.Add(1)
 		}
@@ -139,6 +142,9 @@ func TestArchiveRestoreRoundTrip(t *testing.T) {
 	}
 	if got := cnt.gets.Load(); got < sum.Files || got > sum.Files+3 {
 		t.Errorf("restore of %d objects into 2 destinations made %d GETs; each object is read once", sum.Files, got)
+	}
+	if got := cnt.tags.Load(); got != 0 {
+		t.Errorf("restore read %d tag sets; archived finished files carry their BLAKE3 as metadata", got)
 	}
 
 	before := cnt.gets.Load()

@@ -104,6 +104,16 @@ type Lister interface {
 	List(ctx context.Context, fn func(rel string, m Meta) error) error
 }
 
+// HashFirster is a destination that fixes an object's metadata when its
+// upload begins (s3dest: CreateMultipartUpload), so the hash can travel
+// with the object only when Begin already has it. For a file that is
+// finished before its upload starts, the agent hashes it first when
+// HashFirst says the upload of a file with Meta m needs it, and passes
+// the hash in Begin's Meta; a restore then finds it in the GET response.
+type HashFirster interface {
+	HashFirst(m Meta) bool
+}
+
 // Opener reads back published content, for `verify: all`.
 type Opener interface {
 	Open(ctx context.Context, rel string) (io.ReadCloser, error)
