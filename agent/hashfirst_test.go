@@ -54,3 +54,33 @@ func TestArchivedFinishedFileCarriesBLAKE3AsMetadata(t *testing.T) {
 	}
 	treetest.Equal(t, f.src, f.dests[0])
 }
+
+// In watch mode a finished recording renamed into the source is complete
+// from its first event: it is hashed first too, and its multipart object
+// carries the BLAKE3 as metadata, where a file still being written gets
+// tags (TestWatchRecordingToS3CompletesSoonAfterClose).
+func TestWatchRenamedInFileCarriesBLAKE3AsMetadata(t *testing.T) {
+	f, srv, bucket := s3Fixture(t, 0)
+	ready, stop := f.startWatch(t)
+	<-ready
+	data := bytes.Repeat([]byte("finished recording "), (11<<20)/19) // three parts of 5 MiB
+	staged := filepath.Join(f.dir, "staged.ts")
+	must(t, os.WriteFile(staged, data, 0o644))
+	must(t, os.Rename(staged, filepath.Join(f.src, "done.ts")))
+	ctx := context.Background()
+	key := aws.String("rec/done.ts")
+	var head *s3.HeadObjectOutput
+	eventually(t, "object complete", func() bool {
+		var err error
+		head, err = srv.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: key})
+		return err == nil
+	})
+	stop()
+	sum := blake3.Sum256(data)
+	if got := head.Metadata["blake3"]; got != hex.EncodeToString(sum[:]) {
+		t.Errorf("x-amz-meta-blake3 %q, want %x (metadata %v)", got, sum, head.Metadata)
+	}
+	if got := getObject(t, srv, bucket, "rec/done.ts"); !bytes.Equal(got, data) {
+		t.Fatal("object differs from the file")
+	}
+}

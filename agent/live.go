@@ -230,7 +230,11 @@ func (l *live) handle(ctx context.Context, ev watch.Event) {
 		ok = false
 	}
 	if !ok {
-		lf = l.startLocked(ctx, ev.Rel)
+		var closedAt time.Time
+		if complete {
+			closedAt = now
+		}
+		lf = l.startLocked(ctx, ev.Rel, closedAt)
 	}
 	l.mu.Unlock()
 	lf.events.Add(1)

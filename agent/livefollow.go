@@ -13,10 +13,16 @@ import (
 	"github.com/efssync/efssync/agent/send"
 )
 
-// startLocked starts following rel; l.mu is held.
-func (l *live) startLocked(ctx context.Context, rel string) *liveFile {
+// startLocked starts following rel; l.mu is held. A file whose first
+// event already says it is complete (closed after writing, or renamed in)
+// is marked closed before the follower looks at it, so it is sent as the
+// finished file it is (see follow).
+func (l *live) startLocked(ctx context.Context, rel string, closedAt time.Time) *liveFile {
 	fctx, cancel := context.WithCancel(ctx)
 	lf := &liveFile{wake: make(chan struct{}, 1), closed: make(chan struct{}), cancel: cancel}
+	if !closedAt.IsZero() {
+		lf.markClosed(closedAt)
+	}
 	l.inflight[rel] = lf
 	l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
 	l.followWG.Add(1)
@@ -89,9 +95,20 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 		return false, sent // closed without a change since it was recorded
 	}
 	t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
+	m := j.meta(t)
+	if select1(lf.closed) && j.wantsHashFirst(t.act.Dests, m) {
+		// Finished before its upload begins: hashed first, as in once
+		// mode, so a multipart object carries its BLAKE3 as metadata.
+		if m.Hash, err = hashFirst(ctx, int(f.Fd()), abs); err != nil {
+			if ctx.Err() == nil {
+				j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: err})
+			}
+			return false, sent
+		}
+	}
 	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
 	src := &followSource{f: f, fl: fl, abs: abs, start: t.st, finished: j.job.Finished.Quiet.D(), now: time.Now}
-	res := j.sender.Send(ctx, send.File{Rel: rel, Meta: j.meta(t), Dests: t.act.Dests, Growing: true}, j.hook(rel, src))
+	res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: t.act.Dests, Growing: true}, j.hook(rel, src))
 	switch {
 	case res.Err == nil:
 	case isRewrite(res.Err):

@@ -42,7 +42,7 @@ func (l *live) seen(r result) {
 	case r.status == StatusChanged:
 		l.mu.Lock()
 		if _, ok := l.inflight[r.rel]; !ok {
-			l.startLocked(l.ctx, r.rel)
+			l.startLocked(l.ctx, r.rel, time.Time{})
 		}
 		l.mu.Unlock()
 		return
