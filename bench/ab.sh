@@ -40,8 +40,12 @@ for _ in $(seq "$ROUNDS"); do
 	done
 done | tee "$W/runs.txt"
 echo "median wall / cpu seconds:"
-sort -k1,3 "$W/runs.txt" | awk '
-	function med(a, n) { asort(a); return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
-	{ k = $1 " " $2 " " $3; n[k]++; W[k, n[k]] = $4; C[k, n[k]] = $5 }
-	END { for (k in n) { delete w; delete c; for (i = 1; i <= n[k]; i++) { w[i] = W[k, i]; c[i] = C[k, i] }
-		printf "%-20s wall %.2f  cpu %.2f\n", k, med(w, n[k]), med(c, n[k]) } }' | sort
+# Plain awk (mawk has no asort): each key's values are sorted by sort(1)
+# first, so the median is picked by position.
+median() { # column
+	sort -k1,3 -k"$1","$1"n "$W/runs.txt" | awk -v c="$1" '
+		{ k = $1 " " $2 " " $3; n[k]++; v[k, n[k]] = $c }
+		END { for (k in n) { m = n[k]; printf "%s %s\n", k, (m % 2 ? v[k, (m+1)/2] : (v[k, m/2] + v[k, m/2+1]) / 2) } }' | sort
+}
+join <(median 4 | sed 's/ /_/; s/ /_/') <(median 5 | sed 's/ /_/; s/ /_/') |
+	awk '{ split($1, k, "_"); printf "%-20s wall %.2f  cpu %.2f\n", k[1] " " k[2] " " k[3], $2, $3 }'
