@@ -76,17 +76,17 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 	}
 	m := j.meta(t)
 	m.Mode = mode
-	if j.wantsHashFirst(t.act.Dests, m) {
-		if m.Hash, err = hashFirst(ctx, fd, t.e.Abs()); err != nil {
-			return result{rel: rel, status: StatusFailed, err: err}, false
-		}
-	}
 	// The source and the outcomes in one allocation: a small file's copy
 	// is counted in objects.
 	sc := &struct {
 		src  fileSource
 		outs [1]outcome
 	}{src: fileSource{fd: fd, abs: t.e.Abs(), st: t.st, mode: mode}}
+	if j.wantsHashFirst(t.act.Dests, m) {
+		if m.Hash, err = hashFirst(ctx, &sc.src, m.Size, t.e.Abs()); err != nil {
+			return result{rel: rel, status: StatusFailed, err: err}, false
+		}
+	}
 	res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: t.act.Dests}, j.hook(rel, &sc.src))
 	if res.Err != nil {
 		// With the walk's stat a read error may also mean another file (a

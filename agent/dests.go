@@ -35,7 +35,8 @@ func (a *Agent) openDestinations(ctx context.Context, job config.Job) ([]*destin
 		}
 		d = decorate(d, lim, a.revivable(job, retryPolicy(dc)))
 		d = a.fx.wrap(d)
-		out = append(out, &destination{name: dc.Name, d: d})
+		hf, _ := transfer.As[transfer.HashFirster](d)
+		out = append(out, &destination{name: dc.Name, d: d, hashFirst: hf})
 	}
 	return out, nil
 }

@@ -25,7 +25,9 @@ import (
 type destination struct {
 	name string
 	d    transfer.Destination
-	down atomic.Pointer[error]
+	// hashFirst is d's HashFirster ability, found once, or nil.
+	hashFirst transfer.HashFirster
+	down      atomic.Pointer[error]
 }
 
 // fail takes the destination out of the run on a fatal error, and reports

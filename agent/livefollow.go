@@ -95,19 +95,19 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 		return false, sent // closed without a change since it was recorded
 	}
 	t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
+	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
+	src := &followSource{f: f, fl: fl, abs: abs, start: t.st, finished: j.job.Finished.Quiet.D(), now: time.Now}
 	m := j.meta(t)
 	if select1(lf.closed) && j.wantsHashFirst(t.act.Dests, m) {
 		// Finished before its upload begins: hashed first, as in once
 		// mode, so a multipart object carries its BLAKE3 as metadata.
-		if m.Hash, err = hashFirst(ctx, int(f.Fd()), abs); err != nil {
+		if m.Hash, err = hashFirst(ctx, src, m.Size, abs); err != nil {
 			if ctx.Err() == nil {
 				j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: err})
 			}
 			return false, sent
 		}
 	}
-	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
-	src := &followSource{f: f, fl: fl, abs: abs, start: t.st, finished: j.job.Finished.Quiet.D(), now: time.Now}
 	res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: t.act.Dests, Growing: true}, j.hook(rel, src))
 	switch {
 	case res.Err == nil:
