@@ -3,6 +3,7 @@ package faultmatrix
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -117,14 +118,21 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // files maps each regular file's relative path to its content, skipping
-// fsdest's temp files.
+// fsdest's temp files and files removed while the tree is walked (the
+// agent may be deleting them): a file that is gone holds no version.
 func files(root string) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p != root {
+			return nil // removed while walked (a mirror delete): not there
+		}
 		if err != nil || !de.Type().IsRegular() || fsdest.IsTempName(de.Name()) {
 			return err
 		}
 		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // listed, then removed before it was read
+		}
 		if err != nil {
 			return err
 		}
