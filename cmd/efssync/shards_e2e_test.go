@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -250,8 +253,12 @@ func countLinked(groups [][]string) int {
 // the migration, and the other shards then find nothing to do.
 func TestShardKilledConverges(t *testing.T) {
 	t.Parallel()
-	// Every write waits, so the killed shard is certainly mid-copy.
-	r := newShardRig(t, 4, "    concurrency: 2\n", faultfs.Options{CacheTimeout: -1, DataWrite: 3 * time.Millisecond})
+	// Every write waits, so the killed shard is certainly mid-copy, and
+	// once armed the gate holds its renames, so a copy it finished is
+	// still a temp file when the signal lands.
+	gate := newRenameGate(t, 5)
+	r := newShardRig(t, 4, "    concurrency: 2\n", faultfs.Options{CacheTimeout: -1,
+		DataWrite: 3 * time.Millisecond, MetaWrite: time.Nanosecond, Sleep: gate.sleep})
 	files := r.allFiles(t)
 	r.runAll(t, 0, 1, 3)
 	before := len(regularFiles(t, r.backing))
@@ -259,14 +266,24 @@ func TestShardKilledConverges(t *testing.T) {
 	if creates[2] < 10 {
 		t.Fatalf("shard 2 owns only %d files: too few to kill it mid-run", creates[2])
 	}
+	gate.armed.Store(true)
 	s := start(t, r.args(2)...)
-	if !s.waitTempFile(t, r.backing, before+1) {
-		t.Fatalf("shard 2 ended (%v) before a temp file appeared\nstderr:\n%s", s.err, s.stderr.String())
+	select {
+	case <-gate.held:
+	case <-s.done:
+		t.Fatalf("shard 2 ended (%v) before a rename was held\nstderr:\n%s", s.err, s.stderr.String())
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	// The killed process waits for the held renames' replies: they fail,
+	// so nothing is published after the signal.
+	if err := r.fs[2].FailOp("rename", syscall.EIO, -1); err != nil {
+		t.Fatal(err)
+	}
+	gate.release()
 	<-s.done
+	r.fs[2].ClearFaults()
 	var ee *exec.ExitError
 	if !errors.As(s.err, &ee) || ee.Exited() {
 		t.Fatalf("shard 2 was not killed by the signal: %v", s.err)
@@ -306,6 +323,40 @@ func TestShardKilledConverges(t *testing.T) {
 			t.Errorf("shard %d/4 changed the destination after convergence: %v", i, c)
 		}
 	}
+}
+
+// renameGate holds a mount's renames, once armed and after pass of them
+// went through, until released: a test kills a process while its copies
+// wait to be published, on a machine of any speed.
+type renameGate struct {
+	armed atomic.Bool
+	pass  atomic.Int64
+	held  chan struct{} // closed when the first rename is held
+	open  chan struct{} // closed by release
+	hold  sync.Once
+	rel   sync.Once
+}
+
+func newRenameGate(t *testing.T, pass int64) *renameGate {
+	g := &renameGate{held: make(chan struct{}), open: make(chan struct{})}
+	g.pass.Store(pass)
+	t.Cleanup(g.release) // a failed test never leaves a request waiting
+	return g
+}
+
+func (g *renameGate) release() { g.rel.Do(func() { close(g.open) }) }
+
+// sleep is the mount's Sleep hook: other operations sleep their delay.
+func (g *renameGate) sleep(_ context.Context, op string, d time.Duration) {
+	if op != "rename" || !g.armed.Load() {
+		time.Sleep(d)
+		return
+	}
+	if g.pass.Add(-1) >= 0 {
+		return
+	}
+	g.hold.Do(func() { close(g.held) })
+	<-g.open // not the request's context: the kill must not let it through
 }
 
 // TestShardsMirrorDelete: files and a directory removed from the source are
