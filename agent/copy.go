@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/efssync/efssync/agent/send"
+	"github.com/efssync/efssync/manifest"
 )
 
 // fstatFD returns what the manifest compares, and the file's mode.
@@ -62,6 +63,9 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 		return openFailed(rel, t.e.Abs(), err, j.c), false
 	}
 	defer unix.Close(fd)
+	if !j.a.fx.sends() {
+		return j.plannedCopy(t), false
+	}
 	mode := t.e.Mode
 	if !trustWalk {
 		var st stat
@@ -112,6 +116,28 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 		j.linkMu.Unlock()
 	}
 	return result{rel: rel, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size}, false
+}
+
+// plannedCopy is a copy a dry run plans: the file was opened, nothing is
+// read or sent. A second name of a hard-linked file is then planned as a
+// link, as in a real run.
+func (j *jobRun) plannedCopy(t task) result {
+	if t.st.nlink > 1 {
+		j.linkMu.Lock()
+		j.linkHash[[2]uint64{t.st.dev, t.st.ino}] = [32]byte{}
+		j.linkMu.Unlock()
+	}
+	return planned(t.e.Rel, baseRecord(t, t.e.Mode), t.act.Dests, t.st.size)
+}
+
+// planned is the result of a copy of size bytes to dests that a dry run
+// plans, one outcome per destination, as a real copy reports them.
+func planned(rel string, rec manifest.Record, dests []int, size int64) result {
+	outs := make([]outcome, len(dests))
+	for k, d := range dests {
+		outs[k] = outcome{dest: d, status: StatusCopied, bytes: size}
+	}
+	return result{rel: rel, rec: rec, status: StatusCopied, outs: outs, bytes: size}
 }
 
 // hook passes src through the injected SourceHook, if any.

@@ -41,6 +41,12 @@ type effects interface {
 	planned(c *counters)
 	// resumes tells whether upload checkpoints are kept.
 	resumes() bool
+	// sends tells whether a planned copy is carried out. A dry run plans
+	// from the walk or the listing alone: it opens a source file (one that
+	// cannot be opened shows in the plan) but reads none, makes no GET and
+	// requests no archive restore, so a dry run of 10 TB or of 10 million
+	// objects costs what its walk or listing costs.
+	sends() bool
 	// manifest returns the manifest path to open, and a directory to remove
 	// when the agent closes (a dry run without a manifest opens a scratch one).
 	manifest(path string) (open, scratch string, err error)
@@ -74,6 +80,7 @@ func (realEffects) done(s Status, _ planLine) Status                 { return s 
 func (realEffects) did(counter *atomic.Int64, n int64)               { counter.Add(n) }
 func (realEffects) planned(*counters)                                {}
 func (realEffects) resumes() bool                                    { return true }
+func (realEffects) sends() bool                                      { return true }
 func (realEffects) reports() bool                                    { return true }
 func (realEffects) manifest(path string) (string, string, error)     { return path, "", nil }
 func (realEffects) gc(ctx context.Context, a *Agent) (int, error)    { return a.gcRemove(ctx) }
@@ -109,6 +116,7 @@ func (dryEffects) unmark(string) error                              { return nil
 func (dryEffects) did(*atomic.Int64, int64)                         {}
 func (dryEffects) planned(c *counters)                              { c.planned.Add(1) }
 func (dryEffects) resumes() bool                                    { return false }
+func (dryEffects) sends() bool                                      { return false }
 func (dryEffects) reports() bool                                    { return false }
 func (dryEffects) gc(ctx context.Context, a *Agent) (int, error)    { return a.gcPlan(ctx) }
 

@@ -143,6 +143,7 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed map[
 		j.skipped(o.Rel, true)
 		return nil
 	}
+	j.a.fx.planned(j.c)
 	tasks <- objectTask{obj: o, prev: rec, dests: need}
 	return nil
 }

@@ -30,6 +30,9 @@ func (r *restoreRun) restoreObject(ctx context.Context, t objectTask) result {
 
 func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 	j, o := r.j, t.obj
+	if !j.a.fx.sends() {
+		return r.plannedObject(ctx, t)
+	}
 	rp := r.findResume(o, t.dests)
 	rd, err := r.src.Open(ctx, o, rp.cp)
 	j.c.opened.Add(1)
@@ -80,6 +83,30 @@ func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 	outs := j.outcomes(res, nil)
 	j.settle(&rec, outs, j.a.opts.Now())
 	return result{rel: o.Rel, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size}
+}
+
+// plannedObject is what a dry run plans for an object, from its listing:
+// no GET. Only an archived one costs a request, the HEAD that tells
+// whether it is readable; one that is not is reported as a real run would
+// report it, except that no restore is requested.
+func (r *restoreRun) plannedObject(ctx context.Context, t objectTask) result {
+	o := t.obj
+	rec := manifest.Record{Size: o.Size, ModTime: o.LastModified, ETag: o.ETag, Dests: t.prev.Dests.Clone()}
+	if !s3src.Archived(o.StorageClass) {
+		return planned(o.Rel, rec, t.dests, o.Size)
+	}
+	err := r.src.CheckRestored(ctx, o)
+	var ae *s3src.ArchivedError
+	switch g := r.j.job.From.Glacier; {
+	case err == nil:
+		return planned(o.Rel, rec, t.dests, o.Size)
+	case errors.As(err, &ae) && g.Restore && ae.State == s3src.NotRestored:
+		return result{rel: o.Rel, status: StatusPending,
+			err: fmt.Errorf("s3 key %q in %s: a real run requests its restore (%d days, %s)", o.Key, o.StorageClass, g.Days, g.Tier)}
+	case errors.As(err, &ae) && g.Restore:
+		return result{rel: o.Rel, status: StatusPending, err: err}
+	}
+	return result{rel: o.Rel, status: StatusFailed, err: err}
 }
 
 // openFailed is the result of an object that could not be opened: an

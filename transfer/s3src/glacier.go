@@ -86,9 +86,10 @@ func (s *Source) RestoreStatus(ctx context.Context, obj Object) (RestoreState, e
 	return ParseRestore(aws.ToString(out.Restore)), nil
 }
 
-// checkRestored returns an *ArchivedError unless a restored copy of obj is
-// readable.
-func (s *Source) checkRestored(ctx context.Context, obj Object) error {
+// CheckRestored returns an *ArchivedError unless a restored copy of obj is
+// readable: Open asks it first, and a dry run asks it alone, to plan an
+// archived object without a GET.
+func (s *Source) CheckRestored(ctx context.Context, obj Object) error {
 	st, err := s.RestoreStatus(ctx, obj)
 	if err != nil {
 		return err

@@ -119,7 +119,7 @@ func (s *Source) Open(ctx context.Context, obj Object, resume *Checkpoint) (*Rea
 		return nil, obj.Err
 	}
 	if Archived(obj.StorageClass) {
-		if err := s.checkRestored(ctx, obj); err != nil {
+		if err := s.CheckRestored(ctx, obj); err != nil {
 			return nil, err
 		}
 	}
