@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sync"
 
 	"github.com/efssync/efssync/config"
@@ -43,8 +42,16 @@ func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *reporter, c
 	}
 	r := &restoreRun{j: j, src: src}
 	stop := j.startRecorder(ctx)
-	listed, err := r.pass(ctx)
-	if rerr := stop(); err == nil {
+	listed, set, err := r.pass(ctx)
+	rerr := stop()
+	if len(set) > 0 && rerr == nil {
+		// After the first recorder committed: what is replaced now is
+		// never claimed again by a batch still in flight.
+		stop = j.startRecorder(ctx)
+		r.resolve(ctx, set, listed, err == nil)
+		rerr = stop()
+	}
+	if err == nil {
 		err = rerr
 	}
 	if err != nil {
@@ -64,8 +71,10 @@ func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *reporter, c
 
 // pass lists the source and restores what changed. It returns the
 // relative paths listed (and their parent directories), for the mirror
-// delete, and the listing's error: after one, the listing is incomplete.
-func (r *restoreRun) pass(ctx context.Context) (map[string]struct{}, error) {
+// delete and for the objects it set aside (an entry of the other type in
+// their way, restoreway.go), and the listing's error: after one, the
+// listing is incomplete.
+func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
 	j := r.j
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -74,14 +83,17 @@ func (r *restoreRun) pass(ctx context.Context) (map[string]struct{}, error) {
 	go func() { listErr <- r.src.List(lctx, objs) }()
 	tasks := make(chan objectTask, 2*j.job.Concurrency)
 	var wg sync.WaitGroup
+	var set aside
 	for range j.job.Concurrency {
 		wg.Go(func() {
 			for t := range tasks {
-				j.deliver(r.restoreObject(ctx, t))
+				if res, ok := set.take(t, r.restoreObject(ctx, t)); ok {
+					j.deliver(res)
+				}
 			}
 		})
 	}
-	listed := map[string]struct{}{}
+	listed := listing{}
 	var perr error
 	for o := range objs {
 		if perr != nil {
@@ -97,24 +109,19 @@ func (r *restoreRun) pass(ctx context.Context) (map[string]struct{}, error) {
 	if perr != nil {
 		err = perr
 	}
-	return listed, err
+	return listed, set.objs, err
 }
 
 // planObject compares one listed object with its record and queues it for
 // the destinations that lack it.
-func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed map[string]struct{}, tasks chan<- objectTask) error {
+func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed listing, tasks chan<- objectTask) error {
 	j := r.j
 	if o.Err != nil {
 		j.c.files.Add(1)
 		j.deliver(result{rel: o.Key, kind: KindCopy, status: StatusFailed, err: o.Err, file: true})
 		return nil
 	}
-	for p := o.Rel; p != "." && p != "/"; p = path.Dir(p) {
-		if _, ok := listed[p]; ok {
-			break
-		}
-		listed[p] = struct{}{}
-	}
+	listed.add(o.Rel, o.Dir)
 	if j.filter.Excluded(o.Rel, o.Dir) || excludedByParent(j.filter, o.Rel) {
 		return nil
 	}
@@ -152,7 +159,7 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed map[
 // hold, with the guards of a directory source: an empty listing is refused
 // (a wrong prefix or bucket must not wipe the replica), and so is more
 // than max_delete.
-func (r *restoreRun) mirrorDelete(ctx context.Context, listed map[string]struct{}) error {
+func (r *restoreRun) mirrorDelete(ctx context.Context, listed listing) error {
 	j := r.j
 	if len(listed) == 0 {
 		return fmt.Errorf("%w: source %s lists no object (wrong bucket or prefix?)", ErrDeleteRefused, r.src.Name())
