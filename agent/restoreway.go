@@ -83,7 +83,9 @@ func (a *aside) take(t objectTask, res result) (result, bool) {
 	for _, o := range res.outs {
 		if o.err != nil && (errors.Is(o.err, syscall.ENOTDIR) || errors.Is(o.err, syscall.EISDIR)) {
 			way = append(way, o.dest)
-			first = cmpErr(first, o.err)
+			if first == nil {
+				first = o.err
+			}
 			continue
 		}
 		keep = append(keep, o)
@@ -97,13 +99,6 @@ func (a *aside) take(t objectTask, res result) (result, bool) {
 	a.mu.Unlock()
 	res.outs = keep
 	return res, len(keep) > 0
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // resolve restores the objects set aside, once the listing is complete
