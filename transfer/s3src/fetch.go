@@ -150,6 +150,11 @@ func (r *Reader) fill(resp *response) part {
 			got = 0 // read all of it again
 			sum.reset()
 		}
+		var gaveUp requestFailed
+		if errors.As(err, &gaveUp) {
+			r.s.putBuf(pooled)
+			return part{err: gaveUp.err}
+		}
 		if r.ctx.Err() != nil || errors.Is(err, ErrChanged) {
 			r.s.putBuf(pooled)
 			return part{err: err}
@@ -173,7 +178,7 @@ func (r *Reader) readInto(resp **response, off int64, buf []byte, got *int, sum 
 	if *resp == nil {
 		var err error
 		if *resp, err = r.get(r.ctx, unit{off: off + int64(*got), n: int64(len(buf) - *got)}); err != nil {
-			return err
+			return requestFailed{err}
 		}
 	}
 	n, err := readBody((*resp).out, buf[*got:], sum)
@@ -181,6 +186,14 @@ func (r *Reader) readInto(resp **response, off int64, buf []byte, got *int, sum 
 	*got += n
 	return err
 }
+
+// requestFailed is a GET the SDK gave up on after its own attempts: the
+// body loop does not try it again, or the two retry levels would multiply
+// (MaxAttempts squared stalls before a dead endpoint is reported).
+type requestFailed struct{ err error }
+
+func (e requestFailed) Error() string { return e.err.Error() }
+func (e requestFailed) Unwrap() error { return e.err }
 
 // bodyWindow is how much of a body is read before the checksum takes it:
 // little enough to be still in the CPU's cache, where a pass over the
