@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,6 +126,11 @@ func TestArchiveRestoreRoundTrip(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(f.src, "media", "big.mp4"), big, 0o640))
 	treetest.Write(t, f.src, map[string]string{"empty": "", "deep/er/x.txt": "x"})
 	must(t, os.Chmod(filepath.Join(f.src, "deep/er/x.txt"), 0o600))
+	root := os.Geteuid() == 0 // only root can give a file away, or restore its owner
+	if root {
+		must(t, os.Lchown(filepath.Join(f.src, "deep/er/x.txt"), 1234, 5678))
+		must(t, os.Lchown(filepath.Join(f.src, "media", "big.mp4"), 4321, 8765)) // multipart
+	}
 	old := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
 	must(t, os.Chtimes(filepath.Join(f.src, "empty"), old, old))
 	if sum := f.run(Options{}); !sum.OK() || sum.Copied == 0 {
@@ -139,6 +145,10 @@ func TestArchiveRestoreRoundTrip(t *testing.T) {
 	}
 	for _, d := range r.dests {
 		treetest.Equal(t, f.src, d)
+		if root {
+			wantOwner(t, filepath.Join(d, "deep/er/x.txt"), 1234, 5678)
+			wantOwner(t, filepath.Join(d, "media", "big.mp4"), 4321, 8765)
+		}
 	}
 	if got := cnt.gets.Load(); got < sum.Files || got > sum.Files+3 {
 		t.Errorf("restore of %d objects into 2 destinations made %d GETs; each object is read once", sum.Files, got)
@@ -254,6 +264,16 @@ func TestRestoreRefusesWrongBLAKE3(t *testing.T) {
 		t.Fatalf("restore with a wrong BLAKE3: %+v\n%s", s, rep)
 	}
 	wantFiles(t, r.dests[0], map[string]string{"good": "fine"})
+}
+
+// wantOwner checks the owner of p.
+func wantOwner(t *testing.T, p string, uid, gid uint32) {
+	t.Helper()
+	var st syscall.Stat_t
+	must(t, syscall.Lstat(p, &st))
+	if st.Uid != uid || st.Gid != gid {
+		t.Errorf("%s is owned by %d:%d, want %d:%d", p, st.Uid, st.Gid, uid, gid)
+	}
 }
 
 func setS3Env(t *testing.T, srv *miniotest.Server) {

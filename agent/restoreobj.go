@@ -68,7 +68,9 @@ func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 	if prefix != nil {
 		src.prefix, src.prefixLeft = prefix, rd.Start()
 	}
-	meta := transfer.Meta{Size: o.Size, Mode: m.Mode.Perm(), ModTime: m.ModTime, UID: -1, GID: -1}
+	// Perm: set-ID and sticky bits are not restored, or whoever can write
+	// the bucket could plant a set-ID file; the owner is (as root).
+	meta := transfer.Meta{Size: o.Size, Mode: m.Mode.Perm(), ModTime: m.ModTime, UID: m.UID, GID: m.GID}
 	res := j.sender.Send(ctx, send.File{Rel: o.Rel, Meta: meta, Dests: t.dests}, j.hook(o.Rel, src))
 	if res.Err != nil {
 		status := StatusFailed

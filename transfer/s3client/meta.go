@@ -15,6 +15,10 @@ const (
 	MetaHash  = "blake3"
 	MetaMtime = "mtime"
 	MetaMode  = "mode"
+	// MetaUID and MetaGID are the owner's numeric IDs, so a restore run as
+	// root gives files back their owner as an fs-to-fs copy does.
+	MetaUID = "uid"
+	MetaGID = "gid"
 	// TagPrefix starts the tags (efssync-blake3, -mtime, -mode) that
 	// carry the same entries for an upload begun before its hash was known.
 	TagPrefix = "efssync-"
@@ -31,6 +35,20 @@ func EncodeMeta(m transfer.Meta, withHash bool) map[string]string {
 	if withHash && len(m.Hash) > 0 {
 		v[MetaHash] = fmt.Sprintf("%x", m.Hash)
 	}
+	if m.UID >= 0 && m.GID >= 0 {
+		v[MetaUID] = strconv.Itoa(m.UID)
+		v[MetaGID] = strconv.Itoa(m.GID)
+	}
+	return v
+}
+
+// EncodeTags renders the entries that follow an upload begun before its
+// hash was known, as tags: the owner is left out, as it is in the
+// metadata set at the start, and S3 allows only 10 tags per object.
+func EncodeTags(m transfer.Meta) map[string]string {
+	v := EncodeMeta(m, true)
+	delete(v, MetaUID)
+	delete(v, MetaGID)
 	return v
 }
 
@@ -51,6 +69,9 @@ func DecodeMeta(vals map[string]string, m *transfer.Meta) error {
 			return fmt.Errorf("bad %s %q: %w", MetaMode, s, err)
 		}
 		m.Mode = fromUnixMode(uint32(n))
+	}
+	if err := decodeOwner(vals, m); err != nil {
+		return err
 	}
 	if s := vals[MetaHash]; s != "" {
 		var h []byte
@@ -90,4 +111,19 @@ func fromUnixMode(u uint32) fs.FileMode {
 		m |= fs.ModeSticky
 	}
 	return m
+}
+
+// decodeOwner reads the owner's IDs, both or neither.
+func decodeOwner(vals map[string]string, m *transfer.Meta) error {
+	us, gs := vals[MetaUID], vals[MetaGID]
+	if us == "" && gs == "" {
+		return nil
+	}
+	uid, err1 := strconv.ParseUint(us, 10, 31)
+	gid, err2 := strconv.ParseUint(gs, 10, 31)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("bad %s %q and %s %q: want two numeric IDs", MetaUID, us, MetaGID, gs)
+	}
+	m.UID, m.GID = int(uid), int(gid)
+	return nil
 }

@@ -122,7 +122,7 @@ func (u *Upload) tag(ctx context.Context, final transfer.Meta) error {
 	_, err := u.d.client.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{
 		Bucket:  &u.d.bucket,
 		Key:     &u.key,
-		Tagging: &types.Tagging{TagSet: u.d.tagSet(s3client.EncodeMeta(final, true))},
+		Tagging: &types.Tagging{TagSet: u.d.tagSet(s3client.EncodeTags(final))},
 	})
 	if err != nil {
 		return u.d.wrap(u.key, "put tags", err)

@@ -25,6 +25,10 @@ type Meta struct {
 	// archived file's), else LastModified and 0644.
 	ModTime time.Time
 	Mode    fs.FileMode
+	// UID and GID are the archived file's owner, or -1 when efssync did
+	// not store one (an object it did not write, or one archived by a
+	// version that stored no owner).
+	UID, GID int
 	// Hash is the BLAKE3 efssync stored as metadata: compare it with the
 	// BLAKE3 of the bytes written. Nil for objects efssync did not write,
 	// and for those it archived while they were still growing (their hash
@@ -40,7 +44,7 @@ type Meta struct {
 
 // metaOf reads Meta from a GET response of key.
 func metaOf(key string, out *s3.GetObjectOutput, size int64) (Meta, error) {
-	tm := transfer.Meta{Mode: 0o644, ModTime: aws.ToTime(out.LastModified)}
+	tm := transfer.Meta{Mode: 0o644, ModTime: aws.ToTime(out.LastModified), UID: -1, GID: -1}
 	vals := make(map[string]string, len(out.Metadata))
 	for k, v := range out.Metadata {
 		vals[strings.ToLower(k)] = v
@@ -55,6 +59,8 @@ func metaOf(key string, out *s3.GetObjectOutput, size int64) (Meta, error) {
 		LastModified: aws.ToTime(out.LastModified),
 		ModTime:      tm.ModTime,
 		Mode:         tm.Mode,
+		UID:          tm.UID,
+		GID:          tm.GID,
 		Hash:         tm.Hash,
 	}, nil
 }

@@ -1,0 +1,75 @@
+package s3client
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/efssync/efssync/transfer"
+)
+
+// TestMetaRoundTrip: what EncodeMeta writes, DecodeMeta gives back,
+// the owner included; tags leave the owner out (it is in the metadata
+// from the start, and S3 allows 10 tags); an object without an owner
+// decodes to none.
+func TestMetaRoundTrip(t *testing.T) {
+	in := transfer.Meta{Mode: fs.ModeSetuid | 0o750, ModTime: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC),
+		Hash: []byte{1, 2, 3}, UID: 1234, GID: 0}
+	out := transfer.Meta{UID: -1, GID: -1}
+	if err := DecodeMeta(EncodeMeta(in, true), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Mode != in.Mode || !out.ModTime.Equal(in.ModTime) || string(out.Hash) != string(in.Hash) || out.UID != 1234 || out.GID != 0 {
+		t.Fatalf("round trip: %+v, want %+v", out, in)
+	}
+	tags := EncodeTags(in)
+	if _, ok := tags[MetaUID]; ok || len(tags) != 3 {
+		t.Fatalf("tags %v: want blake3, mtime and mode only", tags)
+	}
+	none := transfer.Meta{UID: -1, GID: -1}
+	in.UID, in.GID = -1, -1
+	if err := DecodeMeta(EncodeMeta(in, false), &none); err != nil || none.UID != -1 || none.GID != -1 {
+		t.Fatalf("no owner stored: %+v, %v", none, err)
+	}
+}
+
+// TestDecodeMetaRefusesBadOwner: an owner that is not two numeric IDs is
+// an error naming the entries, never a chown to a wrong ID.
+func TestDecodeMetaRefusesBadOwner(t *testing.T) {
+	for _, vals := range []map[string]string{
+		{MetaUID: "1000"},
+		{MetaGID: "1000"},
+		{MetaUID: "-1", MetaGID: "5"},
+		{MetaUID: "root", MetaGID: "0"},
+		{MetaUID: "99999999999", MetaGID: "0"},
+	} {
+		m := transfer.Meta{UID: -1, GID: -1}
+		err := DecodeMeta(vals, &m)
+		if err == nil || !strings.Contains(err.Error(), MetaUID) || m.UID != -1 {
+			t.Errorf("%v: %+v, %v", vals, m, err)
+		}
+	}
+}
+
+// FuzzDecodeMeta: no entry makes DecodeMeta panic, and what it accepts
+// encodes back to entries it accepts again with the same result.
+func FuzzDecodeMeta(f *testing.F) {
+	f.Add("2024-05-06T07:08:09Z", "644", "0a0b", "1000", "1000")
+	f.Add("", "", "", "", "")
+	f.Add("x", "999", "zz", "-1", "2")
+	f.Fuzz(func(t *testing.T, mtime, mode, hash, uid, gid string) {
+		vals := map[string]string{MetaMtime: mtime, MetaMode: mode, MetaHash: hash, MetaUID: uid, MetaGID: gid}
+		m := transfer.Meta{UID: -1, GID: -1}
+		if err := DecodeMeta(vals, &m); err != nil {
+			return
+		}
+		again := transfer.Meta{UID: -1, GID: -1}
+		if err := DecodeMeta(EncodeMeta(m, true), &again); err != nil {
+			t.Fatalf("%v decoded to %+v, which does not decode again: %v", vals, m, err)
+		}
+		if again.UID != m.UID || again.GID != m.GID || again.Mode != m.Mode || string(again.Hash) != string(m.Hash) {
+			t.Fatalf("%+v encoded and decoded to %+v", m, again)
+		}
+	})
+}
