@@ -137,7 +137,7 @@ func planned(rel string, rec manifest.Record, dests []int, size int64) result {
 	for k, d := range dests {
 		outs[k] = outcome{dest: d, status: StatusCopied, bytes: size}
 	}
-	return result{rel: rel, rec: rec, status: StatusCopied, outs: outs, bytes: size}
+	return result{rel: rel, rec: rec, status: StatusCopied, outs: outs, bytes: size, planned: true}
 }
 
 // hook passes src through the injected SourceHook, if any.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/internal/miniotest"
@@ -100,5 +101,44 @@ func TestDryRunOfRestoreMakesNoGET(t *testing.T) {
 	}
 	for _, d := range r.dests {
 		wantFiles(t, d, want)
+	}
+}
+
+// TestDryRunOfArchivePlansTheRemoval: with after_archive: delete, a dry run
+// prints, after each copy, the removal of its source, once, and keeps every
+// source; for a file already archived by an earlier run but not yet
+// removed, it verifies the copy as a real run would and plans the removal.
+// Nothing fails for want of a copy the dry run did not make.
+func TestDryRunOfArchivePlansTheRemoval(t *testing.T) {
+	f := newFixture(t, 1)
+	f.extra = "    finished: {quiet: 60s}\n"
+	treetest.Write(t, f.src, map[string]string{"old.mp4": "archived, not removed"})
+	old := time.Now().Add(-2 * time.Minute)
+	must(t, os.Chtimes(filepath.Join(f.src, "old.mp4"), old, old))
+	if sum := f.run(Options{}); !sum.OK() || sum.Copied != 1 {
+		t.Fatalf("first run: %+v", sum)
+	}
+	treetest.Write(t, f.src, map[string]string{"new.mp4": "not copied yet"})
+	must(t, os.Chtimes(filepath.Join(f.src, "new.mp4"), old, old))
+	f.extra += "    after_archive: delete\n"
+	var plan bytes.Buffer
+	sum := f.run(Options{DryRun: true, PlanOut: &plan})
+	if !sum.OK() {
+		t.Fatalf("dry run: %+v\n%s", sum, plan.String())
+	}
+	want := fmt.Sprintf("job\tcopy\t%s\t\"new.mp4\"\njob\tarchived\t\"new.mp4\"\n", f.dests[0])
+	if !strings.Contains(plan.String(), want) || !strings.Contains(plan.String(), "job\tarchived\t\"old.mp4\"\n") {
+		t.Errorf("plan:\n%s\nwant the copy of new.mp4 followed by its removal, and the removal of old.mp4", plan.String())
+	}
+	if n := strings.Count(plan.String(), "\n"); n != 3 {
+		t.Errorf("plan has %d lines, want 3:\n%s", n, plan.String())
+	}
+	for _, rel := range []string{"old.mp4", "new.mp4"} {
+		if _, err := os.Stat(filepath.Join(f.src, rel)); err != nil {
+			t.Errorf("the dry run removed the source %s: %v", rel, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(f.dests[0], "new.mp4")); err == nil {
+		t.Error("the dry run copied new.mp4")
 	}
 }

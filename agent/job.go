@@ -74,6 +74,8 @@ type result struct {
 	dur    time.Duration
 	// reported: counted and reported already (skipped), only seen here.
 	reported bool
+	// planned: a copy a dry run planned; nothing was read or sent.
+	planned bool
 }
 
 // jobRun is the state of one job during one run.
@@ -296,8 +298,14 @@ func (j *jobRun) execute(ctx context.Context, t task) {
 // with after_archive: delete, a file published at every destination is
 // verified there once more and its source removed.
 func (j *jobRun) followUp(ctx context.Context, t task, r result) {
-	if j.job.AfterArchive == "delete" && r.status == StatusCopied && r.put && len(r.rec.Dests) == len(j.dests) &&
-		(r.kind == KindCopy || r.kind == KindRehash) {
+	if j.job.AfterArchive != "delete" || r.status != StatusCopied || (r.kind != KindCopy && r.kind != KindRehash) {
+		return
+	}
+	switch {
+	case r.planned:
+		// A dry run's copy: the source would go once the copy verified.
+		j.deliver(result{rel: t.e.Rel, kind: KindArchive, status: StatusArchived})
+	case r.put && len(r.rec.Dests) == len(j.dests):
 		j.deliver(j.archive(ctx, t, r.rec.Hash))
 	}
 }
