@@ -161,16 +161,9 @@ func (r *restoreRun) clearWayAt(ctx context.Context, i int, rel string) error {
 		if err != nil {
 			return err
 		}
-		tr, ok := asTreeRemover(d)
-		if !ok {
-			return fmt.Errorf("a directory is there and %s cannot remove one", j.names[i])
-		}
-		n, err := tr.RemoveTree(ctx, rel, limit)
-		if err != nil {
+		if err := j.removeDirAt(ctx, i, rel, limit); err != nil {
 			return fmt.Errorf("a directory is there, where the object's file goes: %w", err)
 		}
-		j.a.fx.did(&j.c.deleted, int64(n))
-		j.log.Info("directory replaced by the object's file", "path", rel, "dest", j.names[i], "removed", n)
 		return j.forgetBelow(rel)
 	}
 	parts := strings.Split(rel, "/")

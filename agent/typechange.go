@@ -57,22 +57,32 @@ func (j *jobRun) replaceDirectory(ctx context.Context, t task) (result, bool) {
 		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("%s: %w", t.e.Rel, err)}, false
 	}
 	for _, i := range t.act.Dests {
-		tr, ok := asTreeRemover(j.dests[i])
-		if !ok {
-			continue
-		}
-		n, err := tr.RemoveTree(ctx, t.e.Rel, limit)
-		if err != nil {
+		if err := j.removeDirAt(ctx, i, t.e.Rel, limit); err != nil {
 			return result{rel: t.e.Rel, status: StatusFailed,
 				err: fmt.Errorf("%s: %s is a directory there, the source's is not: %w", j.names[i], t.e.Rel, err)}, false
 		}
-		j.a.fx.did(&j.c.deleted, int64(n))
-		j.log.Info("directory replaced by the source's non-directory", "path", t.e.Rel, "dest", j.names[i], "removed", n)
 	}
 	if err := j.forgetBelow(t.e.Rel); err != nil {
 		return result{rel: t.e.Rel, status: StatusFailed, err: err}, false
 	}
 	return result{}, true
+}
+
+// removeDirAt removes the directory rel and what is below it at
+// destination i, at most limit entries; a destination without directories
+// has nothing to remove.
+func (j *jobRun) removeDirAt(ctx context.Context, i int, rel string, limit int) error {
+	tr, ok := asTreeRemover(j.dests[i])
+	if !ok {
+		return nil
+	}
+	n, err := tr.RemoveTree(ctx, rel, limit)
+	if err != nil {
+		return err
+	}
+	j.a.fx.did(&j.c.deleted, int64(n))
+	j.log.Info("directory replaced by a non-directory", "path", rel, "dest", j.names[i], "removed", n)
+	return nil
 }
 
 // forgetBelow removes the manifest records below the directory rel.
