@@ -140,7 +140,7 @@ func (r *restoreRun) clearWay(ctx context.Context, t objectTask, l listing) erro
 	}
 	if a, ok := l.fileAncestor(o.Rel); ok {
 		// Key a is also a prefix of keys: it loses, here as in its own
-		// restore (the test above), whatever order they were read in.
+		// restore (the check above), whatever order they were read in.
 		r.j.log.Warn("a key is also the prefix of other keys: its file is replaced by their directory",
 			"path", a, "below", o.Rel)
 	}
