@@ -76,6 +76,9 @@ type result struct {
 	reported bool
 	// planned: a copy a dry run planned; nothing was read or sent.
 	planned bool
+	// again: the object's copy was counted with an earlier result (a
+	// restore's set-aside destinations, restoreway.go).
+	again bool
 }
 
 // jobRun is the state of one job during one run.

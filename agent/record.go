@@ -154,7 +154,9 @@ func (j *jobRun) reportResult(r result) {
 	case r.kind == KindAdopt:
 		j.a.fx.did(&j.c.adopted, 1)
 	case r.kind == KindCopy || r.kind == KindLink || r.kind == KindRehash:
-		j.a.fx.did(&j.c.copied, 1)
+		if !r.again {
+			j.a.fx.did(&j.c.copied, 1)
+		}
 		j.a.fx.did(&j.c.bytes, r.bytes)
 	}
 }

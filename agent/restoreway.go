@@ -69,8 +69,9 @@ type aside struct {
 }
 
 type asideObject struct {
-	t   objectTask // dests: those where the entry was in the way
-	err error      // the first such failure, reported if it stays
+	t       objectTask // dests: those where the entry was in the way
+	err     error      // the first such failure, reported if it stays
+	counted bool       // the pass delivered the other destinations' outcomes
 }
 
 // take removes from res the outcomes that failed because an entry of the
@@ -95,7 +96,7 @@ func (a *aside) take(t objectTask, res result) (result, bool) {
 	}
 	t.dests = way
 	a.mu.Lock()
-	a.objs = append(a.objs, asideObject{t: t, err: first})
+	a.objs = append(a.objs, asideObject{t: t, err: first, counted: len(keep) > 0})
 	a.mu.Unlock()
 	res.outs = keep
 	return res, len(keep) > 0
@@ -125,7 +126,9 @@ func (r *restoreRun) resolve(ctx context.Context, objs []asideObject, l listing,
 		if ok {
 			a.t.prev = rec
 		}
-		r.j.deliver(r.restoreObject(ctx, a.t))
+		res := r.restoreObject(ctx, a.t)
+		res.again = a.counted
+		r.j.deliver(res)
 	}
 }
 

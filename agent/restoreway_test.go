@@ -42,7 +42,11 @@ func TestRestoreReplacesEntriesOfTheOtherType(t *testing.T) {
 	put(t, srv, "types", "p/v", "v is a file in the bucket")
 	want := map[string]string{"x": "x is a file now", "keep": "kept", "u/deep/file": "u is a directory in the bucket",
 		"v": "v is a file in the bucket"}
-	restoreConverges(t, r, want)
+	// x, u/deep/file and v are copied, each counted once although u/deep/file
+	// and v reached the second destination after the pass.
+	if c := restoreConverges(t, r, want); c != 3 {
+		t.Errorf("the restore counted %d copies, want 3", c)
+	}
 
 	del(t, srv, "types", "p/x")
 	put(t, srv, "types", "p/x/y/z", "x is a directory again")
@@ -52,10 +56,12 @@ func TestRestoreReplacesEntriesOfTheOtherType(t *testing.T) {
 }
 
 // restoreConverges restores, then checks both destinations hold want, a
-// re-run changes nothing, and verify finds no difference.
-func restoreConverges(t *testing.T, r *fixture, want map[string]string) {
+// re-run changes nothing, and verify finds no difference. It returns the
+// restore's count of copied files.
+func restoreConverges(t *testing.T, r *fixture, want map[string]string) int64 {
 	t.Helper()
-	if sum, rep := runSummary(t, r); !sum.OK() {
+	sum, rep := runSummary(t, r)
+	if !sum.OK() {
 		t.Fatalf("restore: %+v\n%s", sum, rep)
 	}
 	for _, d := range r.dests {
@@ -71,6 +77,7 @@ func restoreConverges(t *testing.T, r *fixture, want map[string]string) {
 	if n, err := a.Verify(context.Background(), &out); err != nil || n != 0 {
 		t.Fatalf("verify: %d differences, %v\n%s", n, err, out.String())
 	}
+	return sum.Copied
 }
 
 func del(t *testing.T, srv *miniotest.Server, bucket, key string) {
