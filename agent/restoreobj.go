@@ -90,33 +90,28 @@ func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 // plannedObject is what a dry run plans for an object, from its listing:
 // no GET. Only an archived one costs a request, the HEAD that tells
 // whether it is readable; one that is not is reported as a real run would
-// report it, except that no restore is requested.
+// report it (openFailed), except that no restore is requested.
 func (r *restoreRun) plannedObject(ctx context.Context, t objectTask) result {
 	o := t.obj
+	if s3src.Archived(o.StorageClass) {
+		if err := r.src.CheckRestored(ctx, o); err != nil {
+			return r.openFailed(ctx, o, err)
+		}
+	}
 	rec := manifest.Record{Size: o.Size, ModTime: o.LastModified, ETag: o.ETag, Dests: t.prev.Dests.Clone()}
-	if !s3src.Archived(o.StorageClass) {
-		return planned(o.Rel, rec, t.dests, o.Size)
-	}
-	err := r.src.CheckRestored(ctx, o)
-	var ae *s3src.ArchivedError
-	switch g := r.j.job.From.Glacier; {
-	case err == nil:
-		return planned(o.Rel, rec, t.dests, o.Size)
-	case errors.As(err, &ae) && g.Restore && ae.State == s3src.NotRestored:
-		return result{rel: o.Rel, status: StatusPending,
-			err: fmt.Errorf("s3 key %q in %s: a real run requests its restore (%d days, %s)", o.Key, o.StorageClass, g.Days, g.Tier)}
-	case errors.As(err, &ae) && g.Restore:
-		return result{rel: o.Rel, status: StatusPending, err: err}
-	}
-	return result{rel: o.Rel, status: StatusFailed, err: err}
+	return planned(o.Rel, rec, t.dests, o.Size)
 }
 
 // openFailed is the result of an object that could not be opened: an
-// archived one gets its restore requested when the job asks for that.
+// archived one gets its restore requested when the job asks for that (a
+// dry run only says a real run would).
 func (r *restoreRun) openFailed(ctx context.Context, o s3src.Object, err error) result {
 	var ae *s3src.ArchivedError
 	g := r.j.job.From.Glacier
 	switch {
+	case errors.As(err, &ae) && g.Restore && !r.j.a.fx.sends():
+		return result{rel: o.Rel, status: StatusPending,
+			err: fmt.Errorf("s3 key %q in %s: %s; a real run requests a restore (%d days, %s) unless one is under way", o.Key, o.StorageClass, ae.State, g.Days, g.Tier)}
 	case errors.As(err, &ae) && g.Restore:
 		st, rerr := r.src.RequestRestore(ctx, o, int32(g.Days), g.Tier)
 		if rerr != nil {
