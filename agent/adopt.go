@@ -29,10 +29,6 @@ const (
 	probeCheck
 )
 
-// StatusAdopted: the destination already held the entry as the source has
-// it; it was recorded without being sent.
-const StatusAdopted Status = "adopted"
-
 // freshDirs remembers, per destination, the directories this run found
 // missing there: nothing below them can exist yet, so their files are sent
 // without a stat first, and a first copy into an empty destination costs

@@ -89,7 +89,7 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 		r.status, r.err = StatusFailed, fmt.Errorf("remove archived source %s: %w", t.e.Abs(), err)
 		return r
 	}
-	j.a.fx.did(&j.c.deleted, 1)
+	j.a.fx.did(&j.c.Deleted, 1)
 	r.status = StatusArchived // the recorder reports it (a dry run: prints it)
 	r.dur = time.Since(start)
 	return r

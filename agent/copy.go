@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
 	"io/fs"
 
 	"golang.org/x/sys/unix"
@@ -58,7 +59,7 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result, stale bool) {
 	rel := t.e.Rel
 	fd, err := openSourceFD(t.e.Abs())
-	j.c.opened.Add(1)
+	j.c.Opened.Add(1)
 	if err != nil {
 		return openFailed(rel, t.e.Abs(), err, j.c), false
 	}
@@ -97,7 +98,7 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 		// FIFO opened without blocking, a truncated file): the stat tells.
 		if trustWalk && ctx.Err() == nil && (errors.Is(res.Err, ErrChanged) ||
 			checkStable(fd, t.e.Abs(), t.st, mode, res.Size) != nil) {
-			j.c.read.Add(-res.Size) // read again by the next attempt; count it once
+			j.c.Read.Add(-res.Size) // read again by the next attempt; count it once
 			return result{}, true
 		}
 		status := StatusFailed
@@ -162,10 +163,10 @@ func (j *jobRun) outcomes(res send.Result, outs []outcome) []outcome {
 }
 
 // openFailed is the result of a source file that could not be opened.
-func openFailed(rel, abs string, err error, c *counters) result {
+func openFailed(rel, abs string, err error, c *report.Counters) result {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.vanished.Add(1)
+		c.Vanished.Add(1)
 		return result{rel: rel, status: StatusVanished, err: fmt.Errorf("%s: vanished before it was read", abs)}
 	case errors.Is(err, unix.ELOOP):
 		return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (a symlink now, not followed); it will be copied on the next run", abs, ErrChanged)}
@@ -177,7 +178,7 @@ func openFailed(rel, abs string, err error, c *counters) result {
 // is read and hashed, and copied only if the content differs.
 func (j *jobRun) rehash(ctx context.Context, t task) result {
 	f, err := openSource(t.e.Abs())
-	j.c.opened.Add(1)
+	j.c.Opened.Add(1)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return result{rel: t.e.Rel, status: StatusVanished}

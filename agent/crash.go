@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
 	"os"
 	"path/filepath"
 
@@ -139,8 +140,8 @@ func (a *Agent) gcEach(ctx context.Context, fn func(j *jobRun) (int, error)) (in
 	total := 0
 	var errs []error
 	for _, job := range a.selected() {
-		rep, _ := newReporter("")
-		j, err := a.newJobRun(ctx, job, rep, &counters{})
+		rep, _ := report.Open("")
+		j, err := a.newJobRun(ctx, job, rep, &report.Counters{})
 		if err == nil {
 			var n int
 			n, err = fn(j)

@@ -115,15 +115,15 @@ func (j *jobRun) deleteOne(ctx context.Context, d *destination, rel string, b ba
 		j.log.Info("directory still holds other shards' files; left for a later run", "path", rel, "dest", d.name)
 	} else if err != nil {
 		l.Status, l.Error = StatusFailed, err.Error()
-		j.c.failed.Add(1)
+		j.c.Failed.Add(1)
 		j.log.Error("delete failed", "path", rel, "dest", d.name, "error", err)
 	} else {
 		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: "delete", dest: d.name, rel: rel})
-		j.a.fx.did(&j.c.deleted, 1)
+		j.a.fx.did(&j.c.Deleted, 1)
 		b.Delete(j.job.Name, rel)
 	}
 	l.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-	j.rep.write(l)
+	j.rep.Write(l)
 }
 
 // excludedByParent reports whether a directory above rel is excluded, so

@@ -176,7 +176,7 @@ func (j *jobRun) link(ctx context.Context, t task) result {
 		j.settle(&rec, outs, j.a.opts.Now())
 		return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs, bytes: r.bytes}
 	}
-	j.c.links.Add(1)
+	j.c.Links.Add(1)
 	j.settle(&rec, outs, j.a.opts.Now())
 	return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs}
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -94,8 +95,8 @@ type jobRun struct {
 	names  []string
 	// sender moves every file's bytes, in both modes.
 	sender  *send.Sender
-	rep     *reporter
-	c       *counters
+	rep     *report.Writer
+	c       *report.Counters
 	strat   Strategy
 	results chan result
 
@@ -152,12 +153,12 @@ func (onceMode) playlist(context.Context, string) bool { return false }
 func (onceMode) seen(result)                           {}
 func (onceMode) tally() bool                           { return true }
 
-func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {
+func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) (*jobRun, error) {
 	return a.newJobRunFor(ctx, job, rep, c, onceMode{})
 }
 
 // newWatchRun is newJobRun for watch mode: the job run and its live loop.
-func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, *live, error) {
+func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) (*jobRun, *live, error) {
 	l := new(live)
 	j, err := a.newJobRunFor(ctx, job, rep, c, l)
 	if err != nil {
@@ -167,7 +168,7 @@ func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *reporter, 
 	return j, l, nil
 }
 
-func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter, c *counters, obs passObserver) (*jobRun, error) {
+func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters, obs passObserver) (*jobRun, error) {
 	f, err := NewFilter(job.Include, job.Exclude)
 	if err != nil {
 		return nil, err
@@ -199,7 +200,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter,
 	return j, nil
 }
 
-func (a *Agent) runJob(ctx context.Context, job config.Job, rep *reporter, c *counters) error {
+func (a *Agent) runJob(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) error {
 	if job.From.IsS3() {
 		return a.runRestore(ctx, job, rep, c)
 	}
@@ -321,9 +322,9 @@ func (j *jobRun) skipped(rel string, isFile bool) {
 		return
 	}
 	if isFile {
-		j.c.skipped.Add(1)
+		j.c.Skipped.Add(1)
 	}
-	j.rep.writeSkip(j.a.opts.Now(), j.job.Name, rel)
+	j.rep.WriteSkip(j.a.opts.Now(), j.job.Name, rel)
 }
 
 // deliver hands a result to the recorder and to whoever else listens for

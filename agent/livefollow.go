@@ -24,7 +24,7 @@ func (l *live) startLocked(ctx context.Context, rel string, closedAt time.Time) 
 		lf.markClosed(closedAt)
 	}
 	l.inflight[rel] = lf
-	l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
+	l.j.a.metrics.SetQueue(l.j.job.Name, len(l.inflight))
 	l.followWG.Add(1)
 	go func() {
 		defer l.followWG.Done()
@@ -34,7 +34,7 @@ func (l *live) startLocked(ctx context.Context, rel string, closedAt time.Time) 
 			if l.inflight[rel] == lf {
 				delete(l.inflight, rel)
 			}
-			l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
+			l.j.a.metrics.SetQueue(l.j.job.Name, len(l.inflight))
 			l.mu.Unlock()
 		}()
 		select {
@@ -126,7 +126,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	if at := lf.closedAt.Load(); at != 0 {
 		for _, o := range outs {
 			if o.err == nil {
-				j.a.metrics.lag(j.job.Name, j.names[o.dest], time.Since(time.Unix(0, at)))
+				j.a.metrics.Lag(j.job.Name, j.names[o.dest], time.Since(time.Unix(0, at)))
 			}
 		}
 	}
@@ -135,7 +135,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	rec.Hash = res.Sum
 	j.settle(&rec, outs, j.a.opts.Now())
 	if !known {
-		j.c.files.Add(1) // a new file; a rewrite of a known one is not another
+		j.c.Files.Add(1) // a new file; a rewrite of a known one is not another
 	}
 	r := result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
 	j.deliver(r)

@@ -176,7 +176,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 				}
 			}
 			g.mu.Unlock()
-			j.a.metrics.lag(j.job.Name, d.name, time.Since(p.seen))
+			j.a.metrics.Lag(j.job.Name, d.name, time.Since(p.seen))
 		}
 		l.recMu.Lock()
 		rec, ok := l.recs[rel]
@@ -214,7 +214,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		if err != nil {
 			st = StatusFailed
 		} else {
-			j.c.deleted.Add(1)
+			j.c.Deleted.Add(1)
 		}
 		j.deliver(result{rel: rel, kind: KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)})
 	}

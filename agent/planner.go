@@ -81,7 +81,7 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 	t := task{e: e, st: st, act: act, prev: rec, known: known}
 	isFile := e.Mode.IsRegular()
 	if isFile && (j.obs.tally() || !known) { // a rescan counts only files new to it
-		j.c.files.Add(1)
+		j.c.Files.Add(1)
 	}
 	if isFile && st.nlink > 1 {
 		key := [2]uint64{st.dev, st.ino}
@@ -130,12 +130,12 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 		j.skipped(e.Rel, isFile)
 		return nil
 	case act.Kind == KindMkdir:
-		j.c.dirs.Add(1)
+		j.c.Dirs.Add(1)
 		j.deliver(j.mkdirAdopting(ctx, t))
 		return nil
 	}
 	if isFile {
-		j.c.plannedBytes.Add(st.size)
+		j.c.PlannedBytes.Add(st.size)
 	}
 	j.a.fx.planned(j.c)
 	select {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
 	"io"
 	"io/fs"
 
@@ -36,11 +37,11 @@ func (a *Agent) Repair(ctx context.Context, out io.Writer) (remaining int, err e
 }
 
 func (a *Agent) repairJob(ctx context.Context, job config.Job, out io.Writer) (int, error) {
-	rep, err := newReporter("")
+	rep, err := report.Open("")
 	if err != nil {
 		return 0, err
 	}
-	j, err := a.newJobRun(ctx, job, rep, &counters{})
+	j, err := a.newJobRun(ctx, job, rep, &report.Counters{})
 	if err != nil {
 		return 0, err
 	}

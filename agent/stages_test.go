@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/efssync/efssync/agent/report"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -105,8 +106,8 @@ func watchEvents(t *testing.T, files map[string]string, fn func(t *testing.T, f 
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	t.Cleanup(func() { a.Close() })
-	rep, _ := newReporter("")
-	j, l, err := a.newWatchRun(context.Background(), a.cfg.Jobs[0], rep, &counters{})
+	rep, _ := report.Open("")
+	j, l, err := a.newWatchRun(context.Background(), a.cfg.Jobs[0], rep, &report.Counters{})
 	must(t, err)
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
 	"io"
 	"io/fs"
 
@@ -25,8 +26,8 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 			}
 			continue
 		}
-		c := &counters{}
-		rep, _ := newReporter("")
+		c := &report.Counters{}
+		rep, _ := report.Open("")
 		j, err := a.newJobRun(ctx, job, rep, c)
 		if err != nil {
 			return diffs, fmt.Errorf("job %s: %w", job.Name, err)
