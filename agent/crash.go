@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 	"os"
 	"path/filepath"
 
@@ -78,7 +79,7 @@ func (j *jobRun) staleCheckpoints() ([]stale, error) {
 			return nil
 		}
 		fi, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
-		if err != nil || send.Stale(data, identity(statOf(fi))) {
+		if err != nil || send.Stale(data, identity(walk.StatOf(fi))) {
 			gone = append(gone, stale{dest, rel, cp})
 		}
 		return nil

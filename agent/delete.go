@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/walk"
 	"slices"
 	"strings"
 	"syscall"
@@ -44,7 +45,7 @@ func (j *jobRun) mirrorDelete(ctx context.Context) error {
 // goneFromSource reports whether the directory source no longer has rel,
 // never following a symlink on the way (sourceLacks).
 func (j *jobRun) goneFromSource(rel string) (bool, error) {
-	return sourceLacks(j.src, rel), nil
+	return walk.Lacks(j.src, rel), nil
 }
 
 // mirrorDeleteAt deletes at d what gone reports the source no longer has.
@@ -128,7 +129,7 @@ func (j *jobRun) deleteOne(ctx context.Context, d *destination, rel string, b ba
 
 // excludedByParent reports whether a directory above rel is excluded, so
 // that nothing below an excluded directory is deleted either.
-func excludedByParent(f *Filter, rel string) bool {
+func excludedByParent(f *walk.Filter, rel string) bool {
 	for i := strings.IndexByte(rel, '/'); i >= 0; {
 		if f.Excluded(rel[:i], true) {
 			return true

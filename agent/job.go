@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -41,8 +42,8 @@ func (d *destination) isDown() bool { return d.down.Load() != nil }
 
 // task is one planned entry on its way to a worker.
 type task struct {
-	e      Entry
-	st     stat
+	e      walk.Entry
+	st     walk.Stat
 	act    Action
 	prev   manifest.Record
 	known  bool
@@ -90,7 +91,7 @@ type jobRun struct {
 	// directory below it is opened refusing symlinks (openNoSymlinks).
 	src    string
 	log    *slog.Logger
-	filter *Filter
+	filter *walk.Filter
 	dests  []*destination
 	names  []string
 	// sender moves every file's bytes, in both modes.
@@ -123,7 +124,7 @@ type jobRun struct {
 	fresh *freshDirs
 
 	// guarded are the directories the walk must never enter.
-	guarded guardedDirs
+	guarded walk.Guards
 
 	// obs is how the job's mode takes part in a pass: nothing in once
 	// mode, the live loop in watch mode. It is fixed at construction.
@@ -169,7 +170,7 @@ func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *report.Wri
 }
 
 func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters, obs passObserver) (*jobRun, error) {
-	f, err := NewFilter(job.Include, job.Exclude)
+	f, err := walk.NewFilter(job.Include, job.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +181,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Wr
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
 		rep: rep, c: c, obs: obs, shards: newShardPlan(a.cfg.Shard.Resolved()),
-		strat: statStrategy{checksum: job.Checksum}, guarded: guardedDirsOf(a.cfg, job),
+		strat: statStrategy{checksum: job.Checksum}, guarded: walk.GuardsOf(a.cfg, job),
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
 	sdests := make([]send.Dest, len(dests))

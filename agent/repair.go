@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 	"io"
 	"io/fs"
 
@@ -15,7 +16,7 @@ import (
 // drift is one source entry that verify found missing or different at
 // some destinations.
 type drift struct {
-	e     Entry
+	e     walk.Entry
 	dests []int
 }
 
@@ -47,7 +48,7 @@ func (a *Agent) repairJob(ctx context.Context, job config.Job, out io.Writer) (i
 	}
 	unreadable := 0
 	var found []drift
-	err = walk(ctx, j.src, j.filter, func(e Entry) error {
+	err = walk.Tree(ctx, j.src, j.filter, func(e walk.Entry) error {
 		var dr drift
 		for i, d := range j.dests {
 			if why := j.verifyEntry(ctx, d, e); why != "" {
@@ -102,7 +103,7 @@ func (j *jobRun) resend(ctx context.Context, found []drift) error {
 			j.log.Warn("manifest record unreadable; sending again", "path", dr.e.Rel, "error", err)
 			known = false
 		}
-		t := task{e: dr.e, st: dr.e.st, prev: rec, known: known, act: Action{Dests: dr.dests}}
+		t := task{e: dr.e, st: dr.e.St, prev: rec, known: known, act: Action{Dests: dr.dests}}
 		switch {
 		case dr.e.Mode.IsDir():
 			t.act.Kind = KindMkdir
