@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -182,5 +183,30 @@ func TestSharedSourceWithArchiveDeleteIsRefused(t *testing.T) {
 				t.Fatalf("Validate: %v, want one problem starting %q naming after_archive: delete", err, c.want)
 			}
 		})
+	}
+}
+
+// Variables that other programs set for themselves (the command line's
+// EFSSYNC_CONFIG, the Slurm script's EFSSYNC_MIGRATION_CONFIG) are not
+// overrides and must not fail the load; EFSSYNC_SHARD_COUNT stays one.
+func TestReservedEnvIsIgnored(t *testing.T) {
+	env := append([]string{"EFSSYNC_CONFIG=/etc/efssync/config.yaml", "EFSSYNC_MIGRATION_CONFIG=/etc/efssync/migration.yaml",
+		"EFSSYNC_TEST_MINIO=1", "EFSSYNC_SHARD_COUNT=4"}, testEnv...)
+	cfg := mustLoad(t, "c.yaml", badJob("", ""), env)
+	if cfg.Shard.Count != 4 {
+		t.Errorf("shard.count = %d, want 4 from EFSSYNC_SHARD_COUNT", cfg.Shard.Count)
+	}
+	p := problemsOf(t, "c.yaml", badJob("", ""), append([]string{"EFSSYNC_MIGRATION_CONFIGS=x"}, testEnv...))
+	if len(p) != 1 || !strings.HasPrefix(p[0], "EFSSYNC_MIGRATION_CONFIGS: unknown key") {
+		t.Errorf("a near miss of a reserved name: %q, want unknown key", p)
+	}
+}
+
+// A reserved name must never shadow a key's variable.
+func TestReservedEnvNamesNoKey(t *testing.T) {
+	for _, name := range ReservedEnv {
+		if _, _, ok := resolveEnv(reflect.TypeFor[Config](), strings.Split(strings.TrimPrefix(name, envPrefix), "_")); ok {
+			t.Errorf("%s is reserved but names a key", name)
+		}
 	}
 }

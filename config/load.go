@@ -52,9 +52,11 @@ var formats = map[string]string{".yaml": "yaml", ".yml": "yaml", ".toml": "toml"
 // array. A tag key is taken verbatim (case preserved) from the rest of the
 // name. An index may address an existing element or the one just past the
 // end, which appends; variables are applied in index order, so
-// EFSSYNC_JOBS_1_* can add a second job. EFSSYNC_CONFIG is reserved for the
-// command line (the path of this file) and ignored here. Any other EFSSYNC_
-// variable that names no key is an error.
+// EFSSYNC_JOBS_1_* can add a second job. The variables of ReservedEnv
+// (EFSSYNC_CONFIG, the command line's path of this file;
+// EFSSYNC_MIGRATION_CONFIG, the Slurm script's) and those starting with
+// EFSSYNC_TEST_ are not keys and are ignored. Any other EFSSYNC_ variable
+// that names no key is an error; EFSSYNC_SHARD_COUNT is a real override.
 //
 // Errors: an unsupported extension, an unreadable file (naming the path and
 // the cause) or a syntax error (naming the file and, where the parser gives
