@@ -3,6 +3,7 @@ package fsdest
 import (
 	"fmt"
 	"strconv"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -59,12 +60,19 @@ func (d *Dest) applyMeta(t metaTarget, show string, m transfer.Meta, have owned)
 		}
 	}
 	if !m.ModTime.IsZero() {
-		ts := [2]unix.Timespec{unix.NsecToTimespec(m.ModTime.UnixNano()), unix.NsecToTimespec(m.ModTime.UnixNano())}
+		ts := [2]unix.Timespec{timespec(m.ModTime), timespec(m.ModTime)}
 		if err := t.utimes(&ts); err != nil {
 			return fmt.Errorf("set mtime of %s: %w", show, classify(err))
 		}
 	}
 	return nil
+}
+
+// timespec converts t for the kernel from its seconds and nanoseconds.
+// Going through t.UnixNano() overflows int64 after the year 2262 and
+// wraps to 1901; a time_t holds any time a file system stores.
+func timespec(t time.Time) unix.Timespec {
+	return unix.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
 }
 
 // fileTarget is a regular file open for writing.

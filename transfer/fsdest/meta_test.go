@@ -249,3 +249,70 @@ func TestMkdirAppliesMetadata(t *testing.T) {
 		t.Errorf("xattr: %q, %v", buf[:n], err)
 	}
 }
+
+// TestTimesOutsideUnixNanoRange: mtimes after 2262 and before 1970 are
+// published as they are, for files (every way), directories and
+// symlinks (defect #6 of issue 20: 3000 was written as 1901). ext4 stores
+// times up to 2446, so 3000 is tried on a tmpfs.
+func TestTimesOutsideUnixNanoRange(t *testing.T) {
+	ctx := context.Background()
+	for _, mtime := range []time.Time{
+		time.Date(2300, 1, 2, 3, 4, 5, 600, time.UTC),
+		time.Date(3000, 1, 2, 3, 4, 5, 600, time.UTC),
+		time.Date(1960, 7, 8, 9, 10, 11, 120, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+	} {
+		t.Run(mtime.Format("2006"), func(t *testing.T) {
+			tempDir := t.TempDir
+			if mtime.Year() > 2446 {
+				tempDir = func() string { return tmpfsDir(t) }
+			}
+			check := func(what string, got transfer.Meta, err error) {
+				t.Helper()
+				if err != nil || !got.ModTime.Equal(mtime) {
+					t.Errorf("%s: mtime %v, %v; want %v", what, got.ModTime, err, mtime)
+				}
+			}
+			for way, opts := range publishWays {
+				opts.Chown, opts.Xattrs = false, false
+				d, err := fsdest.New("d", tempDir(), opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				publishMeta(t, d, "f", "x", transfer.Meta{Mode: 0o644, ModTime: mtime, UID: -1, GID: -1})
+				got, err := d.Stat(ctx, "f")
+				check(way+" file", got, err)
+			}
+			d, err := fsdest.New("d", tempDir(), fsdest.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Mkdir(ctx, "dir", transfer.Meta{Mode: fs.ModeDir | 0o755, ModTime: mtime, UID: -1, GID: -1}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.Stat(ctx, "dir")
+			check("directory", got, err)
+			if err := d.Symlink(ctx, "link", "target", transfer.Meta{Mode: fs.ModeSymlink | 0o777, ModTime: mtime, UID: -1, GID: -1}); err != nil {
+				t.Fatal(err)
+			}
+			got, err = d.Stat(ctx, "link")
+			check("symlink", got, err)
+		})
+	}
+}
+
+// tmpfsDir is a fresh directory on /dev/shm, a tmpfs, which stores 64-bit
+// times.
+func tmpfsDir(t *testing.T) string {
+	t.Helper()
+	var sfs unix.Statfs_t
+	if err := unix.Statfs("/dev/shm", &sfs); err != nil || sfs.Type != unix.TMPFS_MAGIC {
+		t.Skip("no tmpfs at /dev/shm for times beyond ext4's 2446")
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "fsdest-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
