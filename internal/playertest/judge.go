@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// Acceptance reports whether the long live-stream runs and the Chromium
+// player are asked for (make acceptance-live sets EFSSYNC_ACCEPTANCE=1);
+// make test runs the short versions only, within CI's time.
+func Acceptance() bool { return os.Getenv("EFSSYNC_ACCEPTANCE") == "1" }
+
 // Verdict sums up the events of one viewing.
 type Verdict struct {
 	Started bool

@@ -34,12 +34,8 @@ type liveCase struct {
 	player string
 }
 
-// acceptance runs the long versions and the Chromium player: make
-// acceptance-live sets it; make test runs the short ones.
-func acceptance() bool { return os.Getenv("EFSSYNC_ACCEPTANCE") == "1" }
-
 func seconds(short int) int {
-	if acceptance() {
+	if playertest.Acceptance() {
 		return 120
 	}
 	return short
@@ -47,7 +43,7 @@ func seconds(short int) int {
 
 func TestLiveDASHOrdered(t *testing.T) {
 	c := liveCase{format: playertest.DASH, order: "[dash]", publish: "atomic", seconds: seconds(20)}
-	if acceptance() {
+	if playertest.Acceptance() {
 		c.player = "dashjs"
 	}
 	r := c.run(t)
@@ -70,7 +66,7 @@ func TestLiveHLSOneFileOrdered(t *testing.T) {
 // slow replica serves manifests that name segments it does not hold yet.
 // It shows the checker sees what it claims to prevent.
 func TestLiveDASHUnorderedViolates(t *testing.T) {
-	if testing.Short() || !acceptance() {
+	if testing.Short() || !playertest.Acceptance() {
 		t.Skip("control run: make acceptance-live")
 	}
 	c := liveCase{format: playertest.DASH, order: "[]", publish: "atomic", seconds: 40}

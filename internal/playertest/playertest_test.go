@@ -51,8 +51,8 @@ func encode(t *testing.T, format, dir string, seconds int) (manifest string, don
 // player plays a live DASH stream from start to end with no failed
 // request, no error and no stall. A replica must do as well.
 func TestDashJSPlaysEncoderDirectory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("plays a 12 s stream in Chromium")
+	if testing.Short() || !Acceptance() {
+		t.Skip("plays a 12 s stream in Chromium: make acceptance-live")
 	}
 	dir := t.TempDir()
 	s := Serve(t, dir)
@@ -66,8 +66,8 @@ func TestDashJSPlaysEncoderDirectory(t *testing.T) {
 
 // The ffmpeg viewer of an fMP4 HLS stream and of a byte-range one.
 func TestFFmpegPlaysEncoderDirectory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("plays 8 s streams")
+	if testing.Short() || !Acceptance() {
+		t.Skip("plays 8 s streams: make acceptance-live")
 	}
 	ffmpeg := testbin.Find(t, "EFSSYNC_FFMPEG", "ffmpeg")
 	for _, format := range []string{HLSfMP4, HLSOneFile} {
