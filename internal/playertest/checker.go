@@ -31,6 +31,8 @@ type Checker struct {
 	checked    int
 	named      map[string]struct{}
 	lateNamed  map[string]struct{}
+	last       map[string][]byte // manifest -> bytes last read
+	versions   int
 }
 
 // Run checks every period until ctx ends.
@@ -53,7 +55,7 @@ func (c *Checker) check(rel string) {
 	c.mu.Lock()
 	c.polls++
 	if c.named == nil {
-		c.named, c.lateNamed = map[string]struct{}{}, map[string]struct{}{}
+		c.named, c.lateNamed, c.last = map[string]struct{}{}, map[string]struct{}{}, map[string][]byte{}
 	}
 	c.mu.Unlock()
 	abs := filepath.Join(c.Replica, filepath.FromSlash(rel))
@@ -61,6 +63,12 @@ func (c *Checker) check(rel string) {
 	if err != nil {
 		return
 	}
+	c.mu.Lock()
+	if !bytes.Equal(c.last[rel], data) {
+		c.versions++
+		c.last[rel] = data
+	}
+	c.mu.Unlock()
 	refs, err := c.Rules.Needs(rel, data, time.Now())
 	if err != nil {
 		c.fail(rel, "", fmt.Sprintf("served manifest does not parse: %v", err))
@@ -111,6 +119,10 @@ func (c *Checker) fail(manifest, ref, why string) {
 // CheckReport is what a Checker saw.
 type CheckReport struct {
 	Polls, Checked, Violations int
+	// Versions counts the manifest versions seen served: a live replica
+	// serves a new one per segment, a replica holding manifests back until
+	// the stream ends serves one.
+	Versions int
 	// Named counts the distinct files served manifests named; Early those
 	// named at least once before they were there.
 	Named, Early int
@@ -122,6 +134,6 @@ type CheckReport struct {
 func (c *Checker) Report() CheckReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CheckReport{Polls: c.polls, Checked: c.checked, Violations: c.violations,
+	return CheckReport{Polls: c.polls, Checked: c.checked, Violations: c.violations, Versions: c.versions,
 		Named: len(c.named), Early: len(c.lateNamed), Examples: append([]string(nil), c.bad...)}
 }

@@ -90,6 +90,12 @@ func (r liveResult) mustBeClean(t *testing.T) {
 	if r.check.Polls < 20 || r.check.Checked < 50 {
 		t.Errorf("the checker saw too little: %+v", r.check)
 	}
+	// Two replicas, a new manifest per one-second segment at each: a
+	// replica that held the manifest back until the stream ended would
+	// pass every other check.
+	if r.check.Versions < r.seconds {
+		t.Errorf("the replicas served only %d manifest versions over a %d s stream", r.check.Versions, r.seconds)
+	}
 	if r.check.Violations > 0 {
 		t.Errorf("%d manifest violations, %d of %d named files named early; first: %s",
 			r.check.Violations, r.check.Early, r.check.Named, strings.Join(r.check.Examples, "; "))
@@ -208,11 +214,12 @@ func (c liveCase) run(t *testing.T) liveResult {
 		res.check.Violations += r.Violations
 		res.check.Named += r.Named
 		res.check.Early += r.Early
+		res.check.Versions += r.Versions
 		res.check.Examples = append(res.check.Examples, r.Examples...)
 	}
 	res.failed = playertest.Failures(srv.Requests(), isMedia)
-	t.Logf("%s, %d s: checker %d polls, %d references, %d violations (%d of %d files named early); viewer %d requests",
-		c.format, c.seconds, res.check.Polls, res.check.Checked, res.check.Violations, res.check.Early, res.check.Named, len(srv.Requests()))
+	t.Logf("%s, %d s: checker %d polls, %d manifest versions, %d references, %d violations (%d of %d files named early); viewer %d requests",
+		c.format, c.seconds, res.check.Polls, res.check.Versions, res.check.Checked, res.check.Violations, res.check.Early, res.check.Named, len(srv.Requests()))
 	return res
 }
 
