@@ -19,6 +19,14 @@ func decodeHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 		return toSize(data)
 	case reflect.TypeFor[Duration]():
 		return toDuration(data)
+	case reflect.TypeFor[BwLimit]():
+		if s, ok := data.(string); ok {
+			return ParseBwLimit(s)
+		}
+		if _, err := toSize(data); err != nil {
+			return nil, err
+		}
+		return ParseBwLimit(fmt.Sprint(data)) // a number of bytes per second
 	case reflect.TypeFor[Source]():
 		// A plain path is a directory source.
 		if s, ok := data.(string); ok {

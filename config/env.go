@@ -100,8 +100,8 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 // is read as a JSON array.
 func envValue(t reflect.Type, val string, segs []any) (any, error) {
 	switch {
-	case t == reflect.TypeFor[Source]():
-		return val, nil // a directory source's path
+	case t == reflect.TypeFor[Source]() || isText(t):
+		return val, nil // a directory source's path, or text the decode hook parses
 	case isSection(t):
 		return nil, fmt.Errorf("names the section %s, not a single value; set its keys one by one", segsPath(segs))
 	case t.Kind() == reflect.Slice && isSection(t.Elem()):
@@ -131,6 +131,8 @@ func resolveEnv(t reflect.Type, toks []string) ([]any, reflect.Type, bool) {
 		return nil, t, true
 	}
 	switch {
+	case isText(t):
+		return nil, nil, false
 	case isSection(t):
 		type cand struct {
 			tag   string

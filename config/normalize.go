@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"fmt"
 	"maps"
 	"reflect"
@@ -50,6 +51,12 @@ func asMap(v any) (map[string]any, bool) {
 	return nil, false
 }
 
+// isText reports whether t is a value written as text (a size, a
+// duration, a bandwidth timetable), whatever its Go kind.
+func isText(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+}
+
 // isSection reports whether t is a table of keys the loader walks (a
 // struct) rather than a value.
 func isSection(t reflect.Type) bool { return t.Kind() == reflect.Struct }
@@ -63,6 +70,8 @@ func normalize(v any, t reflect.Type, path string, p *problems) (any, bool) {
 		return s, true // a directory source written as its path
 	}
 	switch {
+	case isText(t):
+		return v, true
 	case isSection(t):
 		return normalizeSection(v, t, path, p)
 	case t.Kind() == reflect.Slice && isSection(t.Elem()):

@@ -232,6 +232,7 @@ func (j *Job) checkTuning(c *checker, p string) {
 	if j.Bandwidth < 0 {
 		c.add(p+".bandwidth", "must not be negative")
 	}
+	j.checkBwLimit(c, p)
 }
 
 // checkAfterArchive refuses the combinations in which after_archive:
