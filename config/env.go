@@ -71,12 +71,12 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 		toks := strings.Split(name[len(envPrefix):], "_")
 		segs, t, ok := resolveEnv(reflect.TypeFor[Config](), toks)
 		if !ok {
-			p.add("", "%s: unknown key (see the EFSSYNC_* scheme documented for config.Load)", name)
+			p.add("%s: unknown key (see the EFSSYNC_* scheme documented for config.Load)", name)
 			continue
 		}
 		v, err := envValue(t, val, segs)
 		if err != nil {
-			p.add("", "%s: %v", name, err)
+			p.add("%s: %v", name, err)
 			continue
 		}
 		ovs = append(ovs, envOverride{name: name, segs: segs, value: v})
@@ -86,8 +86,8 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 	slices.SortFunc(ovs, func(a, b envOverride) int { return compareSegs(a.segs, b.segs) })
 	origin := map[string]string{}
 	for _, o := range ovs {
-		if _, err := setIn(root, o.segs, o.value); err != nil {
-			p.add("", "%s: %v", o.name, err)
+		if _, err := setIn(root, o.segs, o.value, false); err != nil {
+			p.add("%s: %v", o.name, err)
 			continue
 		}
 		origin[segsPath(o.segs)] = o.name
@@ -186,8 +186,10 @@ func resolveEnv(t reflect.Type, toks []string) ([]any, reflect.Type, bool) {
 }
 
 // setIn stores val at the key path segs below cur, creating tables and
-// list entries as needed, and returns the updated container.
-func setIn(cur any, segs []any, val any) (any, error) {
+// list entries as needed, and returns the updated container. A key the
+// file spells differently (State-Dir) is found by its canonical form,
+// except in a map of data (tags), whose keys are case-sensitive.
+func setIn(cur any, segs []any, val any, inData bool) (any, error) {
 	if len(segs) == 0 {
 		return val, nil
 	}
@@ -197,11 +199,17 @@ func setIn(cur any, segs []any, val any) (any, error) {
 		if !ok {
 			m = map[string]any{}
 		}
-		child, err := setIn(m[s], segs[1:], val)
+		key := s
+		for k := range m {
+			if !inData && canonKey(k) == s {
+				key = k
+			}
+		}
+		child, err := setIn(m[key], segs[1:], val, s == "tags" && !inData)
 		if err != nil {
 			return nil, err
 		}
-		m[s] = child
+		m[key] = child
 		return m, nil
 	case int:
 		l, _ := cur.([]any)
@@ -211,7 +219,7 @@ func setIn(cur any, segs []any, val any) (any, error) {
 		if s == len(l) {
 			l = append(l, nil)
 		}
-		child, err := setIn(l[s], segs[1:], val)
+		child, err := setIn(l[s], segs[1:], val, false)
 		if err != nil {
 			return nil, err
 		}
