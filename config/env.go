@@ -10,6 +10,11 @@ import (
 	"strings"
 )
 
+// The EFSSYNC_* overrides are this package's own code, not viper's
+// AutomaticEnv: viper binds a variable to a key it already knows, so it
+// cannot address list entries (EFSSYNC_JOBS_0_CONCURRENCY) or append one,
+// and it lower-cases the tag keys a variable names.
+
 // envPrefix starts every override variable; see Load for the scheme.
 const envPrefix = "EFSSYNC_"
 
@@ -125,7 +130,7 @@ func envValue(t reflect.Type, val string, segs []any) (any, error) {
 // resolveEnv matches the '_'-separated tokens of a variable name against the
 // schema type t, returning the key path and the type of the key it names.
 // Key names contain '_' themselves (state_dir, kms_key_id), so at each level
-// it tries the fields whose names match the most tokens first and backtracks.
+// it tries the longest run of tokens that names a field first, and backtracks.
 func resolveEnv(t reflect.Type, toks []string) ([]any, reflect.Type, bool) {
 	if len(toks) == 0 {
 		return nil, t, true
@@ -134,34 +139,13 @@ func resolveEnv(t reflect.Type, toks []string) ([]any, reflect.Type, bool) {
 	case isText(t):
 		return nil, nil, false
 	case isSection(t):
-		type cand struct {
-			tag   string
-			parts []string
-			typ   reflect.Type
-		}
-		var cands []cand
-		for tag, f := range fieldTags(t) {
-			cands = append(cands, cand{tag, strings.Split(tag, "_"), f.Type})
-		}
-		slices.SortFunc(cands, func(a, b cand) int {
-			return cmp.Or(cmp.Compare(len(b.parts), len(a.parts)), cmp.Compare(a.tag, b.tag))
-		})
-		for _, c := range cands {
-			if len(toks) < len(c.parts) {
-				continue
-			}
-			match := true
-			for i, part := range c.parts {
-				if !strings.EqualFold(toks[i], part) {
-					match = false
-					break
+		fields := fieldTags(t)
+		for n := len(toks); n > 0; n-- { // the longest key first: state_dir before state
+			key := strings.ToLower(strings.Join(toks[:n], "_"))
+			if f, ok := fields[key]; ok {
+				if rest, rt, ok := resolveEnv(f.Type, toks[n:]); ok {
+					return append([]any{key}, rest...), rt, true
 				}
-			}
-			if !match {
-				continue
-			}
-			if rest, rt, ok := resolveEnv(c.typ, toks[len(c.parts):]); ok {
-				return append([]any{c.tag}, rest...), rt, true
 			}
 		}
 		return nil, nil, false
