@@ -230,7 +230,8 @@ func unixMode(m fs.FileMode) uint32 {
 	return mode
 }
 
-// classify marks errors a network mount may clear on its own as retriable.
+// classify marks errors a network mount may clear on its own as retriable,
+// and an out-of-space error as such (see noSpace).
 func classify(err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
@@ -238,6 +239,18 @@ func classify(err error) error {
 		case unix.EIO, unix.ETIMEDOUT, unix.ESTALE, unix.EAGAIN, unix.EINTR:
 			return transfer.Retriable(err)
 		}
+	}
+	return noSpace(err)
+}
+
+// noSpace marks a full file system (ENOSPC) or an exhausted quota (EDQUOT)
+// with transfer.NoSpace, so the agent stops this destination for the run
+// instead of failing every further file one by one. On NFS both may come
+// as late as fsync or close, so Commit marks its errors this way too (but
+// never as retriable: a failed Commit has dropped its temp file).
+func noSpace(err error) error {
+	if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+		return transfer.NoSpace(err)
 	}
 	return err
 }

@@ -167,8 +167,9 @@ func allZero(p []byte) bool {
 // Commit applies the metadata through the open descriptor (only what the
 // create did not already set), makes the data durable, checks the size, and
 // renames into place. Its errors are never marked retriable: a failed Commit
-// has dropped its temp file, so the whole file must be sent again. The
-// directory fsync that makes the rename durable waits for Sync.
+// has dropped its temp file, so the whole file must be sent again. Out of
+// space (which NFS may report only at fsync or close) is marked
+// transfer.NoSpace. The directory fsync that makes the rename durable waits for Sync.
 func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 	if u.fd < 0 {
 		return fmt.Errorf("publish %s: upload already finished", u.final)
@@ -177,6 +178,7 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 	if cerr := unix.Close(u.fd); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", u.final, cerr)
 	}
+	err = noSpace(err)
 	u.fd = -1
 	defer u.done()
 	if err != nil {
@@ -190,7 +192,7 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 		// lstat of the target as os.Rename would make.
 		if err := unix.Renameat(u.dir.fd, u.name, u.dir.fd, u.base); err != nil {
 			_ = unix.Unlinkat(u.dir.fd, u.name, 0)
-			return fmt.Errorf("publish %s: %w", u.final, err)
+			return noSpace(fmt.Errorf("publish %s: %w", u.final, err))
 		}
 	}
 	u.d.markDirty(u.dir.rel)
