@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/efssync/efssync/agent/shard"
+	"github.com/efssync/efssync/agent/walk"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
@@ -30,7 +31,7 @@ type shardPlan struct {
 // heldEntry is a walked entry with its manifest record, as the partition
 // holds it until its shard is decided.
 type heldEntry struct {
-	e     Entry
+	e     walk.Entry
 	rec   manifest.Record
 	known bool
 }
@@ -59,9 +60,9 @@ func (p *shardPlan) admit(h heldEntry, do func(heldEntry) error) error {
 	}
 	e := shard.Entry{Rel: h.e.Rel}
 	if h.e.Mode.IsRegular() {
-		e.Size = h.e.st.size
-		if h.e.st.nlink > 1 {
-			e.Dev, e.Ino, e.Nlink = h.e.st.dev, h.e.st.ino, h.e.st.nlink
+		e.Size = h.e.St.Size
+		if h.e.St.Nlink > 1 {
+			e.Dev, e.Ino, e.Nlink = h.e.St.Dev, h.e.St.Ino, h.e.St.Nlink
 		}
 	}
 	return p.part.Add(e, h, p.mine(do))
@@ -87,7 +88,7 @@ func (p *shardPlan) mine(do func(heldEntry) error) func(int, heldEntry) error {
 }
 
 // planShard plans e when this agent is to handle it; see shardPlan.
-func (j *jobRun) planShard(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {
+func (j *jobRun) planShard(ctx context.Context, e walk.Entry, rec manifest.Record, known bool, tasks chan<- task) error {
 	if j.shards == nil || e.Mode.IsDir() {
 		if j.shards != nil {
 			j.shards.tree.Add(1)

@@ -12,8 +12,8 @@ import (
 	"slices"
 	"syscall"
 
-	"github.com/efssync/efssync/agent"
 	"github.com/efssync/efssync/agent/shard"
+	"github.com/efssync/efssync/agent/walk"
 	"github.com/efssync/efssync/config"
 )
 
@@ -51,7 +51,7 @@ func Count(ctx context.Context, cfg *config.Config, names []string, count int) (
 // walk tallies one job's source. Each job is partitioned on its own, as
 // the agent does.
 func (t *Tally) walk(ctx context.Context, j config.Job, count int) error {
-	filter, err := agent.NewFilter(j.Include, j.Exclude)
+	filter, err := walk.NewFilter(j.Include, j.Exclude)
 	if err != nil {
 		return err
 	}
