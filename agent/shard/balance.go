@@ -49,7 +49,7 @@ func larger(a, b Item) bool { return order(a, b) < 0 }
 // hash are small beside a shard's share (their imbalance is then small)
 // and that the planned ones can even out what imbalance remains, yet
 // bounded, because each agent holds these items, and their entries (about
-// half a kilobyte each with the manifest record), in memory until its walk
+// 600 bytes each with the manifest record), in memory until its walk
 // ends: 65,536 up to 4 shards, 16,384 per shard above, at most 262,144
 // (from 16 shards). One shard plans nothing.
 func Keep(count int) int {
