@@ -100,6 +100,9 @@ func (b buildInfo) String() string {
 func setVersionFlag(root *cobra.Command) {
 	info := currentBuildInfo()
 	root.Version = info.Version
+	// Declared here, without a shorthand, so cobra does not give it -v:
+	// -v is --verbose, as in rsync and rclone.
+	root.Flags().Bool("version", false, "print the version, commit, build date and Go version")
 	// cobra parses the template: a "{{" in a linker-set value is quoted.
 	root.SetVersionTemplate(strings.ReplaceAll(info.String(), "{{", `{{"{{"}}`))
 }
