@@ -119,7 +119,9 @@ func newVerifyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Re-read the destinations and report every file that differs from the source",
-		Args:  cobra.NoArgs,
+		Example: `  efssync verify -c /etc/efssync/config.yaml
+  efssync verify -c config.yaml --job media --repair`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.load()
 			if err != nil {
@@ -160,7 +162,9 @@ func newGCCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gc",
 		Short: "Remove temp files and abandoned multipart uploads that interrupted runs left behind",
-		Args:  cobra.NoArgs,
+		Example: `  efssync gc -c /etc/efssync/config.yaml -n   # list what would go
+  efssync gc -c /etc/efssync/config.yaml`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.load()
 			if err != nil {

@@ -164,7 +164,7 @@ func runWithReload(ctx context.Context, cfg *config.Config, opts agent.Options, 
 			if !watching && !opts.DryRun {
 				writeTextfile(nil, cfg, nil, errNothingDone, true, log)
 			}
-			return nil, errNothingDone
+			return &agent.Summary{}, errNothingDone
 		}
 		a, err := agent.New(runCfg, runOpts)
 		if err != nil {

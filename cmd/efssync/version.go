@@ -111,7 +111,9 @@ func newVersionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit, build date and Go version",
-		Args:  cobra.NoArgs,
+		Example: `  efssync version
+  efssync --version | head -1`,
+		Args: cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
 			fmt.Fprint(g.stdout, currentBuildInfo().String())
 		},
