@@ -29,10 +29,6 @@ const (
 	probeCheck
 )
 
-// StatusAdopted: the destination already held the entry as the source has
-// it; it was recorded without being sent.
-const StatusAdopted Status = "adopted"
-
 // freshDirs remembers, per destination, the directories this run found
 // missing there: nothing below them can exist yet, so their files are sent
 // without a stat first, and a first copy into an empty destination costs
@@ -149,10 +145,10 @@ func (j *jobRun) probe(ctx context.Context, t task) result {
 		rec := baseRecord(t, t.e.Mode)
 		rec.Hash = src.sum
 		j.settle(&rec, held, j.a.opts.Now())
-		if t.st.nlink > 1 {
+		if t.st.Nlink > 1 {
 			// Further names of the file are linked to this one.
 			j.linkMu.Lock()
-			j.linkHash[[2]uint64{t.st.dev, t.st.ino}] = rec.Hash
+			j.linkHash[[2]uint64{t.st.Dev, t.st.Ino}] = rec.Hash
 			j.linkMu.Unlock()
 		}
 		return result{rel: t.e.Rel, kind: KindAdopt, rec: rec, put: true, status: StatusAdopted, outs: held, file: true}
@@ -197,13 +193,13 @@ func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) 
 		return "unreadable: " + err.Error()
 	case got.Mode.Type() != 0:
 		return fmt.Sprintf("type is %s, source has a regular file", got.Mode.Type())
-	case got.Size != t.st.size:
-		return fmt.Sprintf("size is %d, source has %d", got.Size, t.st.size)
+	case got.Size != t.st.Size:
+		return fmt.Sprintf("size is %d, source has %d", got.Size, t.st.Size)
 	case got.Mode.Perm() != 0 && got.Mode.Perm() != t.e.Mode.Perm():
 		// What verify would report as different is not adopted either.
 		return fmt.Sprintf("mode is %v, source has %v", got.Mode.Perm(), t.e.Mode.Perm())
-	case !sameMTime(got.ModTime, t.st.mtime):
-		return fmt.Sprintf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), t.st.mtime.Format(time.RFC3339Nano))
+	case !sameMTime(got.ModTime, t.st.Mtime):
+		return fmt.Sprintf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), t.st.Mtime.Format(time.RFC3339Nano))
 	}
 	if t.probe != probeAdopt {
 		return ""
@@ -223,7 +219,7 @@ func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) 
 	if !readBack {
 		return ""
 	}
-	m := transfer.Meta{Size: t.st.size, ModTime: t.st.mtime, Hash: sum[:]}
+	m := transfer.Meta{Size: t.st.Size, ModTime: t.st.Mtime, Hash: sum[:]}
 	if err := send.VerifyAt(ctx, d, t.e.Rel, m, true); err != nil {
 		return err.Error()
 	}

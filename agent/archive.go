@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/walk"
 	"io/fs"
 	"os"
 	"time"
@@ -14,14 +15,14 @@ import (
 // unfinished reports whether a file changed within the job's finished.quiet:
 // an archive job leaves a recording that is still being written for a later
 // run instead of uploading a moving target.
-func (j *jobRun) unfinished(st stat) bool {
+func (j *jobRun) unfinished(st walk.Stat) bool {
 	q := j.job.Finished.Quiet.D()
 	if q <= 0 {
 		return false
 	}
 	// mtime, not ctime: a writer moves mtime with every write, while ctime
 	// also moves on a rename or chmod that leaves the content alone.
-	return j.a.opts.Now().Sub(st.mtime) < q
+	return j.a.opts.Now().Sub(st.Mtime) < q
 }
 
 // archive removes a source file once every destination holds a verified
@@ -70,8 +71,8 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 		r.status, r.err = StatusVanished, nil
 		return r
 	}
-	now := statOf(fi)
-	if now.size != t.st.size || !now.mtime.Equal(t.st.mtime) || !now.ctime.Equal(t.st.ctime) || now.ino != t.st.ino {
+	now := walk.StatOf(fi)
+	if now.Size != t.st.Size || !now.Mtime.Equal(t.st.Mtime) || !now.Ctime.Equal(t.st.Ctime) || now.Ino != t.st.Ino {
 		r.status = StatusChanged
 		r.err = fmt.Errorf("%s: %w since it was archived; source kept", t.e.Abs(), ErrChanged)
 		return r
@@ -89,7 +90,7 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 		r.status, r.err = StatusFailed, fmt.Errorf("remove archived source %s: %w", t.e.Abs(), err)
 		return r
 	}
-	j.a.fx.did(&j.c.deleted, 1)
+	j.a.fx.did(&j.c.Deleted, 1)
 	r.status = StatusArchived // the recorder reports it (a dry run: prints it)
 	r.dur = time.Since(start)
 	return r

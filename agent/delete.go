@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/walk"
 	"slices"
 	"strings"
 	"syscall"
@@ -44,7 +45,7 @@ func (j *jobRun) mirrorDelete(ctx context.Context) error {
 // goneFromSource reports whether the directory source no longer has rel,
 // never following a symlink on the way (sourceLacks).
 func (j *jobRun) goneFromSource(rel string) (bool, error) {
-	return sourceLacks(j.src, rel), nil
+	return walk.Lacks(j.src, rel), nil
 }
 
 // mirrorDeleteAt deletes at d what gone reports the source no longer has.
@@ -115,20 +116,20 @@ func (j *jobRun) deleteOne(ctx context.Context, d *destination, rel string, b ba
 		j.log.Info("directory still holds other shards' files; left for a later run", "path", rel, "dest", d.name)
 	} else if err != nil {
 		l.Status, l.Error = StatusFailed, err.Error()
-		j.c.failed.Add(1)
+		j.c.Failed.Add(1)
 		j.log.Error("delete failed", "path", rel, "dest", d.name, "error", err)
 	} else {
 		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: "delete", dest: d.name, rel: rel})
-		j.a.fx.did(&j.c.deleted, 1)
+		j.a.fx.did(&j.c.Deleted, 1)
 		b.Delete(j.job.Name, rel)
 	}
 	l.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-	j.rep.write(l)
+	j.rep.Write(l)
 }
 
 // excludedByParent reports whether a directory above rel is excluded, so
 // that nothing below an excluded directory is deleted either.
-func excludedByParent(f *Filter, rel string) bool {
+func excludedByParent(f *walk.Filter, rel string) bool {
 	for i := strings.IndexByte(rel, '/'); i >= 0; {
 		if f.Excluded(rel[:i], true) {
 			return true

@@ -68,13 +68,13 @@ func (j *jobRun) execKind(ctx context.Context, t task) result {
 // baseRecord is the manifest record for what the walk saw, keeping the
 // publications of destinations that were not touched.
 func baseRecord(t task, mode fs.FileMode) manifest.Record {
-	rec := manifest.Record{Size: t.st.size, ModTime: t.st.mtime, CTime: t.st.ctime,
-		Inode: t.st.ino, Dev: t.st.dev, Mode: mode, Dests: t.prev.Dests.Clone()}
+	rec := manifest.Record{Size: t.st.Size, ModTime: t.st.Mtime, CTime: t.st.Ctime,
+		Inode: t.st.Ino, Dev: t.st.Dev, Mode: mode, Dests: t.prev.Dests.Clone()}
 	return rec
 }
 
 func (j *jobRun) meta(t task) transfer.Meta {
-	return transfer.Meta{Size: t.st.size, Mode: t.e.Mode, ModTime: t.st.mtime, UID: t.st.uid, GID: t.st.gid}
+	return transfer.Meta{Size: t.st.Size, Mode: t.e.Mode, ModTime: t.st.Mtime, UID: t.st.Uid, GID: t.st.Gid}
 }
 
 // settle applies per-destination outcomes to rec: success publishes, failure
@@ -144,7 +144,7 @@ func (j *jobRun) symlink(ctx context.Context, t task) result {
 // link publishes a second name of a hard-linked file as a hard link where
 // the destination can, and as a copy where it cannot.
 func (j *jobRun) link(ctx context.Context, t task) result {
-	key := [2]uint64{t.st.dev, t.st.ino}
+	key := [2]uint64{t.st.Dev, t.st.Ino}
 	j.linkMu.Lock()
 	h, ok := j.linkHash[key]
 	j.linkMu.Unlock()
@@ -176,7 +176,7 @@ func (j *jobRun) link(ctx context.Context, t task) result {
 		j.settle(&rec, outs, j.a.opts.Now())
 		return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs, bytes: r.bytes}
 	}
-	j.c.links.Add(1)
+	j.c.Links.Add(1)
 	j.settle(&rec, outs, j.a.opts.Now())
 	return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs}
 }

@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -40,8 +42,8 @@ func (d *destination) isDown() bool { return d.down.Load() != nil }
 
 // task is one planned entry on its way to a worker.
 type task struct {
-	e      Entry
-	st     stat
+	e      walk.Entry
+	st     walk.Stat
 	act    Action
 	prev   manifest.Record
 	known  bool
@@ -89,13 +91,13 @@ type jobRun struct {
 	// directory below it is opened refusing symlinks (openNoSymlinks).
 	src    string
 	log    *slog.Logger
-	filter *Filter
+	filter *walk.Filter
 	dests  []*destination
 	names  []string
 	// sender moves every file's bytes, in both modes.
 	sender  *send.Sender
-	rep     *reporter
-	c       *counters
+	rep     *report.Writer
+	c       *report.Counters
 	strat   Strategy
 	results chan result
 
@@ -122,7 +124,7 @@ type jobRun struct {
 	fresh *freshDirs
 
 	// guarded are the directories the walk must never enter.
-	guarded guardedDirs
+	guarded walk.Guards
 
 	// obs is how the job's mode takes part in a pass: nothing in once
 	// mode, the live loop in watch mode. It is fixed at construction.
@@ -152,12 +154,12 @@ func (onceMode) playlist(context.Context, string) bool { return false }
 func (onceMode) seen(result)                           {}
 func (onceMode) tally() bool                           { return true }
 
-func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {
+func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) (*jobRun, error) {
 	return a.newJobRunFor(ctx, job, rep, c, onceMode{})
 }
 
 // newWatchRun is newJobRun for watch mode: the job run and its live loop.
-func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, *live, error) {
+func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) (*jobRun, *live, error) {
 	l := new(live)
 	j, err := a.newJobRunFor(ctx, job, rep, c, l)
 	if err != nil {
@@ -167,8 +169,8 @@ func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *reporter, 
 	return j, l, nil
 }
 
-func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter, c *counters, obs passObserver) (*jobRun, error) {
-	f, err := NewFilter(job.Include, job.Exclude)
+func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters, obs passObserver) (*jobRun, error) {
+	f, err := walk.NewFilter(job.Include, job.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +181,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter,
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
 		rep: rep, c: c, obs: obs, shards: newShardPlan(a.cfg.Shard.Resolved()),
-		strat: statStrategy{checksum: job.Checksum}, guarded: guardedDirsOf(a.cfg, job),
+		strat: statStrategy{checksum: job.Checksum}, guarded: walk.GuardsOf(a.cfg, job),
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
 	sdests := make([]send.Dest, len(dests))
@@ -199,7 +201,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter,
 	return j, nil
 }
 
-func (a *Agent) runJob(ctx context.Context, job config.Job, rep *reporter, c *counters) error {
+func (a *Agent) runJob(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) error {
 	if job.From.IsS3() {
 		return a.runRestore(ctx, job, rep, c)
 	}
@@ -321,9 +323,9 @@ func (j *jobRun) skipped(rel string, isFile bool) {
 		return
 	}
 	if isFile {
-		j.c.skipped.Add(1)
+		j.c.Skipped.Add(1)
 	}
-	j.rep.writeSkip(j.a.opts.Now(), j.job.Name, rel)
+	j.rep.WriteSkip(j.a.opts.Now(), j.job.Name, rel)
 }
 
 // deliver hands a result to the recorder and to whoever else listens for

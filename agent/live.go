@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/walk"
 	"os"
 	"path"
 	"path/filepath"
@@ -259,7 +260,7 @@ func (l *live) mkdir(ctx context.Context, rel string) {
 	if err != nil || !fi.IsDir() {
 		return
 	}
-	t := task{e: entryOf(l.j.src, rel, fi), st: statOf(fi)}
+	t := task{e: walk.EntryOf(l.j.src, rel, fi), st: walk.StatOf(fi)}
 	rec, known, _ := l.j.a.db.Get(l.j.job.Name, rel)
 	t.prev, t.known = rec, known
 	t.act = l.j.strat.Plan(t.e, t.st, rec, known, l.j.names)

@@ -28,7 +28,7 @@ func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string) error
 		}
 		if n > 0 {
 			if n > 1 {
-				j.c.deleted.Add(int64(n - 1)) // the directory itself is counted by the caller
+				j.c.Deleted.Add(int64(n - 1)) // the directory itself is counted by the caller
 			}
 			return j.forgetBelow(rel)
 		}

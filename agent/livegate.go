@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/efssync/efssync/agent/walk"
 	"io"
 	"io/fs"
 	"path/filepath"
@@ -30,7 +31,7 @@ type destGate struct {
 type pendingPlaylist struct {
 	data []byte
 	refs []string
-	st   stat
+	st   walk.Stat
 	mode fs.FileMode
 	seen time.Time
 }
@@ -67,7 +68,7 @@ func (l *live) seen(r result) {
 // playlistChanged reads a new version of a playlist and queues it at every
 // destination, where it is published once everything it lists is there.
 func (l *live) playlistChanged(ctx context.Context, rel string) {
-	f, err := openSource(filepath.Join(l.j.src, filepath.FromSlash(rel)))
+	f, err := walk.Open(filepath.Join(l.j.src, filepath.FromSlash(rel)))
 	if err != nil {
 		return
 	}
@@ -86,7 +87,7 @@ func (l *live) playlistChanged(ctx context.Context, rel string) {
 	} else {
 		l.j.log.Warn("playlist does not parse; publishing it unordered", "path", rel, "error", err)
 	}
-	p := pendingPlaylist{data: data, refs: refs, st: statOf(fi), mode: fi.Mode(), seen: time.Now()}
+	p := pendingPlaylist{data: data, refs: refs, st: walk.StatOf(fi), mode: fi.Mode(), seen: time.Now()}
 	l.seedServed(ctx, rel)
 	for i, g := range l.gates {
 		if l.j.dests[i].isDown() {
@@ -158,7 +159,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	}
 	for rel, p := range ready {
 		start := time.Now()
-		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.mtime, UID: p.st.uid, GID: p.st.gid}
+		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.Mtime, UID: p.st.Uid, GID: p.st.Gid}
 		res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: []int{i}}, &send.Bytes{Data: p.data, ID: identity(p.st)})
 		sum := res.Sum
 		m.Size = res.Size
@@ -176,13 +177,13 @@ func (l *live) publishReady(ctx context.Context, i int) {
 				}
 			}
 			g.mu.Unlock()
-			j.a.metrics.lag(j.job.Name, d.name, time.Since(p.seen))
+			j.a.metrics.Lag(j.job.Name, d.name, time.Since(p.seen))
 		}
 		l.recMu.Lock()
 		rec, ok := l.recs[rel]
 		if !ok || rec.Hash != sum || rec.Size != m.Size {
-			rec = manifest.Record{Size: m.Size, ModTime: p.st.mtime, CTime: p.st.ctime, Inode: p.st.ino,
-				Dev: p.st.dev, Mode: p.mode, Hash: sum}
+			rec = manifest.Record{Size: m.Size, ModTime: p.st.Mtime, CTime: p.st.Ctime, Inode: p.st.Ino,
+				Dev: p.st.Dev, Mode: p.mode, Hash: sum}
 		}
 		j.settle(&rec, []outcome{o}, j.a.opts.Now())
 		cp := rec
@@ -204,7 +205,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	g.mu.Unlock()
 	for _, rel := range del {
 		j.log.Debug("delete", "path", rel, "dest", d.name)
-		if !sourceLacks(j.src, rel) {
+		if !walk.Lacks(j.src, rel) {
 			continue // it came back
 		}
 		start := time.Now()
@@ -214,7 +215,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		if err != nil {
 			st = StatusFailed
 		} else {
-			j.c.deleted.Add(1)
+			j.c.Deleted.Add(1)
 		}
 		j.deliver(result{rel: rel, kind: KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)})
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/efssync/efssync/agent/walk"
 	"io/fs"
 
 	"github.com/efssync/efssync/manifest"
@@ -41,7 +42,7 @@ type Action struct {
 // strategies: does this entry need sending, and where? It never reads file
 // content; that is what makes an unchanged run cheap.
 type Strategy interface {
-	Plan(e Entry, st stat, rec manifest.Record, known bool, dests []string) Action
+	Plan(e walk.Entry, st walk.Stat, rec manifest.Record, known bool, dests []string) Action
 }
 
 // statStrategy trusts size, mtime, ctime and inode: equal means unchanged.
@@ -50,12 +51,12 @@ type statStrategy struct {
 	checksum bool
 }
 
-func sameSource(e Entry, st stat, rec manifest.Record) bool {
-	return rec.Size == st.size && rec.ModTime.Equal(st.mtime) && rec.CTime.Equal(st.ctime) &&
-		rec.Inode == st.ino && rec.Mode == e.Mode
+func sameSource(e walk.Entry, st walk.Stat, rec manifest.Record) bool {
+	return rec.Size == st.Size && rec.ModTime.Equal(st.Mtime) && rec.CTime.Equal(st.Ctime) &&
+		rec.Inode == st.Ino && rec.Mode == e.Mode
 }
 
-func (s statStrategy) Plan(e Entry, st stat, rec manifest.Record, known bool, dests []string) Action {
+func (s statStrategy) Plan(e walk.Entry, st walk.Stat, rec manifest.Record, known bool, dests []string) Action {
 	mode := e.Mode
 	var kind Kind
 	switch {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/efssync/efssync/agent/walk"
 	"slices"
 
 	"github.com/efssync/efssync/agent/hls"
@@ -27,7 +28,7 @@ type planScratch struct {
 // plan streams the walk through the strategy and hands work to the workers.
 // Directories are created here, in walk order, so parents precede children.
 func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
-	err := walkDirs(ctx, j.src, j.filter, j.job.Checkers, func(entries []Entry) error {
+	err := walk.Dirs(ctx, j.src, j.filter, j.job.Checkers, func(entries []walk.Entry) error {
 		// One read transaction for the directory's records, closed before
 		// any send below can block on a worker.
 		scratch, _ := j.planScratch.Get().(*planScratch)
@@ -53,7 +54,7 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 			j.log.Warn("manifest unreadable; copying again", "error", err)
 		}
 		for i, e := range entries {
-			if err := j.guarded.check(e); err != nil {
+			if err := j.guarded.Check(e); err != nil {
 				return err
 			}
 			if err := j.planShard(ctx, e, recs[i], known[i], tasks); err != nil {
@@ -70,21 +71,21 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 	return j.planShardRest(ctx, tasks)
 }
 
-func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {
+func (j *jobRun) planEntry(ctx context.Context, e walk.Entry, rec manifest.Record, known bool, tasks chan<- task) error {
 	j.walked.Add(1)
 	if j.obs.busy(e.Rel) || j.reportUnsupported(e.Rel, e.Mode) {
 		return nil
 	}
-	st := e.st
+	st := e.St
 	act := j.strat.Plan(e, st, rec, known, j.names)
 	act.Dests = j.liveDests(act.Dests)
 	t := task{e: e, st: st, act: act, prev: rec, known: known}
 	isFile := e.Mode.IsRegular()
 	if isFile && (j.obs.tally() || !known) { // a rescan counts only files new to it
-		j.c.files.Add(1)
+		j.c.Files.Add(1)
 	}
-	if isFile && st.nlink > 1 {
-		key := [2]uint64{st.dev, st.ino}
+	if isFile && st.Nlink > 1 {
+		key := [2]uint64{st.Dev, st.Ino}
 		j.linkMu.Lock()
 		first, seen := j.linkFirst[key]
 		if !seen {
@@ -130,12 +131,12 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 		j.skipped(e.Rel, isFile)
 		return nil
 	case act.Kind == KindMkdir:
-		j.c.dirs.Add(1)
+		j.c.Dirs.Add(1)
 		j.deliver(j.mkdirAdopting(ctx, t))
 		return nil
 	}
 	if isFile {
-		j.c.plannedBytes.Add(st.size)
+		j.c.PlannedBytes.Add(st.Size)
 	}
 	j.a.fx.planned(j.c)
 	select {

@@ -100,27 +100,27 @@ func (j *jobRun) reportResult(r result) {
 		}
 		switch r.status {
 		case StatusFailed:
-			j.c.failed.Add(1)
+			j.c.Failed.Add(1)
 			j.log.Error("failed", "path", r.rel, "error", r.err)
 		case StatusChanged:
-			j.c.changed.Add(1)
+			j.c.Changed.Add(1)
 			j.log.Warn("changed during copy; not published", "path", r.rel, "error", r.err)
 		case StatusSkipped:
 			if r.file {
-				j.c.skipped.Add(1)
+				j.c.Skipped.Add(1)
 			}
 		case StatusVanished:
 			j.log.Info("vanished", "path", r.rel)
 		case StatusPending:
-			j.c.changed.Add(1) // not in sync yet: a later run restores it
+			j.c.Changed.Add(1) // not in sync yet: a later run restores it
 		case StatusUnsupported:
-			j.c.unsupported.Add(1)
+			j.c.Unsupported.Add(1)
 			j.log.Warn("unsupported; not replicated", "path", r.rel, "error", r.err)
 		}
 		if r.status != StatusSkipped {
 			j.a.fx.done(r.status, planLine{job: j.job.Name, what: string(r.status), rel: r.rel})
 		}
-		j.rep.write(l)
+		j.rep.Write(l)
 		return
 	}
 	failed := false
@@ -133,10 +133,10 @@ func (j *jobRun) reportResult(r result) {
 			l.BLAKE3 = hex.EncodeToString(r.rec.Hash[:])
 		}
 		if o.err == nil && o.status != StatusSkipped && o.status != StatusAdopted {
-			j.a.metrics.published(j.job.Name, l.Dest, o.bytes)
+			j.a.metrics.Published(j.job.Name, l.Dest, o.bytes)
 		}
 		if o.err != nil {
-			j.a.metrics.failed(j.job.Name, l.Dest)
+			j.a.metrics.Failed(j.job.Name, l.Dest)
 			l.Status, l.Error = StatusFailed, o.err.Error()
 			failed = true
 			j.log.Error("failed", "path", r.rel, "dest", l.Dest, "error", o.err)
@@ -146,17 +146,17 @@ func (j *jobRun) reportResult(r result) {
 			what = KindAdopt.String()
 		}
 		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: what, dest: l.Dest, rel: r.rel})
-		j.rep.write(l)
+		j.rep.Write(l)
 	}
 	switch {
 	case failed:
-		j.c.failed.Add(1)
+		j.c.Failed.Add(1)
 	case r.kind == KindAdopt:
-		j.a.fx.did(&j.c.adopted, 1)
+		j.a.fx.did(&j.c.Adopted, 1)
 	case r.kind == KindCopy || r.kind == KindLink || r.kind == KindRehash:
 		if !r.again {
-			j.a.fx.did(&j.c.copied, 1)
+			j.a.fx.did(&j.c.Copied, 1)
 		}
-		j.a.fx.did(&j.c.bytes, r.bytes)
+		j.a.fx.did(&j.c.Bytes, r.bytes)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
 	"sync"
 
 	"github.com/efssync/efssync/config"
@@ -28,7 +29,7 @@ type objectTask struct {
 }
 
 // runRestore is runJob for an S3 source.
-func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *reporter, c *counters) error {
+func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) error {
 	src, err := openS3Source(ctx, job)
 	if err != nil {
 		return err
@@ -117,7 +118,7 @@ func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
 func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed listing, tasks chan<- objectTask) error {
 	j := r.j
 	if o.Err != nil {
-		j.c.files.Add(1)
+		j.c.Files.Add(1)
 		j.deliver(result{rel: o.Key, kind: KindCopy, status: StatusFailed, err: o.Err, file: true})
 		return nil
 	}
@@ -129,7 +130,7 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed list
 		r.restoreMarker(ctx, o)
 		return nil
 	}
-	j.c.files.Add(1)
+	j.c.Files.Add(1)
 	j.walked.Add(1)
 	rec, known, err := j.a.db.Get(j.job.Name, o.Rel)
 	if err != nil {

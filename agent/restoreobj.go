@@ -12,10 +12,6 @@ import (
 	"github.com/efssync/efssync/transfer/s3src"
 )
 
-// StatusPending is an archived object (GLACIER, DEEP_ARCHIVE) whose
-// restore was requested: a later run reads it once S3 made it available.
-const StatusPending Status = "pending restore"
-
 // restoreObject reads one object once and sends it to the destinations
 // that need it; the sender publishes (temp file, rename) only after the
 // bytes read matched the object's size and stored BLAKE3.
@@ -35,7 +31,7 @@ func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 	}
 	rp := r.findResume(o, t.dests)
 	rd, err := r.src.Open(ctx, o, rp.cp)
-	j.c.opened.Add(1)
+	j.c.Opened.Add(1)
 	if err != nil {
 		return r.openFailed(ctx, o, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
 	"io"
 	"io/fs"
 	"sync"
@@ -22,8 +23,8 @@ func (a *Agent) verifyRestore(ctx context.Context, job config.Job, out io.Writer
 	if err != nil {
 		return 0, err
 	}
-	rep, _ := newReporter("")
-	j, err := a.newJobRun(ctx, job, rep, &counters{})
+	rep, _ := report.Open("")
+	j, err := a.newJobRun(ctx, job, rep, &report.Counters{})
 	if err != nil {
 		return 0, err
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/efssync/efssync/agent/walk"
 	"sync"
 	"sync/atomic"
 
@@ -34,7 +35,7 @@ type shardPlan struct {
 
 // heldEntry is one name of a hard-linked file waiting for its group.
 type heldEntry struct {
-	e     Entry
+	e     walk.Entry
 	rec   manifest.Record
 	known bool
 }
@@ -54,7 +55,7 @@ func (p *shardPlan) owns(rel string) bool {
 }
 
 // planShard plans e when this agent is to handle it; see shardPlan.
-func (j *jobRun) planShard(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {
+func (j *jobRun) planShard(ctx context.Context, e walk.Entry, rec manifest.Record, known bool, tasks chan<- task) error {
 	p := j.shards
 	if p == nil {
 		return j.planEntry(ctx, e, rec, known, tasks)
@@ -63,7 +64,7 @@ func (j *jobRun) planShard(ctx context.Context, e Entry, rec manifest.Record, kn
 	switch {
 	case e.Mode.IsDir():
 		return j.planEntry(ctx, e, rec, known, tasks)
-	case !e.Mode.IsRegular() || e.st.nlink <= 1:
+	case !e.Mode.IsRegular() || e.St.Nlink <= 1:
 		if !p.owns(e.Rel) {
 			return nil
 		}
@@ -72,7 +73,7 @@ func (j *jobRun) planShard(ctx context.Context, e Entry, rec manifest.Record, kn
 	p.mu.Lock()
 	p.held[e.Rel] = heldEntry{e: e, rec: rec, known: known}
 	p.mu.Unlock()
-	g, done := p.links.Add(e.st.dev, e.st.ino, e.st.nlink, e.Rel)
+	g, done := p.links.Add(e.St.Dev, e.St.Ino, e.St.Nlink, e.Rel)
 	if !done {
 		return nil
 	}

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,8 +20,8 @@ import (
 // The plan strategy decides from the stat and the record alone.
 func TestStatStrategyPlan(t *testing.T) {
 	mt := time.Unix(1000, 0)
-	st := stat{size: 10, mtime: mt, ctime: mt, ino: 7}
-	file := Entry{Rel: "f", Mode: 0o644}
+	st := walk.Stat{Size: 10, Mtime: mt, Ctime: mt, Ino: 7}
+	file := walk.Entry{Rel: "f", Mode: 0o644}
 	pub := manifest.Published{Size: 10, ModTime: mt, Hash: [32]byte{1}}
 	rec := manifest.Record{Size: 10, ModTime: mt, CTime: mt, Inode: 7, Mode: 0o644, Hash: [32]byte{1}}
 	rec.Dests.Set("a", pub)
@@ -28,8 +30,8 @@ func TestStatStrategyPlan(t *testing.T) {
 	s := statStrategy{}
 	for _, c := range []struct {
 		name  string
-		e     Entry
-		st    stat
+		e     walk.Entry
+		st    walk.Stat
 		rec   manifest.Record
 		known bool
 		kind  Kind
@@ -37,12 +39,12 @@ func TestStatStrategyPlan(t *testing.T) {
 	}{
 		{"unchanged everywhere", file, st, rec, true, KindSkip, nil},
 		{"new", file, st, manifest.Record{}, false, KindCopy, []int{0, 1}},
-		{"grown", file, stat{size: 11, mtime: mt, ctime: mt, ino: 7}, rec, true, KindCopy, []int{0, 1}},
-		{"same size, new inode", file, stat{size: 10, mtime: mt, ctime: mt, ino: 8}, rec, true, KindCopy, []int{0, 1}},
+		{"grown", file, walk.Stat{Size: 11, Mtime: mt, Ctime: mt, Ino: 7}, rec, true, KindCopy, []int{0, 1}},
+		{"same size, new inode", file, walk.Stat{Size: 10, Mtime: mt, Ctime: mt, Ino: 8}, rec, true, KindCopy, []int{0, 1}},
 		{"a destination added", file, st, func() manifest.Record { r := rec; r.Dests = r.Dests.Clone(); r.Dests.Delete("b"); return r }(), true, KindCopy, []int{1}},
-		{"directory", Entry{Rel: "d", Mode: fs.ModeDir | 0o755}, st, manifest.Record{}, false, KindMkdir, []int{0, 1}},
-		{"symlink", Entry{Rel: "l", Mode: fs.ModeSymlink | 0o777}, st, manifest.Record{}, false, KindSymlink, []int{0, 1}},
-		{"fifo", Entry{Rel: "p", Mode: fs.ModeNamedPipe | 0o644}, st, manifest.Record{}, false, KindSkip, nil},
+		{"directory", walk.Entry{Rel: "d", Mode: fs.ModeDir | 0o755}, st, manifest.Record{}, false, KindMkdir, []int{0, 1}},
+		{"symlink", walk.Entry{Rel: "l", Mode: fs.ModeSymlink | 0o777}, st, manifest.Record{}, false, KindSymlink, []int{0, 1}},
+		{"fifo", walk.Entry{Rel: "p", Mode: fs.ModeNamedPipe | 0o644}, st, manifest.Record{}, false, KindSkip, nil},
 	} {
 		a := s.Plan(c.e, c.st, c.rec, c.known, dests)
 		if a.Kind != c.kind || !slices.Equal(a.Dests, c.to) {
@@ -105,8 +107,8 @@ func watchEvents(t *testing.T, files map[string]string, fn func(t *testing.T, f 
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	t.Cleanup(func() { a.Close() })
-	rep, _ := newReporter("")
-	j, l, err := a.newWatchRun(context.Background(), a.cfg.Jobs[0], rep, &counters{})
+	rep, _ := report.Open("")
+	j, l, err := a.newWatchRun(context.Background(), a.cfg.Jobs[0], rep, &report.Counters{})
 	must(t, err)
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())

@@ -80,7 +80,7 @@ func (j *jobRun) removeDirAt(ctx context.Context, i int, rel string, limit int) 
 	if err != nil {
 		return err
 	}
-	j.a.fx.did(&j.c.deleted, int64(n))
+	j.a.fx.did(&j.c.Deleted, int64(n))
 	j.log.Info("directory replaced by a non-directory", "path", rel, "dest", j.names[i], "removed", n)
 	return nil
 }

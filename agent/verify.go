@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 	"io"
 	"io/fs"
 
@@ -25,13 +27,13 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 			}
 			continue
 		}
-		c := &counters{}
-		rep, _ := newReporter("")
+		c := &report.Counters{}
+		rep, _ := report.Open("")
 		j, err := a.newJobRun(ctx, job, rep, c)
 		if err != nil {
 			return diffs, fmt.Errorf("job %s: %w", job.Name, err)
 		}
-		err = walk(ctx, j.src, j.filter, func(e Entry) error {
+		err = walk.Tree(ctx, j.src, j.filter, func(e walk.Entry) error {
 			if !j.shards.owns(e.Rel) {
 				return nil // another shard verifies it
 			}
@@ -53,7 +55,7 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 	return diffs, nil
 }
 
-func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) string {
+func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e walk.Entry) string {
 	mode := e.Mode
 	if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
 		return ""
@@ -86,8 +88,8 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 	if !mode.IsRegular() {
 		return ""
 	}
-	st := e.st
-	m := transfer.Meta{Size: st.size, ModTime: st.mtime}
+	st := e.St
+	m := transfer.Meta{Size: st.Size, ModTime: st.Mtime}
 	sum, err := hashFile(e.Abs())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -103,7 +105,7 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 }
 
 func hashFile(path string) ([32]byte, error) {
-	f, err := openSource(path)
+	f, err := walk.Open(path)
 	if err != nil {
 		return [32]byte{}, err
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/efssync/efssync/agent/walk"
 	"os"
 
 	"github.com/efssync/efssync/transfer"
@@ -18,7 +19,7 @@ type linkReader interface {
 // the source's: a link repointed at the source, or at the destination, is
 // a difference (issue 11, weak spots). It returns "" when they agree or d
 // cannot read links back.
-func verifyLinkTarget(ctx context.Context, d transfer.Destination, e Entry) string {
+func verifyLinkTarget(ctx context.Context, d transfer.Destination, e walk.Entry) string {
 	lr, ok := transfer.As[linkReader](d)
 	if !ok {
 		return ""

@@ -13,12 +13,28 @@ import (
 // envPrefix starts every override variable; see Load for the scheme.
 const envPrefix = "EFSSYNC_"
 
-// reservedEnv are EFSSYNC_ variables owned by the command line, not keys.
-// Variables starting with reservedEnvPrefix belong to the test harnesses
-// (EFSSYNC_TEST_MINIO, EFSSYNC_TEST_TOXIPROXY, ...) and are ignored too.
-var reservedEnv = map[string]bool{"EFSSYNC_CONFIG": true}
+// ReservedEnv lists the EFSSYNC_ variables that are not configuration keys
+// and that the override scheme ignores: each belongs to a program that sets
+// it for itself, and failing every run with "unknown key" because of it
+// would punish the operator for a name only. Variables starting with
+// ReservedEnvPrefix belong to the test harnesses (EFSSYNC_TEST_MINIO, ...)
+// and are ignored too. A reserved name must never be a key's variable:
+// TestReservedEnvNamesNoKey checks it.
+var ReservedEnv = []string{
+	// EFSSYNC_CONFIG is the command line's path of the configuration file.
+	"EFSSYNC_CONFIG",
+	// EFSSYNC_MIGRATION_CONFIG is the configuration file of the shipped
+	// Slurm array script (deploy/slurm), older versions of which export it.
+	"EFSSYNC_MIGRATION_CONFIG",
+}
 
-const reservedEnvPrefix = "EFSSYNC_TEST_"
+// ReservedEnvPrefix starts the variables of the test harnesses.
+const ReservedEnvPrefix = "EFSSYNC_TEST_"
+
+// reservedEnv reports whether name is ReservedEnv's or the test harnesses'.
+func reservedEnv(name string) bool {
+	return slices.Contains(ReservedEnv, name) || strings.HasPrefix(name, ReservedEnvPrefix)
+}
 
 // maxEnvIndex bounds list indexes in variable names, so a typo cannot make
 // the loader allocate a huge list.
@@ -48,7 +64,7 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 	var ovs []envOverride
 	for _, kv := range env {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) || reservedEnv[name] || strings.HasPrefix(name, reservedEnvPrefix) || seen[name] {
+		if !ok || !strings.HasPrefix(name, envPrefix) || reservedEnv(name) || seen[name] {
 			continue
 		}
 		seen[name] = true

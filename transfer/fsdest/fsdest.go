@@ -33,7 +33,8 @@ type Options struct {
 	Xattrs bool
 	// Chown applies Meta.UID/GID; it only works as root.
 	Chown bool
-	// Progressive writes files in place under their final name, for
+	// Progressive publishes each file under its final name before its
+	// first byte, as a new file, and writes it in place there, for
 	// consumers that read growing files. Readers may see partial content.
 	Progressive bool
 	// TempTag names the agent in its temp files (.efssync-tmp-TAG-...), so

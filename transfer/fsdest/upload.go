@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path"
-	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -14,8 +12,12 @@ import (
 )
 
 // Begin implements transfer.Destination. The file is created under a hidden
-// temp name in its target directory (or in place when Progressive), already
-// with its final permission bits where the umask allows, to save a chmod.
+// temp name in its target directory, already with its final permission
+// bits where the umask allows, to save a chmod. When Progressive, the new
+// file is renamed over the final name before its first byte, so readers
+// see it grow there; whatever the name held before (a hard link to a file
+// elsewhere, a file of another owner or mode) is replaced, never written
+// through.
 func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *transfer.Checkpoint) (transfer.Upload, error) {
 	final, err := d.abs(rel)
 	if err != nil {
@@ -32,15 +34,10 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *t
 	}
 	// O_NOFOLLOW: a symlink under the final name is never written through.
 	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_CLOEXEC | unix.O_NOFOLLOW
-	if d.opts.Progressive {
-		u.inPlace, u.name = true, u.base
-		flags |= unix.O_TRUNC
-	} else {
-		u.name = d.tempName()
-		flags |= unix.O_EXCL
-		if d.resumable(m.Size) {
-			u.name, u.every = d.partName(), d.opts.ResumeEvery
-		}
+	u.name = d.tempName()
+	flags |= unix.O_EXCL
+	if d.resumable(m.Size) {
+		u.name, u.every = d.partName(), d.opts.ResumeEvery
 	}
 	u.dir, err = d.dirs.acquire(dirRel, d.absOf(dirRel))
 	if err == nil && u.every > 0 && d.reopen(u, d.absOf(dirRel), resume) {
@@ -64,8 +61,29 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *t
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", d.absOf(path.Join(dirRel, u.name)), classify(symlinkErr(err)))
 	}
-	u.created = perm &^ d.umask
+	u.have = owned{mode: perm &^ d.umask, uid: d.euid, gid: d.egid}
+	if d.opts.Progressive {
+		if err := u.publishEmpty(); err != nil {
+			return nil, err
+		}
+	}
 	return u, nil
+}
+
+// publishEmpty renames the freshly created, still empty file of a
+// progressive upload over its final name, where it is then written in
+// place.
+func (u *upload) publishEmpty() error {
+	if err := unix.Renameat(u.dir.fd, u.name, u.dir.fd, u.base); err != nil {
+		_ = unix.Unlinkat(u.dir.fd, u.name, 0)
+		_ = unix.Close(u.fd)
+		u.fd = -1
+		u.done()
+		return fmt.Errorf("publish %s: %w", u.final, classify(err))
+	}
+	u.inPlace, u.name = true, u.base
+	u.d.markDirty(u.dir.rel)
+	return nil
 }
 
 // upload writes through a raw descriptor: an *os.File would cost four
@@ -81,9 +99,9 @@ type upload struct {
 	base    string
 	inPlace bool
 	fd      int
-	created uint32 // permission bits the file was created with
-	end     int64  // highest offset written, holes left for zeros included
-	written int64  // highest offset actually written
+	have    owned // the mode and owner the file was created with
+	end     int64 // highest offset written, holes left for zeros included
+	written int64 // highest offset actually written
 	resumeState
 }
 
@@ -193,28 +211,8 @@ func (u *upload) finish(m transfer.Meta) error {
 			return fmt.Errorf("truncate %s: %w", u.final, err)
 		}
 	}
-	if u.d.opts.Chown && m.UID >= 0 && m.GID >= 0 && (m.UID != u.d.euid || m.GID != u.d.egid) {
-		if err := unix.Fchown(fd, m.UID, m.GID); err != nil {
-			return fmt.Errorf("chown %s: %w", u.final, err)
-		}
-	}
-	// chown clears set-id bits, and the umask may have cleared others.
-	if mode := unixMode(m.Mode); mode != u.created || mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
-		if err := unix.Fchmod(fd, mode); err != nil {
-			return fmt.Errorf("chmod %s: %w", u.final, err)
-		}
-	}
-	if u.d.opts.Xattrs {
-		for k, v := range m.Xattrs {
-			if err := unix.Fsetxattr(fd, k, v, 0); err != nil {
-				return fmt.Errorf("set xattr %s on %s: %w", k, u.final, err)
-			}
-		}
-	}
-	if !m.ModTime.IsZero() {
-		if err := futimens(fd, m.ModTime); err != nil {
-			return fmt.Errorf("set mtime of %s: %w", u.final, err)
-		}
+	if err := u.d.applyMeta(fileTarget(fd), u.final, m, u.have); err != nil {
+		return err
 	}
 	if err := unix.Fsync(fd); err != nil {
 		return fmt.Errorf("fsync %s: %w", u.final, err)
@@ -238,17 +236,6 @@ func (u *upload) Abort(context.Context) error {
 	}
 	if err := unix.Unlinkat(u.dir.fd, u.name, 0); err != nil && err != unix.ENOENT {
 		return fmt.Errorf("remove temp file %s: %w", u.tmp(), err)
-	}
-	return nil
-}
-
-// futimens sets atime and mtime through the descriptor with nanosecond
-// precision, saving a path lookup on a network mount.
-func futimens(fd int, t time.Time) error {
-	ts := [2]unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
-	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
-	if e != 0 {
-		return e
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package agent
+package report
 
 import (
 	"os"
@@ -24,14 +24,14 @@ func TestReportRotatesBySizeAndAgeWithRetention(t *testing.T) {
 	dir := t.TempDir()
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	first := filepath.Join(dir, "run-"+t0.Format("20060102T150405.000000000Z")+".jsonl")
-	r, err := newRotatingReporter(first, ReportRotation{MaxSize: 1000, MaxAge: time.Hour, Retention: ReportRetention{Keep: 3}}, t0)
+	r, err := OpenRotating(first, Rotation{MaxSize: 1000, MaxAge: time.Hour, Retention: Retention{Keep: 3}}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := t0
 	for i := range 40 { // about 100 bytes a line: a rotation every ~10 lines
 		now = now.Add(time.Second)
-		r.writeSkip(now, "j", "dir/file-"+string(rune('a'+i%26)))
+		r.WriteSkip(now, "j", "dir/file-"+string(rune('a'+i%26)))
 	}
 	if got := reportFiles(t, dir); len(got) != 3 {
 		t.Fatalf("after size rotations: %d files %v, want 3 kept", len(got), got)
@@ -44,12 +44,12 @@ func TestReportRotatesBySizeAndAgeWithRetention(t *testing.T) {
 	// Age: one line two hours later goes into the current file, then
 	// rotates; the next line starts a new file.
 	before := reportFiles(t, dir)
-	r.write(Line{Time: now.Add(2 * time.Hour), Job: "j", Path: "late", Status: StatusCopied})
+	r.Write(Line{Time: now.Add(2 * time.Hour), Job: "j", Path: "late", Status: StatusCopied})
 	after := reportFiles(t, dir)
 	if slices.Equal(before, after) {
 		t.Errorf("no rotation after MaxAge: %v", after)
 	}
-	if err := r.close(); err != nil {
+	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -68,19 +68,19 @@ func TestPruneReportsKeepsNewestAndOtherFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	removed, err := PruneReports(dir, ReportRetention{Keep: 2}, now)
+	removed, err := Prune(dir, Retention{Keep: 2}, now)
 	if err != nil || len(removed) != 1 || filepath.Base(removed[0]) != names[0] {
 		t.Fatalf("keep 2: removed %v, %v", removed, err)
 	}
 	// Age: the two left are 9 and 8 days old.
-	removed, err = PruneReports(dir, ReportRetention{MaxAge: 200 * time.Hour}, now)
+	removed, err = Prune(dir, Retention{MaxAge: 200 * time.Hour}, now)
 	if err != nil || len(removed) != 1 || filepath.Base(removed[0]) != names[1] {
 		t.Fatalf("max age: removed %v, %v", removed, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
 		t.Errorf("a file that is no report was removed: %v", err)
 	}
-	if r, err := PruneReports(filepath.Join(dir, "missing"), ReportRetention{Keep: 1}, now); err != nil || r != nil {
+	if r, err := Prune(filepath.Join(dir, "missing"), Retention{Keep: 1}, now); err != nil || r != nil {
 		t.Errorf("missing dir: %v, %v", r, err)
 	}
 }

@@ -1,4 +1,4 @@
-package agent
+package walk
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ import (
 type Entry struct {
 	Rel  string // slash-separated, relative to the source root
 	Mode fs.FileMode
-	st   stat
+	St   Stat
 	root string // the cleaned source root
 }
 
@@ -39,43 +39,43 @@ func (e Entry) Abs() string {
 	return e.root + "/" + e.Rel
 }
 
-// entryOf makes the Entry of a path stat'ed on its own (watch mode).
-func entryOf(root, rel string, fi fs.FileInfo) Entry {
-	return Entry{Rel: rel, root: filepath.Clean(root), Mode: fi.Mode(), st: statOf(fi)}
+// EntryOf makes the Entry of a path stat'ed on its own (watch mode).
+func EntryOf(root, rel string, fi fs.FileInfo) Entry {
+	return Entry{Rel: rel, root: filepath.Clean(root), Mode: fi.Mode(), St: StatOf(fi)}
 }
 
-// stat is the part of lstat the manifest compares.
-type stat struct {
-	size  int64
-	mtime time.Time
-	ctime time.Time
-	ino   uint64
-	dev   uint64
-	nlink uint64
-	uid   int
-	gid   int
+// Stat is the part of lstat the manifest compares.
+type Stat struct {
+	Size  int64
+	Mtime time.Time
+	Ctime time.Time
+	Ino   uint64
+	Dev   uint64
+	Nlink uint64
+	Uid   int
+	Gid   int
 }
 
-func statOf(fi fs.FileInfo) stat {
-	s := stat{size: fi.Size(), mtime: fi.ModTime(), uid: -1, gid: -1}
+func StatOf(fi fs.FileInfo) Stat {
+	s := Stat{Size: fi.Size(), Mtime: fi.ModTime(), Uid: -1, Gid: -1}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		s.ctime = time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
-		s.ino, s.dev, s.nlink = st.Ino, uint64(st.Dev), uint64(st.Nlink)
-		s.uid, s.gid = int(st.Uid), int(st.Gid)
+		s.Ctime = time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+		s.Ino, s.Dev, s.Nlink = st.Ino, uint64(st.Dev), uint64(st.Nlink)
+		s.Uid, s.Gid = int(st.Uid), int(st.Gid)
 	}
 	return s
 }
 
-// statOfUnix is statOf for a raw stat result.
-func statOfUnix(st *unix.Stat_t) stat {
-	return stat{size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), ctime: time.Unix(st.Ctim.Sec, st.Ctim.Nsec),
-		ino: st.Ino, dev: uint64(st.Dev), nlink: uint64(st.Nlink), uid: int(st.Uid), gid: int(st.Gid)}
+// StatOfUnix is StatOf for a raw stat result.
+func StatOfUnix(st *unix.Stat_t) Stat {
+	return Stat{Size: st.Size, Mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), Ctime: time.Unix(st.Ctim.Sec, st.Ctim.Nsec),
+		Ino: st.Ino, Dev: uint64(st.Dev), Nlink: uint64(st.Nlink), Uid: int(st.Uid), Gid: int(st.Gid)}
 }
 
-// walk streams the source tree in one goroutine, depth-first in lexical
-// order, calling fn for every entry the filter keeps. See walkDirs.
-func walk(ctx context.Context, root string, f *Filter, fn func(Entry) error, onErr func(rel string, err error)) error {
-	return walkDirs(ctx, root, f, 1, func(entries []Entry) error {
+// Tree streams the source tree in one goroutine, depth-first in lexical
+// order, calling fn for every entry the filter keeps. See Dirs.
+func Tree(ctx context.Context, root string, f *Filter, fn func(Entry) error, onErr func(rel string, err error)) error {
+	return Dirs(ctx, root, f, 1, func(entries []Entry) error {
 		for _, e := range entries {
 			if err := fn(e); err != nil {
 				return err
@@ -85,7 +85,7 @@ func walk(ctx context.Context, root string, f *Filter, fn func(Entry) error, onE
 	}, onErr)
 }
 
-// walkDirs walks the source tree with up to workers goroutines, each
+// Dirs walks the source tree with up to workers goroutines, each
 // listing one directory at a time: fn receives the kept entries of one
 // directory, in lexical order (in a slice the worker reuses once fn has
 // returned), and returns before any of its subdirectories is listed, so a
@@ -94,7 +94,7 @@ func walk(ctx context.Context, root string, f *Filter, fn func(Entry) error, onE
 // of the root cannot lead the walk astray. A directory that vanishes
 // mid-walk is skipped; other per-path errors go to onErr and the walk goes
 // on. An unreadable root, an error from fn, or ctx ending stops it.
-func walkDirs(ctx context.Context, root string, f *Filter, workers int, fn func([]Entry) error, onErr func(rel string, err error)) error {
+func Dirs(ctx context.Context, root string, f *Filter, workers int, fn func([]Entry) error, onErr func(rel string, err error)) error {
 	type dir struct{ rel, abs string }
 	root = filepath.Clean(root)
 	var (
@@ -194,7 +194,7 @@ func listDir(ctx context.Context, root, rel, abs string, f *Filter, onErr func(r
 	// A raw open: os.Open would register the directory with the poller
 	// and set its flags, four wasted syscalls per directory. No symlink is
 	// followed: one put in place of a listed directory is refused.
-	dirfd, err := openNoSymlinks(abs, unix.O_RDONLY|unix.O_DIRECTORY)
+	dirfd, err := OpenNoSymlinks(abs, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: abs, Err: err}
 	}
@@ -231,7 +231,7 @@ func listDir(ctx context.Context, root, rel, abs string, f *Filter, onErr func(r
 		if !typed && f.Excluded(crel, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
 			continue
 		}
-		entries = append(entries, Entry{Rel: crel, root: root, Mode: fileMode(st.Mode), st: statOfUnix(&st)})
+		entries = append(entries, Entry{Rel: crel, root: root, Mode: FileMode(st.Mode), St: StatOfUnix(&st)})
 	}
 	return entries, nil
 }
@@ -303,8 +303,8 @@ func (sc *dirScratch) parse(b []byte) error {
 	return nil
 }
 
-// fileMode turns a stat mode into an fs.FileMode, as os.Lstat does.
-func fileMode(m uint32) fs.FileMode {
+// FileMode turns a stat mode into an fs.FileMode, as os.Lstat does.
+func FileMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
 	if m&syscall.S_ISUID != 0 {
 		mode |= fs.ModeSetuid

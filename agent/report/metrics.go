@@ -1,4 +1,4 @@
-package agent
+package report
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // metrics are what an operator alerts on: bytes and files moved, errors,
 // work waiting, and replication lag, per job and destination. Each agent has
 // its own registry; nothing is global.
-type metrics struct {
+type Metrics struct {
 	reg    *prometheus.Registry
 	bytes  *prometheus.CounterVec
 	files  *prometheus.CounterVec
@@ -27,8 +27,8 @@ type metrics struct {
 	ln net.Listener
 }
 
-func newMetrics() *metrics {
-	m := &metrics{
+func NewMetrics() *Metrics {
+	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "efssync_bytes_total", Help: "Bytes published, per job and destination.",
@@ -53,33 +53,33 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) lag(job, dest string, d time.Duration) {
+func (m *Metrics) Lag(job, dest string, d time.Duration) {
 	if m != nil {
 		m.lagH.WithLabelValues(job, dest).Observe(d.Seconds())
 	}
 }
 
-func (m *metrics) published(job, dest string, bytes int64) {
+func (m *Metrics) Published(job, dest string, bytes int64) {
 	if m != nil {
 		m.files.WithLabelValues(job, dest).Inc()
 		m.bytes.WithLabelValues(job, dest).Add(float64(bytes))
 	}
 }
 
-func (m *metrics) failed(job, dest string) {
+func (m *Metrics) Failed(job, dest string) {
 	if m != nil {
 		m.errors.WithLabelValues(job, dest).Inc()
 	}
 }
 
-func (m *metrics) setQueue(job string, n int) {
+func (m *Metrics) SetQueue(job string, n int) {
 	if m != nil {
 		m.queue.WithLabelValues(job).Set(float64(n))
 	}
 }
 
 // serve runs the /metrics and /healthz endpoint until ctx ends.
-func (m *metrics) serve(ctx context.Context, addr string) error {
+func (m *Metrics) Serve(ctx context.Context, addr string) error {
 	ln := m.ln
 	if ln == nil {
 		var err error
@@ -114,25 +114,31 @@ func listenMetrics(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// PrepareMetrics makes every per-job and per-destination series exist at 0,
-// so alerts on rate() and absent() work from the first scrape, and binds
-// the metrics.listen endpoint now: a port in use is an error at start that
-// names metrics.listen. Run serves on the bound listener.
-func (a *Agent) PrepareMetrics() error {
-	for _, j := range a.selected() {
-		a.metrics.queue.WithLabelValues(j.Name)
-		for _, d := range j.Destinations {
-			a.metrics.files.WithLabelValues(j.Name, d.Name)
-			a.metrics.bytes.WithLabelValues(j.Name, d.Name)
-			a.metrics.errors.WithLabelValues(j.Name, d.Name)
-		}
+// Declare makes job's queue series and every per-destination series exist
+// at 0, so alerts on rate() and absent() work from the first scrape.
+func (m *Metrics) Declare(job string, dests []string) {
+	m.queue.WithLabelValues(job)
+	for _, d := range dests {
+		m.files.WithLabelValues(job, d)
+		m.bytes.WithLabelValues(job, d)
+		m.errors.WithLabelValues(job, d)
 	}
-	if addr := a.cfg.Metrics.Listen; addr != "" && a.metrics.ln == nil {
-		ln, err := listenMetrics(addr)
-		if err != nil {
-			return err
-		}
-		a.metrics.ln = ln
+}
+
+// Bind binds the endpoint's listener now, so that a port in use is an error
+// at start that names metrics.listen; Serve then uses it.
+func (m *Metrics) Bind(addr string) error {
+	if addr == "" || m.ln != nil {
+		return nil
 	}
+	ln, err := listenMetrics(addr)
+	if err != nil {
+		return err
+	}
+	m.ln = ln
 	return nil
 }
+
+// Registry is the agent's own registry, for collectors other packages add
+// (supervisor restarts) and for the textfile export.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

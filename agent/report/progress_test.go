@@ -1,4 +1,4 @@
-package agent
+package report
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 
 func TestProgressShowsJobFilesPublishedBytesRateAndETA(t *testing.T) {
 	var out bytes.Buffer
-	p := &progress{w: &out, start: time.Now().Add(-time.Second)}
-	c := &counters{}
-	c.files.Store(10)
-	c.copied.Store(4)
-	c.read.Store(8 << 20) // read but not yet published: not shown
-	c.bytes.Store(4 << 20)
-	c.plannedBytes.Store(8 << 20)
-	p.attachJob("home", c)
+	p := &Progress{w: &out, start: time.Now().Add(-time.Second)}
+	c := &Counters{}
+	c.Files.Store(10)
+	c.Copied.Store(4)
+	c.Read.Store(8 << 20) // read but not yet published: not shown
+	c.Bytes.Store(4 << 20)
+	c.PlannedBytes.Store(8 << 20)
+	p.Attach("home", c)
 	p.draw()
 	got := out.String()
 	for _, want := range []string{"home: ", "10 files", "4 copied", "4.0 MiB/8.0 MiB published", "/s", "ETA "} {
@@ -24,7 +24,7 @@ func TestProgressShowsJobFilesPublishedBytesRateAndETA(t *testing.T) {
 			t.Errorf("progress line %q lacks %q", got, want)
 		}
 	}
-	if newProgress(nil).w != nil {
+	if NewProgress(nil).w != nil {
 		t.Error("a nil writer must draw nothing")
 	}
 }
@@ -44,14 +44,14 @@ func (s *sinkRecorder) Progress(st ProgressStats, final bool) {
 // A ProgressSink gets snapshots, a final one per job, and no drawn bytes.
 func TestProgressFeedsSink(t *testing.T) {
 	s := &sinkRecorder{}
-	p := newProgress(s)
-	c := &counters{}
-	c.files.Store(3)
-	c.bytes.Store(100)
-	p.attachJob("j", c)
+	p := NewProgress(s)
+	c := &Counters{}
+	c.Files.Store(3)
+	c.Bytes.Store(100)
+	p.Attach("j", c)
 	p.draw()
-	p.detach()
-	p.close()
+	p.Detach()
+	p.Close()
 	if len(s.got) != 2 || s.fin[0] || !s.fin[1] {
 		t.Fatalf("sink got %d snapshots, final flags %v; want 2, [false true]", len(s.got), s.fin)
 	}
@@ -60,5 +60,14 @@ func TestProgressFeedsSink(t *testing.T) {
 	}
 	if s.Len() != 0 {
 		t.Errorf("sink was written to: %q", s.String())
+	}
+}
+
+func TestIBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
+		5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB", 1 << 62: "4.0 EiB"} {
+		if got := iBytes(n); got != want {
+			t.Errorf("iBytes(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

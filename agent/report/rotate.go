@@ -1,4 +1,4 @@
-package agent
+package report
 
 import (
 	"bufio"
@@ -9,21 +9,21 @@ import (
 	"time"
 )
 
-// ReportRotation starts a new report file when the current one grows too
+// Rotation starts a new report file when the current one grows too
 // large or too old, and then applies the retention rules to the report
 // directory, so a watch-mode agent's report stays bounded.
-type ReportRotation struct {
+type Rotation struct {
 	// MaxSize in bytes; 0 never rotates by size.
 	MaxSize int64
 	// MaxAge since the file was opened; 0 never rotates by age.
 	MaxAge time.Duration
 	// Retention is applied to the file's directory after each rotation.
-	Retention ReportRetention
+	Retention Retention
 }
 
-// rotation is a reporter's state for ReportRotation.
+// rotation is a Writer's state for Rotation.
 type rotation struct {
-	ReportRotation
+	Rotation
 	opened  time.Time
 	written *countingFile
 	err     error
@@ -41,11 +41,11 @@ func (c *countingFile) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// newRotatingReporter opens a report file at path that rotates by rot. The
+// OpenRotating opens a report file at path that rotates by rot. The
 // new files are named like the agent names run reports, in path's
 // directory, after the time of the rotation.
-func newRotatingReporter(path string, rot ReportRotation, now time.Time) (*reporter, error) {
-	r, err := newReporter(path)
+func OpenRotating(path string, rot Rotation, now time.Time) (*Writer, error) {
+	r, err := Open(path)
 	if err != nil || r.c == nil || (rot.MaxSize <= 0 && rot.MaxAge <= 0) {
 		return r, err
 	}
@@ -58,14 +58,14 @@ func newRotatingReporter(path string, rot ReportRotation, now time.Time) (*repor
 	r.w = bufio.NewWriterSize(cf, 256<<10)
 	r.enc = json.NewEncoder(r.w)
 	r.enc.SetEscapeHTML(false)
-	r.rot = &rotation{ReportRotation: rot, opened: now, written: cf}
+	r.rot = &rotation{Rotation: rot, opened: now, written: cf}
 	return r, nil
 }
 
 // rotateIfDue switches to a new file when the current one is due. Called
 // with r.mu held, after a line was written. A failure to open the next
 // file keeps writing to the current one and is returned by close.
-func (r *reporter) rotateIfDue(now time.Time) {
+func (r *Writer) rotateIfDue(now time.Time) {
 	rot := r.rot
 	if rot == nil || rot.err != nil {
 		return
@@ -94,18 +94,7 @@ func (r *reporter) rotateIfDue(now time.Time) {
 	rot.opened = now
 	r.c, r.path = f, next
 	r.w.Reset(rot.written)
-	if _, err := PruneReports(dir, rot.Retention, now); err != nil && rot.err == nil {
+	if _, err := Prune(dir, rot.Retention, now); err != nil && rot.err == nil {
 		rot.err = err
-	}
-}
-
-// reportRotation is the configuration's reports section as a rotation
-// policy, for the agent's newRotatingReporter call.
-func (a *Agent) reportRotation() ReportRotation {
-	r := a.cfg.Reports
-	return ReportRotation{
-		MaxSize:   int64(r.MaxSize),
-		MaxAge:    time.Duration(r.MaxAge),
-		Retention: ReportRetention{Keep: r.Keep, MaxAge: time.Duration(r.Retention)},
 	}
 }

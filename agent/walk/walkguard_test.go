@@ -1,4 +1,4 @@
-package agent
+package walk
 
 import (
 	"os"
@@ -22,21 +22,21 @@ func TestGuardedDirsRefuseADestinationInTheSource(t *testing.T) {
 	}
 	cfg := &config.Config{StateDir: state}
 	job := config.Job{Destinations: []config.Destination{{Type: "fs", Path: dst}}}
-	g := guardedDirsOf(cfg, job)
+	g := GuardsOf(cfg, job)
 	entry := func(dir string) Entry {
 		fi, err := os.Lstat(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return entryOf(base, "inner", fi)
+		return EntryOf(base, "inner", fi)
 	}
 	for _, d := range []string{dst, state} {
-		err := g.check(entry(d))
+		err := g.Check(entry(d))
 		if err == nil || !strings.Contains(err.Error(), d) || !strings.Contains(err.Error(), filepath.Join(base, "inner")) {
 			t.Errorf("walking into %s: %v, want an error naming it and the source path", d, err)
 		}
 	}
-	if err := g.check(entry(other)); err != nil {
+	if err := g.Check(entry(other)); err != nil {
 		t.Errorf("an ordinary directory: %v", err)
 	}
 }

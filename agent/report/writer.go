@@ -1,4 +1,4 @@
-package agent
+package report
 
 import (
 	"bufio"
@@ -36,6 +36,26 @@ const (
 	StatusArchived Status = "archived"
 )
 
+// StatusAdopted: the destination already held the entry as the source has
+// it; it was recorded without being sent.
+const StatusAdopted Status = "adopted"
+
+// StatusPending is an archived object (GLACIER, DEEP_ARCHIVE) whose
+// restore was requested: a later run reads it once S3 made it available.
+const StatusPending Status = "pending restore"
+
+// StatusUnsupported: the source entry cannot be replicated and was left
+// out: a FIFO, a socket or a device (efssync creates none of them, unlike
+// rsync -a as root), or a file named like efssync's own temp files, which
+// a destination would hide and clean away. Unlike skipped (unchanged), it
+// means the destination lacks the entry.
+const StatusUnsupported Status = "unsupported"
+
+// StatusInterrupted is the report's last line when a once-mode run was
+// stopped (SIGTERM, SIGINT) before it finished: a cut-over script must not
+// read the report, or the exit status, as "everything is in sync".
+const StatusInterrupted Status = "interrupted"
+
 // Line is one line of the JSON-lines run report: what happened to one path at
 // one destination, so an operator can audit every file of a migration.
 type Line struct {
@@ -54,8 +74,8 @@ type Line struct {
 	Error      string  `json:"error,omitempty"`
 }
 
-// reporter serialises report lines from many workers into one file.
-type reporter struct {
+// Writer serialises report lines from many workers into one file.
+type Writer struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
 	c    io.Closer
@@ -67,22 +87,22 @@ type reporter struct {
 	rot *rotation
 }
 
-// StdoutReport is the report path ("--report -") that writes the lines to
+// Stdout is the report path ("--report -") that writes the lines to
 // standard output, for piping into jq or a log shipper.
-const StdoutReport = "-"
+const Stdout = "-"
 
-// newReporter opens the report file. An empty path discards the lines;
-// StdoutReport writes them to standard output.
-func newReporter(path string) (*reporter, error) {
+// Open opens the report file. An empty path discards the lines;
+// Stdout writes them to standard output.
+func Open(path string) (*Writer, error) {
 	if path == "" {
 		w := bufio.NewWriter(io.Discard)
-		return &reporter{w: w, enc: json.NewEncoder(w)}, nil
+		return &Writer{w: w, enc: json.NewEncoder(w)}, nil
 	}
-	if path == StdoutReport {
+	if path == Stdout {
 		w := bufio.NewWriterSize(os.Stdout, 64<<10)
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
-		return &reporter{w: w, enc: enc, path: "standard output"}, nil
+		return &Writer{w: w, enc: enc, path: "standard output"}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create report directory for %s: %w", path, err)
@@ -94,10 +114,10 @@ func newReporter(path string) (*reporter, error) {
 	w := bufio.NewWriterSize(f, 256<<10)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	return &reporter{w: w, c: f, enc: enc, path: path}, nil
+	return &Writer{w: w, c: f, enc: enc, path: path}, nil
 }
 
-func (r *reporter) write(l Line) {
+func (r *Writer) Write(l Line) {
 	if !utf8.ValidString(l.Path) {
 		l.PathHex = hex.EncodeToString([]byte(l.Path))
 	}
@@ -107,12 +127,12 @@ func (r *reporter) write(l Line) {
 	r.mu.Unlock()
 }
 
-// writeSkip writes the line of an unchanged entry. It is the line a large
+// WriteSkip writes the line of an unchanged entry. It is the line a large
 // unchanged tree writes most, so plain paths skip the reflection of
 // encoding/json; anything that needs escaping takes the general path.
-func (r *reporter) writeSkip(now time.Time, job, rel string) {
+func (r *Writer) WriteSkip(now time.Time, job, rel string) {
 	if !plainJSON(rel) || !plainJSON(job) {
-		r.write(Line{Time: now, Job: job, Path: rel, Action: "skip", Status: StatusSkipped})
+		r.Write(Line{Time: now, Job: job, Path: rel, Action: "skip", Status: StatusSkipped})
 		return
 	}
 	r.mu.Lock()
@@ -141,7 +161,7 @@ func plainJSON(s string) bool {
 	return true
 }
 
-func (r *reporter) close() error {
+func (r *Writer) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	err := r.w.Flush()

@@ -1,4 +1,4 @@
-package agent
+package walk
 
 import (
 	"fmt"
@@ -9,18 +9,18 @@ import (
 	"github.com/efssync/efssync/config"
 )
 
-// guardedDirs holds, by device and inode, the directories a job's walk of
+// Guards holds, by device and inode, the directories a job's walk of
 // its source must never enter: the job's fs destination roots and the
 // agent's state. Validation compares resolved paths, but a bind mount (or
 // any other alias the path does not show) can still put a destination
 // inside the source; without this guard the tree copied itself into itself
 // until the path grew too long. The value says what the directory is.
-type guardedDirs map[[2]uint64]string
+type Guards map[[2]uint64]string
 
-// guardedDirsOf collects the directories job's walk must not enter. A path
+// GuardsOf collects the directories job's walk must not enter. A path
 // that does not exist yet guards nothing: it cannot be inside the source.
-func guardedDirsOf(cfg *config.Config, job config.Job) guardedDirs {
-	g := guardedDirs{}
+func GuardsOf(cfg *config.Config, job config.Job) Guards {
+	g := Guards{}
 	add := func(what, path string) {
 		fi, err := os.Stat(path)
 		if path == "" || err != nil || !fi.IsDir() {
@@ -44,11 +44,11 @@ func guardedDirsOf(cfg *config.Config, job config.Job) guardedDirs {
 }
 
 // check refuses a walked directory that is one of the guarded ones.
-func (g guardedDirs) check(e Entry) error {
+func (g Guards) Check(e Entry) error {
 	if len(g) == 0 || !e.Mode.IsDir() {
 		return nil
 	}
-	if what, ok := g[[2]uint64{e.st.dev, e.st.ino}]; ok {
+	if what, ok := g[[2]uint64{e.St.Dev, e.St.Ino}]; ok {
 		return fmt.Errorf("source directory %s is %s (a bind mount or another alias of it): "+
 			"a destination or the agent's state must not be inside the source; nothing below it was copied", e.Abs(), what)
 	}

@@ -1,4 +1,4 @@
-package agent
+package walk
 
 import (
 	"path/filepath"
@@ -6,15 +6,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sourceLacks reports whether the source root has no entry at rel, judged
+// Lacks reports whether the source root has no entry at rel, judged
 // without following a symlink anywhere on the way: when a source
 // directory became a symlink, what lies below the link is not the
 // source's, and the destination's entries below that name must go (issue
 // 11, D5). An error other than "missing" keeps the entry: a delete is
 // only made on proof.
-func sourceLacks(root, rel string) bool {
+func Lacks(root, rel string) bool {
 	p := filepath.Join(root, filepath.FromSlash(rel))
-	fd, err := openNoSymlinks(filepath.Dir(p), unix.O_PATH|unix.O_DIRECTORY)
+	fd, err := OpenNoSymlinks(filepath.Dir(p), unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP
 	}

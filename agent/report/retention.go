@@ -1,4 +1,4 @@
-package agent
+package report
 
 import (
 	"errors"
@@ -11,19 +11,19 @@ import (
 	"time"
 )
 
-// ReportRetention bounds the report directory, which otherwise grows by one
+// Retention bounds the report directory, which otherwise grows by one
 // file per run, forever, under a timer that runs every 15 minutes.
-type ReportRetention struct {
+type Retention struct {
 	// Keep is how many report files stay; 0 keeps any number.
 	Keep int
 	// MaxAge removes files last written longer ago than this; 0 keeps them.
 	MaxAge time.Duration
 }
 
-// PruneReports removes the run reports (run-*.jsonl) of dir that the
+// Prune removes the run reports (run-*.jsonl) of dir that the
 // retention rules no longer keep, oldest first, and returns what it removed.
 // Other files in dir are never touched. A missing dir is no error.
-func PruneReports(dir string, r ReportRetention, now time.Time) ([]string, error) {
+func Prune(dir string, r Retention, now time.Time) ([]string, error) {
 	if r.Keep <= 0 && r.MaxAge <= 0 {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package agent
+package report
 
 import (
 	"fmt"
@@ -33,22 +33,22 @@ type ProgressSink interface {
 	Progress(s ProgressStats, final bool)
 }
 
-// progress draws a one-line status (job, files, bytes published, rate, ETA)
+// Progress draws a one-line status (job, files, bytes published, rate, ETA)
 // on a terminal, or feeds a ProgressSink. With a nil writer it does nothing,
 // so logs and pipes stay clean.
-type progress struct {
+type Progress struct {
 	w     io.Writer
 	sink  ProgressSink
 	mu    sync.Mutex
-	c     *counters
+	c     *Counters
 	job   string
 	start time.Time
 	stop  chan struct{}
 	done  chan struct{}
 }
 
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
+func NewProgress(w io.Writer) *Progress {
+	p := &Progress{w: w}
 	if w == nil {
 		return p
 	}
@@ -65,14 +65,14 @@ func newProgress(w io.Writer) *progress {
 	return p
 }
 
-// attachJob shows job's counters from now on.
-func (p *progress) attachJob(job string, c *counters) {
+// Attach shows job's Counters from now on.
+func (p *Progress) Attach(job string, c *Counters) {
 	p.mu.Lock()
 	p.c, p.job = c, job
 	p.mu.Unlock()
 }
 
-func (p *progress) detach() {
+func (p *Progress) Detach() {
 	if p.w == nil {
 		return
 	}
@@ -82,7 +82,7 @@ func (p *progress) detach() {
 	p.mu.Unlock()
 }
 
-func (p *progress) loop(every time.Duration) {
+func (p *Progress) loop(every time.Duration) {
 	defer close(p.done)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -97,7 +97,7 @@ func (p *progress) loop(every time.Duration) {
 }
 
 // stats takes a snapshot of the attached counters, if any.
-func (p *progress) stats() (ProgressStats, bool) {
+func (p *Progress) stats() (ProgressStats, bool) {
 	p.mu.Lock()
 	c, job := p.c, p.job
 	p.mu.Unlock()
@@ -105,8 +105,8 @@ func (p *progress) stats() (ProgressStats, bool) {
 		return ProgressStats{}, false
 	}
 	s := ProgressStats{
-		Job: job, Files: c.files.Load(), Copied: c.copied.Load(), Unchanged: c.skipped.Load(),
-		Failed: c.failed.Load(), Bytes: c.bytes.Load(), PlannedBytes: c.plannedBytes.Load(),
+		Job: job, Files: c.Files.Load(), Copied: c.Copied.Load(), Unchanged: c.Skipped.Load(),
+		Failed: c.Failed.Load(), Bytes: c.Bytes.Load(), PlannedBytes: c.PlannedBytes.Load(),
 		Elapsed: time.Since(p.start),
 	}
 	if el := s.Elapsed.Seconds(); el > 0 {
@@ -119,10 +119,10 @@ func (p *progress) stats() (ProgressStats, bool) {
 }
 
 // draw shows the current state of the attached job.
-func (p *progress) draw() { p.render(false) }
+func (p *Progress) draw() { p.render(false) }
 
 // render shows the current state; final marks a job's last state.
-func (p *progress) render(final bool) {
+func (p *Progress) render(final bool) {
 	s, ok := p.stats()
 	if !ok {
 		return
@@ -161,7 +161,7 @@ func iBytes(n int64) string {
 	return fmt.Sprintf("%.1f %s", v, [...]string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}[unit])
 }
 
-func (p *progress) close() {
+func (p *Progress) Close() {
 	if p.w == nil {
 		return
 	}
