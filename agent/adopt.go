@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/transfer"
@@ -140,7 +142,7 @@ func (j *jobRun) probe(ctx context.Context, t task) result {
 			// Unchanged after all: counted and reported as any skip (once,
 			// not on every watch-mode rescan).
 			j.skipped(t.e.Rel, true)
-			return result{rel: t.e.Rel, kind: KindSkip, status: StatusSkipped, file: true, reported: true}
+			return result{rel: t.e.Rel, kind: plan.KindSkip, status: StatusSkipped, file: true, reported: true}
 		}
 		rec := baseRecord(t, t.e.Mode)
 		rec.Hash = src.sum
@@ -151,11 +153,11 @@ func (j *jobRun) probe(ctx context.Context, t task) result {
 			j.linkHash[[2]uint64{t.st.Dev, t.st.Ino}] = rec.Hash
 			j.linkMu.Unlock()
 		}
-		return result{rel: t.e.Rel, kind: KindAdopt, rec: rec, put: true, status: StatusAdopted, outs: held, file: true}
+		return result{rel: t.e.Rel, kind: plan.KindAdopt, rec: rec, put: true, status: StatusAdopted, outs: held, file: true}
 	}
 	t.act.Dests = need
 	r := j.copyFile(ctx, t)
-	r.kind = KindCopy
+	r.kind = plan.KindCopy
 	if r.put && len(held) > 0 {
 		j.settle(&r.rec, held, j.a.opts.Now())
 		r.outs = append(r.outs, held...)

@@ -9,13 +9,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/zeebo/blake3"
 

@@ -5,11 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/internal/treetest"

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/walk"
 	"io/fs"
 	"os"
 	"time"
 
-	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
+	"github.com/efssync/efssync/manifest"
 )
 
 // unfinished reports whether a file changed within the job's finished.quiet:
@@ -28,14 +31,13 @@ func (j *jobRun) unfinished(st walk.Stat) bool {
 // archive removes a source file once every destination holds a verified
 // copy of exactly the content that was read, and the source has not changed
 // since. Any doubt keeps the source.
-func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
+func (j *jobRun) archive(ctx context.Context, t task, rec manifest.Record) result {
 	start := time.Now()
-	r := result{rel: t.e.Rel, kind: KindArchive}
-	for _, d := range j.dests {
-		if _, ok := t.prev.Dests.Get(d.name); !ok && t.act.Kind == KindArchive {
-			r.status, r.err = StatusFailed, fmt.Errorf("%s: not recorded as published at %s; source kept", t.e.Rel, d.name)
-			return r
-		}
+	r := result{rel: t.e.Rel, kind: plan.KindArchive}
+	hash := rec.Hash
+	if err := policy.ReleaseSource(t.e.Rel, j.jobDests(), rec); err != nil {
+		r.status, r.err = StatusFailed, err
+		return r
 	}
 	src, sum, err := j.archivedSource(t)
 	switch {
@@ -52,7 +54,7 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 	defer src.Close()
 	if sum != hash {
 		r.status, r.err = StatusChanged, fmt.Errorf("%s: %w; source kept", t.e.Abs(), errArchiveDiffers)
-		if t.act.Kind == KindArchive {
+		if t.act.Kind == plan.KindArchive {
 			// The record is wrong: forget it, so the next pass copies the
 			// source's content again before anything is archived.
 			r.del = true
@@ -71,19 +73,16 @@ func (j *jobRun) archive(ctx context.Context, t task, hash [32]byte) result {
 		r.status, r.err = StatusVanished, nil
 		return r
 	}
-	now := walk.StatOf(fi)
-	if now.Size != t.st.Size || !now.Mtime.Equal(t.st.Mtime) || !now.Ctime.Equal(t.st.Ctime) || now.Ino != t.st.Ino {
+	if !policy.SourceUnchanged(policy.FileIdentity(t.st, t.e.Mode), policy.FileIdentity(walk.StatOf(fi), fi.Mode())) {
 		r.status = StatusChanged
 		r.err = fmt.Errorf("%s: %w since it was archived; source kept", t.e.Abs(), ErrChanged)
 		return r
 	}
 	// The copies must survive a power loss before the original goes.
 	for i, d := range j.dests {
-		if s, ok := transfer.As[transfer.Syncer](d.d); ok {
-			if err := s.Sync(ctx); err != nil {
-				r.status, r.err = StatusFailed, fmt.Errorf("%s: sync before removing the source: %w; source kept", j.names[i], err)
-				return r
-			}
+		if err := syncDest(ctx, d.d); err != nil {
+			r.status, r.err = StatusFailed, fmt.Errorf("%s: sync before removing the source: %w; source kept", j.names[i], err)
+			return r
 		}
 	}
 	if err := j.a.fx.removeSource(t.e.Abs()); err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/walk"
 	"io"
 	"os"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
@@ -48,7 +50,7 @@ func (j *jobRun) archivedSource(t task) (*os.File, [32]byte, error) {
 		return nil, sum, fmt.Errorf("stat %s: %w", t.e.Abs(), err)
 	}
 	now := walk.StatOf(fi)
-	if !fi.Mode().IsRegular() || now.Size != t.st.Size || !now.Mtime.Equal(t.st.Mtime) || now.Ino != t.st.Ino {
+	if !fi.Mode().IsRegular() || !policy.SourceUnchanged(policy.FileIdentity(t.st, t.e.Mode), policy.FileIdentity(now, fi.Mode())) {
 		f.Close()
 		return nil, sum, fmt.Errorf("%s: %w since it was planned", t.e.Abs(), ErrChanged)
 	}

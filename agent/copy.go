@@ -5,9 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+
 	"github.com/efssync/efssync/agent/report"
 	"github.com/efssync/efssync/agent/walk"
-	"io/fs"
 
 	"golang.org/x/sys/unix"
 

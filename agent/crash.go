@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
-	"github.com/efssync/efssync/agent/walk"
 	"os"
 	"path/filepath"
+
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"

@@ -4,18 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/walk"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/transfer"
 )
 
-// ErrDeleteRefused is returned when the mirror-delete guard stops a delete:
-// the source looks unmounted or emptied, or too much would go.
-var ErrDeleteRefused = errors.New("mirror delete refused; nothing was deleted")
+// ErrDeleteRefused is returned when the delete guard (policy.DeleteAllowed)
+// stops a delete.
+var ErrDeleteRefused = policy.ErrDeleteRefused
 
 // mirrorDelete removes from each destination what the source no longer has.
 // Entries the filter excludes are left alone. Before anything goes, the
@@ -23,8 +25,8 @@ var ErrDeleteRefused = errors.New("mirror delete refused; nothing was deleted")
 // of the destination's entries would go: a source that was not mounted must
 // not wipe the replica, as rsync --delete does.
 func (j *jobRun) mirrorDelete(ctx context.Context) error {
-	if j.treeWalked() == 0 {
-		return fmt.Errorf("%w: source %s is empty (is it mounted?)", ErrDeleteRefused, j.job.Source)
+	if err := policy.DeleteAllowed(policy.DeleteCheck{Source: j.job.Source, SourceEmpty: j.treeWalked() == 0}); err != nil {
+		return err
 	}
 	rule, err := j.job.MaxDeleteRule()
 	if err != nil {
@@ -66,10 +68,8 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 	if b.Len() == 0 {
 		return nil
 	}
-	if s, ok := transfer.As[transfer.Syncer](d.d); ok {
-		if err := s.Sync(ctx); err != nil {
-			return fmt.Errorf("%s: sync after delete: %w", d.name, err)
-		}
+	if err := syncDest(ctx, d.d); err != nil {
+		return fmt.Errorf("%s: sync after delete: %w", d.name, err)
 	}
 	return b.Commit()
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
 )
@@ -16,7 +18,7 @@ import (
 func (j *jobRun) exec(ctx context.Context, t task) result {
 	start := time.Now()
 	var r result
-	if typeChanged(t) && t.act.Kind != KindArchive {
+	if typeChanged(t) && t.act.Kind != plan.KindArchive {
 		if fail, ok := j.replaceDirectory(ctx, t); !ok {
 			fail.kind = t.act.Kind
 			return fail
@@ -51,16 +53,16 @@ func (j *jobRun) execTask(ctx context.Context, t task) result {
 // execKind carries out the work of t's kind.
 func (j *jobRun) execKind(ctx context.Context, t task) result {
 	switch t.act.Kind {
-	case KindCopy:
+	case plan.KindCopy:
 		return j.copyFile(ctx, t)
-	case KindRehash:
+	case plan.KindRehash:
 		return j.rehash(ctx, t)
-	case KindSymlink:
+	case plan.KindSymlink:
 		return j.symlink(ctx, t)
-	case KindLink:
+	case plan.KindLink:
 		return j.link(ctx, t)
-	case KindArchive:
-		return j.archive(ctx, t, t.prev.Hash)
+	case plan.KindArchive:
+		return j.archive(ctx, t, t.prev)
 	}
 	return result{rel: t.e.Rel, status: StatusSkipped}
 }
@@ -107,7 +109,7 @@ func (j *jobRun) mkdir(ctx context.Context, t task) result {
 		outs = append(outs, o)
 	}
 	j.settle(&rec, outs, j.a.opts.Now())
-	return result{rel: t.e.Rel, kind: KindMkdir, rec: rec, put: true, status: StatusMkdir, outs: outs}
+	return result{rel: t.e.Rel, kind: plan.KindMkdir, rec: rec, put: true, status: StatusMkdir, outs: outs}
 }
 
 func (j *jobRun) symlink(ctx context.Context, t task) result {
@@ -166,7 +168,7 @@ func (j *jobRun) link(ctx context.Context, t task) result {
 	}
 	if len(copyTo) > 0 {
 		t2 := t
-		t2.act = Action{Kind: KindCopy, Dests: copyTo}
+		t2.act = plan.Action{Kind: plan.KindCopy, Dests: copyTo}
 		r := j.copyFile(ctx, t2)
 		if r.status != StatusCopied {
 			return r

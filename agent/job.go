@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
-	"github.com/efssync/efssync/agent/walk"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +10,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 
 	"golang.org/x/sync/errgroup"
 
@@ -44,7 +48,7 @@ func (d *destination) isDown() bool { return d.down.Load() != nil }
 type task struct {
 	e      walk.Entry
 	st     walk.Stat
-	act    Action
+	act    plan.Action
 	prev   manifest.Record
 	known  bool
 	linkTo string
@@ -64,7 +68,7 @@ type outcome struct {
 // result is what a worker hands the recorder for one entry.
 type result struct {
 	rel    string
-	kind   Kind
+	kind   plan.Kind
 	rec    manifest.Record
 	file   bool // a regular file (what the summary counts as files)
 	put    bool // record rec in the manifest
@@ -98,7 +102,7 @@ type jobRun struct {
 	sender  *send.Sender
 	rep     *report.Writer
 	c       *report.Counters
-	strat   Strategy
+	strat   plan.Strategy
 	results chan result
 
 	// hard links: the first path seen for each multiply-linked inode, and
@@ -181,7 +185,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Wr
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
 		rep: rep, c: c, obs: obs, shards: newShardPlan(a.cfg.Shard.Resolved()),
-		strat: statStrategy{checksum: job.Checksum}, guarded: walk.GuardsOf(a.cfg, job),
+		strat: plan.StatStrategy{Checksum: job.Checksum}, guarded: walk.GuardsOf(a.cfg, job),
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
 	sdests := make([]send.Dest, len(dests))
@@ -303,22 +307,32 @@ func (j *jobRun) execute(ctx context.Context, t task) {
 // with after_archive: delete, a file published at every destination is
 // verified there once more and its source removed.
 func (j *jobRun) followUp(ctx context.Context, t task, r result) {
-	if j.job.AfterArchive != "delete" || r.status != StatusCopied || (r.kind != KindCopy && r.kind != KindRehash) {
+	if j.job.AfterArchive != "delete" || r.status != StatusCopied || (r.kind != plan.KindCopy && r.kind != plan.KindRehash) {
 		return
 	}
 	switch {
 	case r.planned:
 		// A dry run's copy: the source would go once the copy verified.
-		j.deliver(result{rel: t.e.Rel, kind: KindArchive, status: StatusArchived})
-	case r.put && len(r.rec.Dests) == len(j.dests):
-		j.deliver(j.archive(ctx, t, r.rec.Hash))
+		j.deliver(result{rel: t.e.Rel, kind: plan.KindArchive, status: StatusArchived})
+	case r.put && policy.ReleaseSource(t.e.Rel, j.jobDests(), r.rec) == nil:
+		j.deliver(j.archive(ctx, t, r.rec))
 	}
+}
+
+// jobDests names every destination of the job as configured, whether or
+// not it is usable in this run: the set a source release is judged on.
+func (j *jobRun) jobDests() []string {
+	names := make([]string, len(j.job.Destinations))
+	for i, d := range j.job.Destinations {
+		names[i] = d.Name
+	}
+	return names
 }
 
 // skipped reports an unchanged entry. It bypasses the recorder: there is
 // nothing to record, and an unchanged tree is mostly such entries.
 func (j *jobRun) skipped(rel string, isFile bool) {
-	j.obs.seen(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
+	j.obs.seen(result{rel: rel, kind: plan.KindSkip, status: StatusSkipped, file: isFile})
 	if !j.obs.tally() {
 		return
 	}

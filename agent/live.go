@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/walk"
 	"os"
 	"path"
 	"path/filepath"
@@ -12,6 +11,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/walk"
 
 	"golang.org/x/sync/errgroup"
 
@@ -264,7 +267,7 @@ func (l *live) mkdir(ctx context.Context, rel string) {
 	rec, known, _ := l.j.a.db.Get(l.j.job.Name, rel)
 	t.prev, t.known = rec, known
 	t.act = l.j.strat.Plan(t.e, t.st, rec, known, l.j.names)
-	if t.act.Kind == KindMkdir {
+	if t.act.Kind == plan.KindMkdir {
 		l.j.deliver(l.j.mkdir(ctx, t))
 	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/walk"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/follow"
 	"github.com/efssync/efssync/agent/send"
@@ -76,7 +80,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	f, err := walk.Open(abs)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: fmt.Errorf("open %s: %w", abs, err)})
+			j.deliver(result{rel: rel, kind: plan.KindCopy, status: StatusFailed, err: fmt.Errorf("open %s: %w", abs, err)})
 		}
 		return false, sent
 	}
@@ -92,10 +96,10 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 		j.log.Warn("manifest record unreadable; copying again", "path", rel, "error", err)
 	}
 	t.prev, t.known = rec, known
-	if select1(lf.closed) && j.strat.Plan(t.e, t.st, rec, known, j.names).Kind == KindSkip {
+	if select1(lf.closed) && j.strat.Plan(t.e, t.st, rec, known, j.names).Kind == plan.KindSkip {
 		return false, sent // closed without a change since it was recorded
 	}
-	t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
+	t.act = plan.Action{Kind: plan.KindCopy, Dests: j.liveDests(j.allDests())}
 	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
 	src := &followSource{f: f, fl: fl, abs: abs, start: t.st, finished: j.job.Finished.Quiet.D(), now: time.Now}
 	m := j.meta(t)
@@ -104,7 +108,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 		// mode, so a multipart object carries its BLAKE3 as metadata.
 		if m.Hash, err = hashFirst(ctx, src, m.Size, abs); err != nil {
 			if ctx.Err() == nil {
-				j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: err})
+				j.deliver(result{rel: rel, kind: plan.KindCopy, status: StatusFailed, err: err})
 			}
 			return false, sent
 		}
@@ -117,7 +121,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	case errors.Is(res.Err, follow.ErrRemoved), ctx.Err() != nil:
 		return false, sent
 	default:
-		j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: res.Err})
+		j.deliver(result{rel: rel, kind: plan.KindCopy, status: StatusFailed, err: res.Err})
 		return false, sent
 	}
 	if after, err := f.Stat(); err == nil {
@@ -138,7 +142,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	if !known {
 		j.c.Files.Add(1) // a new file; a rewrite of a known one is not another
 	}
-	r := result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
+	r := result{rel: rel, kind: plan.KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
 	j.deliver(r)
 	j.followUp(ctx, t, r)
 	return false, sent
@@ -151,7 +155,7 @@ func (l *live) changedSince(rel string, sent walk.Stat) bool {
 		return false // gone or not a file: the event handlers deal with it
 	}
 	now := walk.StatOf(fi)
-	return now.Size != sent.Size || !now.Mtime.Equal(sent.Mtime) || now.Ino != sent.Ino
+	return !policy.SourceUnchanged(policy.FileIdentity(sent, fi.Mode()), policy.FileIdentity(now, fi.Mode()))
 }
 
 func select1(c <-chan struct{}) bool {

@@ -2,12 +2,15 @@ package agent
 
 import (
 	"context"
-	"github.com/efssync/efssync/agent/walk"
 	"io"
 	"io/fs"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/hls"
 	"github.com/efssync/efssync/agent/send"
@@ -190,7 +193,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		cp.Dests = rec.Dests.Clone()
 		l.recs[rel] = rec
 		l.recMu.Unlock()
-		j.deliver(result{rel: rel, kind: KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},
+		j.deliver(result{rel: rel, kind: plan.KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},
 			bytes: m.Size, dur: time.Since(start)})
 	}
 	// Deletes that no published playlist holds back any more.
@@ -217,7 +220,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		} else {
 			j.c.Deleted.Add(1)
 		}
-		j.deliver(result{rel: rel, kind: KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)})
+		j.deliver(result{rel: rel, kind: plan.KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)})
 	}
 }
 
@@ -234,10 +237,7 @@ func syncBefore(ctx context.Context, d transfer.Destination, n int) error {
 	if n == 0 {
 		return nil
 	}
-	if s, ok := transfer.As[transfer.Syncer](d); ok {
-		return s.Sync(ctx)
-	}
-	return nil
+	return syncDest(ctx, d)
 }
 
 // seedServed tells each destination's gate, once per run, which segments

@@ -2,8 +2,11 @@ package agent
 
 import (
 	"context"
-	"github.com/efssync/efssync/agent/walk"
 	"slices"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/hls"
 
@@ -90,19 +93,19 @@ func (j *jobRun) planEntry(ctx context.Context, e walk.Entry, rec manifest.Recor
 		first, seen := j.linkFirst[key]
 		if !seen {
 			j.linkFirst[key] = e.Rel
-			if act.Kind == KindSkip {
+			if act.Kind == plan.KindSkip {
 				j.linkHash[key] = rec.Hash
 			}
 		}
-		if seen && act.Kind != KindSkip && len(act.Dests) > 0 {
-			t.act.Kind, t.linkTo = KindLink, first
+		if seen && act.Kind != plan.KindSkip && len(act.Dests) > 0 {
+			t.act.Kind, t.linkTo = plan.KindLink, first
 			j.deferred = append(j.deferred, t)
 			j.linkMu.Unlock()
 			return nil
 		}
 		j.linkMu.Unlock()
 	}
-	if j.hlsOrder && act.Kind == KindCopy && hls.IsPlaylist(e.Rel) {
+	if j.hlsOrder && act.Kind == plan.KindCopy && hls.IsPlaylist(e.Rel) {
 		if !j.obs.playlist(ctx, e.Rel) {
 			j.linkMu.Lock()
 			j.deferred = append(j.deferred, t)
@@ -110,27 +113,27 @@ func (j *jobRun) planEntry(ctx context.Context, e walk.Entry, rec manifest.Recor
 		}
 		return nil
 	}
-	if isFile && act.Kind != KindSkip && j.unfinished(st) {
+	if isFile && act.Kind != plan.KindSkip && j.unfinished(st) {
 		j.deliver(result{rel: e.Rel, kind: act.Kind, status: StatusUnfinished})
 		return nil
 	}
-	if isFile && act.Kind == KindSkip && j.job.AfterArchive == "delete" {
-		t.act = Action{Kind: KindArchive}
+	if isFile && act.Kind == plan.KindSkip && j.job.AfterArchive == "delete" {
+		t.act = plan.Action{Kind: plan.KindArchive}
 		act = t.act
 	}
 	switch {
-	case isFile && act.Kind == KindSkip && j.job.CheckDestination && len(j.liveDests(j.allDests())) > 0:
-		t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
+	case isFile && act.Kind == plan.KindSkip && j.job.CheckDestination && len(j.liveDests(j.allDests())) > 0:
+		t.act = plan.Action{Kind: plan.KindCopy, Dests: j.liveDests(j.allDests())}
 		t.probe = probeCheck
 		act = t.act
-	case isFile && act.Kind == KindCopy && j.adopts(t):
+	case isFile && act.Kind == plan.KindCopy && j.adopts(t):
 		t.probe = probeAdopt
 	}
 	switch {
-	case act.Kind == KindSkip && t.probe == probeNone || len(act.Dests) == 0 && act.Kind != KindArchive:
+	case act.Kind == plan.KindSkip && t.probe == probeNone || len(act.Dests) == 0 && act.Kind != plan.KindArchive:
 		j.skipped(e.Rel, isFile)
 		return nil
-	case act.Kind == KindMkdir:
+	case act.Kind == plan.KindMkdir:
 		j.c.Dirs.Add(1)
 		j.deliver(j.mkdirAdopting(ctx, t))
 		return nil

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/agent/plan"
 )
 
 const (
@@ -63,12 +63,10 @@ func (j *jobRun) flush(ctx context.Context, rs []result) error {
 	}
 	syncFailed := map[string]error{}
 	for _, d := range j.dests {
-		if s, ok := transfer.As[transfer.Syncer](d.d); ok {
-			if err := s.Sync(context.WithoutCancel(ctx)); err != nil {
-				syncFailed[d.name] = err
-				j.log.Error("destination could not make published files durable; they will be copied again",
-					"dest", d.name, "error", err)
-			}
+		if err := syncDest(context.WithoutCancel(ctx), d.d); err != nil {
+			syncFailed[d.name] = err
+			j.log.Error("destination could not make published files durable; they will be copied again",
+				"dest", d.name, "error", err)
 		}
 	}
 	b := j.a.fx.batch(j.a.db)
@@ -129,7 +127,7 @@ func (j *jobRun) reportResult(r result) {
 		l.Dest = j.names[o.dest]
 		l.Status = o.status
 		l.Bytes = o.bytes
-		if r.kind == KindCopy || r.kind == KindRehash || r.kind == KindLink {
+		if r.kind == plan.KindCopy || r.kind == plan.KindRehash || r.kind == plan.KindLink {
 			l.BLAKE3 = hex.EncodeToString(r.rec.Hash[:])
 		}
 		if o.err == nil && o.status != StatusSkipped && o.status != StatusAdopted {
@@ -143,7 +141,7 @@ func (j *jobRun) reportResult(r result) {
 		}
 		what := r.kind.String()
 		if o.status == StatusAdopted {
-			what = KindAdopt.String()
+			what = plan.KindAdopt.String()
 		}
 		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: what, dest: l.Dest, rel: r.rel})
 		j.rep.Write(l)
@@ -151,9 +149,9 @@ func (j *jobRun) reportResult(r result) {
 	switch {
 	case failed:
 		j.c.Failed.Add(1)
-	case r.kind == KindAdopt:
+	case r.kind == plan.KindAdopt:
 		j.a.fx.did(&j.c.Adopted, 1)
-	case r.kind == KindCopy || r.kind == KindLink || r.kind == KindRehash:
+	case r.kind == plan.KindCopy || r.kind == plan.KindLink || r.kind == plan.KindRehash:
 		if !r.again {
 			j.a.fx.did(&j.c.Copied, 1)
 		}

@@ -3,10 +3,13 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
-	"github.com/efssync/efssync/agent/walk"
 	"io"
 	"io/fs"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 
 	"golang.org/x/sync/errgroup"
 
@@ -103,16 +106,16 @@ func (j *jobRun) resend(ctx context.Context, found []drift) error {
 			j.log.Warn("manifest record unreadable; sending again", "path", dr.e.Rel, "error", err)
 			known = false
 		}
-		t := task{e: dr.e, st: dr.e.St, prev: rec, known: known, act: Action{Dests: dr.dests}}
+		t := task{e: dr.e, st: dr.e.St, prev: rec, known: known, act: plan.Action{Dests: dr.dests}}
 		switch {
 		case dr.e.Mode.IsDir():
-			t.act.Kind = KindMkdir
+			t.act.Kind = plan.KindMkdir
 			j.deliver(j.mkdir(ctx, t))
 			continue
 		case dr.e.Mode&fs.ModeSymlink != 0:
-			t.act.Kind = KindSymlink
+			t.act.Kind = plan.KindSymlink
 		default:
-			t.act.Kind = KindCopy
+			t.act.Kind = plan.KindCopy
 		}
 		g.Go(func() error {
 			j.execute(gctx, t)

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
 	"sync"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
@@ -119,7 +123,7 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed list
 	j := r.j
 	if o.Err != nil {
 		j.c.Files.Add(1)
-		j.deliver(result{rel: o.Key, kind: KindCopy, status: StatusFailed, err: o.Err, file: true})
+		j.deliver(result{rel: o.Key, kind: plan.KindCopy, status: StatusFailed, err: o.Err, file: true})
 		return nil
 	}
 	listed.add(o.Rel, o.Dir)
@@ -136,14 +140,10 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed list
 	if err != nil {
 		return fmt.Errorf("manifest %s: %s: %w", j.a.db.Path(), o.Rel, err)
 	}
-	unchanged := known && rec.ETag == o.ETag && rec.Size == o.Size && rec.ModTime.Equal(o.LastModified)
+	unchanged := known && policy.SourceUnchanged(policy.RecordIdentity(rec), policy.ObjectIdentity(o.Size, o.ETag, o.LastModified))
 	var need []int
 	for i, name := range j.names {
-		if j.dests[i].isDown() {
-			continue
-		}
-		p, ok := rec.Dests.Get(name)
-		if !unchanged || !ok || p.Size != rec.Size || p.Hash != rec.Hash {
+		if !j.dests[i].isDown() && policy.NeedsTransfer(unchanged, rec, name) {
 			need = append(need, i)
 		}
 	}
@@ -162,8 +162,8 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed list
 // than max_delete.
 func (r *restoreRun) mirrorDelete(ctx context.Context, listed listing) error {
 	j := r.j
-	if len(listed) == 0 {
-		return fmt.Errorf("%w: source %s lists no object (wrong bucket or prefix?)", ErrDeleteRefused, r.src.Name())
+	if err := policy.DeleteAllowed(policy.DeleteCheck{Source: r.src.Name(), SourceEmpty: len(listed) == 0, Listing: true}); err != nil {
+		return err
 	}
 	rule, err := j.job.MaxDeleteRule()
 	if err != nil {

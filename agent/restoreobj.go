@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
@@ -18,7 +20,7 @@ import (
 func (r *restoreRun) restoreObject(ctx context.Context, t objectTask) result {
 	start := time.Now()
 	res := r.copyObject(ctx, t)
-	res.kind = KindCopy
+	res.kind = plan.KindCopy
 	res.file = true
 	res.dur = time.Since(start)
 	return res

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
 	"io"
 	"io/fs"
 	"sync"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/config"

@@ -2,9 +2,10 @@ package agent
 
 import (
 	"context"
-	"github.com/efssync/efssync/agent/walk"
 	"sync"
 	"sync/atomic"
+
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/shard"
 	"github.com/efssync/efssync/config"

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/walk"
 	"io"
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
 
 	"golang.org/x/sys/unix"
 
@@ -80,8 +82,7 @@ func checkStable(fd int, abs string, st walk.Stat, mode fs.FileMode, read int64)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", abs, err)
 	}
-	if read != st.Size || after.Size != st.Size || !after.Mtime.Equal(st.Mtime) || !after.Ctime.Equal(st.Ctime) ||
-		after.Ino != st.Ino || after.Dev != st.Dev || amode != mode {
+	if read != st.Size || !policy.SourceUnchanged(policy.FileIdentity(st, mode), policy.FileIdentity(after, amode)) {
 		return fmt.Errorf("%s: %w (size %d→%d, read %d bytes); it will be copied on the next run",
 			abs, ErrChanged, st.Size, after.Size, read)
 	}

@@ -2,12 +2,13 @@ package agent
 
 import (
 	"context"
-	"github.com/efssync/efssync/agent/report"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/internal/treetest"

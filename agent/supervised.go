@@ -3,10 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/prometheus/client_golang/prometheus"
 

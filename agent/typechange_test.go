@@ -1,10 +1,11 @@
 package agent
 
 import (
-	"github.com/efssync/efssync/agent/walk"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/internal/treetest"
 	"github.com/efssync/efssync/manifest"

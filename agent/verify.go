@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/efssync/efssync/agent/report"
-	"github.com/efssync/efssync/agent/walk"
 	"io"
 	"io/fs"
+
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"

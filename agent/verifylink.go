@@ -3,8 +3,9 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/efssync/efssync/agent/walk"
 	"os"
+
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/transfer"
 )

@@ -2,11 +2,12 @@ package agent
 
 import (
 	"context"
-	"github.com/efssync/efssync/agent/report"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/efssync/efssync/internal/treetest"
 )

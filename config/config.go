@@ -78,6 +78,10 @@ type Job struct {
 	Checkers int `mapstructure:"checkers" yaml:"checkers,omitempty" json:"checkers,omitempty"`
 	// Bandwidth is bytes per second shared by the whole job; 0 is unlimited.
 	Bandwidth Size `mapstructure:"bandwidth" yaml:"bandwidth,omitempty" json:"bandwidth,omitempty"`
+	// BwLimit is the bandwidth as a plain rate or as rclone's timetable
+	// ("08:00,512k 19:00,off"; config/bwlimit.go). A plain rate is copied
+	// into Bandwidth.
+	BwLimit BwLimit `mapstructure:"bwlimit" yaml:"bwlimit,omitempty" json:"bwlimit,omitempty"`
 	// ChunkSize is the read buffer size. Default 1MiB.
 	ChunkSize Size `mapstructure:"chunk_size" yaml:"chunk_size,omitempty" json:"chunk_size,omitempty"`
 	// Verify is none, transferred (default) or all.

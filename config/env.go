@@ -10,6 +10,11 @@ import (
 	"strings"
 )
 
+// The EFSSYNC_* overrides are this package's own code, not viper's
+// AutomaticEnv: viper binds a variable to a key it already knows, so it
+// cannot address list entries (EFSSYNC_JOBS_0_CONCURRENCY) or append one,
+// and it lower-cases the tag keys a variable names.
+
 // envPrefix starts every override variable; see Load for the scheme.
 const envPrefix = "EFSSYNC_"
 
@@ -71,12 +76,12 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 		toks := strings.Split(name[len(envPrefix):], "_")
 		segs, t, ok := resolveEnv(reflect.TypeFor[Config](), toks)
 		if !ok {
-			p.add("", "%s: unknown key (see the EFSSYNC_* scheme documented for config.Load)", name)
+			p.add("%s: unknown key (see the EFSSYNC_* scheme documented for config.Load)", name)
 			continue
 		}
 		v, err := envValue(t, val, segs)
 		if err != nil {
-			p.add("", "%s: %v", name, err)
+			p.add("%s: %v", name, err)
 			continue
 		}
 		ovs = append(ovs, envOverride{name: name, segs: segs, value: v})
@@ -86,8 +91,8 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 	slices.SortFunc(ovs, func(a, b envOverride) int { return compareSegs(a.segs, b.segs) })
 	origin := map[string]string{}
 	for _, o := range ovs {
-		if _, err := setIn(root, o.segs, o.value); err != nil {
-			p.add("", "%s: %v", o.name, err)
+		if _, err := setIn(root, o.segs, o.value, false); err != nil {
+			p.add("%s: %v", o.name, err)
 			continue
 		}
 		origin[segsPath(o.segs)] = o.name
@@ -100,8 +105,8 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 // is read as a JSON array.
 func envValue(t reflect.Type, val string, segs []any) (any, error) {
 	switch {
-	case t == reflect.TypeFor[Source]():
-		return val, nil // a directory source's path
+	case t == reflect.TypeFor[Source]() || isText(t):
+		return val, nil // a directory source's path, or text the decode hook parses
 	case isSection(t):
 		return nil, fmt.Errorf("names the section %s, not a single value; set its keys one by one", segsPath(segs))
 	case t.Kind() == reflect.Slice && isSection(t.Elem()):
@@ -125,41 +130,22 @@ func envValue(t reflect.Type, val string, segs []any) (any, error) {
 // resolveEnv matches the '_'-separated tokens of a variable name against the
 // schema type t, returning the key path and the type of the key it names.
 // Key names contain '_' themselves (state_dir, kms_key_id), so at each level
-// it tries the fields whose names match the most tokens first and backtracks.
+// it tries the longest run of tokens that names a field first, and backtracks.
 func resolveEnv(t reflect.Type, toks []string) ([]any, reflect.Type, bool) {
 	if len(toks) == 0 {
 		return nil, t, true
 	}
 	switch {
+	case isText(t):
+		return nil, nil, false
 	case isSection(t):
-		type cand struct {
-			tag   string
-			parts []string
-			typ   reflect.Type
-		}
-		var cands []cand
-		for tag, f := range fieldTags(t) {
-			cands = append(cands, cand{tag, strings.Split(tag, "_"), f.Type})
-		}
-		slices.SortFunc(cands, func(a, b cand) int {
-			return cmp.Or(cmp.Compare(len(b.parts), len(a.parts)), cmp.Compare(a.tag, b.tag))
-		})
-		for _, c := range cands {
-			if len(toks) < len(c.parts) {
-				continue
-			}
-			match := true
-			for i, part := range c.parts {
-				if !strings.EqualFold(toks[i], part) {
-					match = false
-					break
+		fields := fieldTags(t)
+		for n := len(toks); n > 0; n-- { // the longest key first: state_dir before state
+			key := strings.ToLower(strings.Join(toks[:n], "_"))
+			if f, ok := fields[key]; ok {
+				if rest, rt, ok := resolveEnv(f.Type, toks[n:]); ok {
+					return append([]any{key}, rest...), rt, true
 				}
-			}
-			if !match {
-				continue
-			}
-			if rest, rt, ok := resolveEnv(c.typ, toks[len(c.parts):]); ok {
-				return append([]any{c.tag}, rest...), rt, true
 			}
 		}
 		return nil, nil, false
@@ -184,8 +170,10 @@ func resolveEnv(t reflect.Type, toks []string) ([]any, reflect.Type, bool) {
 }
 
 // setIn stores val at the key path segs below cur, creating tables and
-// list entries as needed, and returns the updated container.
-func setIn(cur any, segs []any, val any) (any, error) {
+// list entries as needed, and returns the updated container. A key the
+// file spells differently (State-Dir) is found by its canonical form,
+// except in a map of data (tags), whose keys are case-sensitive.
+func setIn(cur any, segs []any, val any, inData bool) (any, error) {
 	if len(segs) == 0 {
 		return val, nil
 	}
@@ -195,11 +183,17 @@ func setIn(cur any, segs []any, val any) (any, error) {
 		if !ok {
 			m = map[string]any{}
 		}
-		child, err := setIn(m[s], segs[1:], val)
+		key := s
+		for k := range m {
+			if !inData && canonKey(k) == s {
+				key = k
+			}
+		}
+		child, err := setIn(m[key], segs[1:], val, s == "tags" && !inData)
 		if err != nil {
 			return nil, err
 		}
-		m[s] = child
+		m[key] = child
 		return m, nil
 	case int:
 		l, _ := cur.([]any)
@@ -209,7 +203,7 @@ func setIn(cur any, segs []any, val any) (any, error) {
 		if s == len(l) {
 			l = append(l, nil)
 		}
-		child, err := setIn(l[s], segs[1:], val)
+		child, err := setIn(l[s], segs[1:], val, false)
 		if err != nil {
 			return nil, err
 		}

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"reflect"
 	"strings"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 )
 
@@ -109,26 +107,15 @@ func LoadContext(ctx context.Context, path string, env []string) (*Config, error
 // validated Config.
 func fromTree(ctx context.Context, raw map[string]any, env []string, path string) (*Config, error) {
 	p := &problems{}
-	tree, _ := normalize(raw, reflect.TypeFor[Config](), "", p)
-	root, _ := tree.(map[string]any)
+	root, _ := stringKeys(raw).(map[string]any)
 	if root == nil {
 		root = map[string]any{}
 	}
 	origin := applyEnv(root, env, p)
-
 	var cfg Config
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		DecodeHook:  decodeHook,
-		ErrorUnused: true,
-		Result:      &cfg,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("config: build decoder: %w", err)
+	if err := decode(root, &cfg, p, origin); err != nil {
+		return nil, err
 	}
-	if err := dec.Decode(root); err != nil {
-		collectDecodeErrors(err, p, origin)
-	}
-
 	cfg.deriveManifest(env, path)
 	cfg.SetDefaults(env)
 	list, err := cfg.problems(ctx)
@@ -144,4 +131,26 @@ func fromTree(ctx context.Context, raw map[string]any, env []string, path string
 		return nil, &ValidationError{Problems: p.list, File: path}
 	}
 	return &cfg, nil
+}
+
+// stringKeys gives every table of a decoded document string keys, as YAML
+// allows others (1: x, [a]: b) and mapstructure needs strings.
+func stringKeys(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = stringKeys(e)
+		}
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[fmt.Sprint(k)] = stringKeys(e)
+		}
+		return out
+	case []any:
+		for i, e := range t {
+			t[i] = stringKeys(e)
+		}
+	}
+	return v
 }

@@ -109,58 +109,38 @@ func (r *resolver) idOf(p string) fileID {
 }
 
 // identities lists the keys place p is known by (self) or, with self false,
-// the keys of the directories strictly above it.
+// the keys of the directories strictly above it: real path, device and
+// inode, location in its file system.
 func (p *place) identities(self bool) []string {
 	var out []string
-	ids := p.ids[1:]
+	ids, paths := p.ids[1:], ancestors
 	if self {
-		ids = p.ids[:1]
+		ids, paths = p.ids[:1], func(p string) []string { return []string{p} }
 	}
 	for _, id := range ids {
 		if id != (fileID{}) {
 			out = append(out, fmt.Sprintf("i%d:%d", id.dev, id.ino))
 		}
 	}
-	paths := func(tag, p string) {
-		if self {
-			out = append(out, tag+p)
-			return
-		}
-		for d := filepath.Dir(p); ; d = filepath.Dir(d) {
-			out = append(out, tag+d)
-			if d == filepath.Dir(d) {
-				return
-			}
-		}
+	for _, d := range paths(p.real) {
+		out = append(out, "p"+d)
 	}
-	if p.real != filepath.Dir(p.real) || self {
-		paths("p", p.real)
-	}
-	if p.located && (self || p.loc.path != filepath.Dir(p.loc.path)) {
-		paths("l"+p.loc.dev+":", p.loc.path)
+	for _, d := range paths(p.loc.path) {
+		if p.located {
+			out = append(out, "l"+p.loc.dev+":"+d)
+		}
 	}
 	return out
 }
 
-// placeIndex finds places by their identities.
-type placeIndex map[string][]*place
-
-func indexOf(places ...[]*place) placeIndex {
-	ix := placeIndex{}
-	for _, list := range places {
-		for _, p := range list {
-			for _, k := range p.identities(true) {
-				ix[k] = append(ix[k], p)
-			}
-		}
+// ancestors lists the directories strictly above the clean path p.
+func ancestors(p string) []string {
+	var out []string
+	for d := p; d != filepath.Dir(d); {
+		d = filepath.Dir(d)
+		out = append(out, d)
 	}
-	return ix
-}
-
-// hit is a place b that a is the same directory as, or lies inside.
-type hit struct {
-	b   *place
-	rel string
+	return out
 }
 
 const (
@@ -169,25 +149,29 @@ const (
 	relContains = "contains"
 )
 
-// around lists, once each, the places of ix that a is or lies inside.
-func (ix placeIndex) around(a *place) []hit {
-	var out []hit
-	seen := map[*place]bool{a: true}
-	for _, self := range []bool{true, false} {
-		rel := relInside
-		if self {
-			rel = relSame
+// pairs calls fn, once per pair, for every place a of as that is the same
+// directory as, or lies inside, a place b of bs other than itself.
+func pairs(as, bs []*place, fn func(a, b *place, rel string)) {
+	ix := map[string][]*place{}
+	for _, b := range bs {
+		for _, k := range b.identities(true) {
+			ix[k] = append(ix[k], b)
 		}
-		for _, k := range a.identities(self) {
-			for _, b := range ix[k] {
-				if !seen[b] {
-					seen[b] = true
-					out = append(out, hit{b, rel})
+	}
+	for _, a := range as {
+		seen := map[*place]bool{a: true}
+		for _, self := range []bool{true, false} {
+			rel := map[bool]string{true: relSame, false: relInside}[self]
+			for _, k := range a.identities(self) {
+				for _, b := range ix[k] {
+					if !seen[b] {
+						seen[b] = true
+						fn(a, b, rel)
+					}
 				}
 			}
 		}
 	}
-	return out
 }
 
 // places collects the absolute paths to judge; relative or empty ones are
@@ -231,123 +215,72 @@ func (c *Config) places(ctx context.Context) (state, sources, dests []*place, er
 	return state, sources, dests, nil
 }
 
-// overlap is one problem: a and b overlap as rel says ("a rel b").
+// overlap is one problem: "a rel b", and why it matters when that is not plain.
 type overlap struct {
-	a, b *place
-	rel  string
-	why  string
+	a, b     *place
+	rel, why string
 }
 
 // overlapProblems lists, with both keys: a destination overlapping its
 // job's source (either way); two fs destinations (of one job or of two)
 // that are the same directory or nested; the agent's state (manifest,
 // reports, metrics textfile) inside any source or destination; and a source
-// shared with another job when either job deletes its source after
-// archiving.
+// shared with another job that deletes its source after archiving, which
+// would remove files the other job still reads.
 func (c *Config) overlapProblems(ctx context.Context) ([]string, error) {
 	state, sources, dests, err := c.places(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var found []overlap
-	// later names the place that appears later first, as "a rel b".
-	later := func(x, y *place, rel, why string) {
-		if x.seq < y.seq {
-			x, y = y, x
-			if rel == relInside {
-				rel = relContains
-			}
-		}
-		found = append(found, overlap{x, y, rel, why})
-	}
-	srcOf := map[int]*place{}
-	for _, s := range sources {
-		srcOf[s.job] = s
-	}
-	destIx := indexOf(dests)
-	for _, d := range dests {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if s := srcOf[d.job]; s != nil {
-			if rel := relation(d, s); rel != "" {
-				found = append(found, overlap{d, s, rel, ""})
-			}
-		}
-		for _, h := range destIx.around(d) {
-			if h.rel == relInside || h.b.seq < d.seq {
-				later(d, h.b, h.rel, "")
-			}
-		}
-	}
-	placesIx := indexOf(sources, dests)
-	for _, st := range state {
-		for _, h := range placesIx.around(st) {
-			found = append(found, overlap{st, h.b, h.rel, ""})
-		}
-	}
-	shared, err := c.sharedArchiveSources(ctx, sources)
-	if err != nil {
-		return nil, err
-	}
-	found = append(found, shared...)
-	slices.SortStableFunc(found, func(x, y overlap) int { return cmp.Or(cmp.Compare(x.a.seq, y.a.seq), cmp.Compare(x.b.seq, y.b.seq)) })
-	out := make([]string, 0, len(found))
-	for _, o := range found {
-		out = append(out, o.message())
-	}
-	return out, nil
-}
-
-// sharedArchiveSources finds sources that are the same directory as, or
-// nested in, the source of another job that deletes its source after
-// archiving: that job would remove files the other still reads (and the
-// other job would never see them).
-func (c *Config) sharedArchiveSources(ctx context.Context, sources []*place) ([]overlap, error) {
-	var deleting []*place
-	for _, s := range sources {
-		if c.Jobs[s.job].AfterArchive == "delete" {
-			deleting = append(deleting, s)
-		}
-	}
-	if len(deleting) == 0 {
-		return nil, nil
-	}
-	type pair struct{ a, b int }
-	seen := map[pair]bool{}
-	var out []overlap
-	note := func(inner, outer *place, rel string) {
-		a, b := inner, outer
+	seen := map[[2]int]bool{}
+	// report names the place that appears later first: a destination
+	// before a source, the state before either.
+	report := func(a, b *place, rel, why string) {
 		if a.seq < b.seq {
 			a, b = b, a
 			if rel == relInside {
 				rel = relContains
 			}
 		}
-		if a.job == b.job || seen[pair{a.job, b.job}] {
-			return
+		if !seen[[2]int{a.seq, b.seq}] {
+			seen[[2]int{a.seq, b.seq}] = true
+			found = append(found, overlap{a, b, rel, why})
 		}
-		seen[pair{a.job, b.job}] = true
-		del := a
-		if c.Jobs[del.job].AfterArchive != "delete" {
-			del = b
-		}
-		why := fmt.Sprintf("; jobs[%d] has after_archive: delete and would remove files the other job still reads", del.job)
-		out = append(out, overlap{a, b, rel, why})
 	}
-	delIx, allIx := indexOf(deleting), indexOf(sources)
+	ownJob := func(a, b *place, rel string) {
+		if a.job == b.job {
+			report(a, b, rel, "")
+		}
+	}
+	pairs(dests, sources, ownJob)
+	pairs(sources, dests, ownJob)
+	pairs(dests, dests, func(a, b *place, rel string) { report(a, b, rel, "") })
+	pairs(state, append(slices.Clone(sources), dests...), func(a, b *place, rel string) { report(a, b, rel, "") })
+	var deleting []*place
 	for _, s := range sources {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		for _, h := range delIx.around(s) {
-			note(s, h.b, h.rel)
+		if c.Jobs[s.job].AfterArchive == "delete" {
+			deleting = append(deleting, s)
 		}
 	}
-	for _, d := range deleting {
-		for _, h := range allIx.around(d) {
-			note(d, h.b, h.rel)
+	shared := func(a, b *place, rel string) {
+		del := a.job
+		if c.Jobs[del].AfterArchive != "delete" {
+			del = b.job
 		}
+		if a.job != b.job {
+			report(a, b, rel, fmt.Sprintf("; jobs[%d] has after_archive: delete and would remove files the other job still reads", del))
+		}
+	}
+	pairs(sources, deleting, shared)
+	pairs(deleting, sources, shared)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(found, func(x, y overlap) int { return cmp.Or(cmp.Compare(x.a.seq, y.a.seq), cmp.Compare(x.b.seq, y.b.seq)) })
+	out := make([]string, 0, len(found))
+	for _, o := range found {
+		out = append(out, o.message())
 	}
 	return out, nil
 }
@@ -358,34 +291,8 @@ func (o overlap) message() string {
 	if a.real != filepath.Clean(a.path) || b.real != filepath.Clean(b.path) {
 		msg += fmt.Sprintf(" (resolved: %s and %s)", a.real, b.real)
 	}
-	if sameFS(a, b) && (a.loc.path != a.real || b.loc.path != b.real) {
+	if a.located && b.located && a.loc.dev == b.loc.dev && (a.loc.path != a.real || b.loc.path != b.real) {
 		msg += fmt.Sprintf(" (a bind mount: in their file system %s they are %s and %s)", a.loc.dev, a.loc.path, b.loc.path)
 	}
 	return msg + o.why
-}
-
-// relation says how a stands to b: "is the same directory as", "is inside",
-// "contains", or "" when they do not overlap.
-func relation(a, b *place) string {
-	own := func(p *place) fileID { return p.ids[0] }
-	switch {
-	case a.real == b.real || (own(a) != fileID{} && own(a) == own(b)) || sameFS(a, b) && a.loc.path == b.loc.path:
-		return relSame
-	case within(a.real, b.real) || below(a, own(b)) || sameFS(a, b) && within(a.loc.path, b.loc.path):
-		return relInside
-	case within(b.real, a.real) || below(b, own(a)) || sameFS(a, b) && within(b.loc.path, a.loc.path):
-		return relContains
-	}
-	return ""
-}
-
-// sameFS reports whether a and b are known to lie in one file system, so
-// their locations in it compare (a bind mount shows through them).
-func sameFS(a, b *place) bool {
-	return a.located && b.located && a.loc.dev == b.loc.dev
-}
-
-// below reports whether a directory with id lies strictly above p.
-func below(p *place, id fileID) bool {
-	return id != (fileID{}) && slices.Contains(p.ids[1:], id)
 }

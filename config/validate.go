@@ -3,9 +3,11 @@ package config
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -232,6 +234,7 @@ func (j *Job) checkTuning(c *checker, p string) {
 	if j.Bandwidth < 0 {
 		c.add(p+".bandwidth", "must not be negative")
 	}
+	j.checkBwLimit(c, p)
 }
 
 // checkAfterArchive refuses the combinations in which after_archive:
@@ -299,7 +302,7 @@ func (d *Destination) checkS3(c *checker, p string) {
 	if len(d.Tags) > 7 {
 		c.add(p+".tags", "at most 7 tags: S3 allows 10 and efssync keeps 3 for the BLAKE3, mtime and mode of large objects; got %d", len(d.Tags))
 	}
-	for _, k := range sortedKeys(d.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(d.Tags)) {
 		switch {
 		case k == "" || len(k) > 128:
 			c.add(p+".tags", "tag key %q must be 1 to 128 characters", k)

@@ -1,8 +1,10 @@
-package agent
+package plan
 
 import (
-	"github.com/efssync/efssync/agent/walk"
 	"io/fs"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/manifest"
 )
@@ -45,18 +47,13 @@ type Strategy interface {
 	Plan(e walk.Entry, st walk.Stat, rec manifest.Record, known bool, dests []string) Action
 }
 
-// statStrategy trusts size, mtime, ctime and inode: equal means unchanged.
+// StatStrategy trusts size, mtime, ctime and inode: equal means unchanged.
 // With checksum set, a file that looks unchanged is re-hashed instead.
-type statStrategy struct {
-	checksum bool
+type StatStrategy struct {
+	Checksum bool
 }
 
-func sameSource(e walk.Entry, st walk.Stat, rec manifest.Record) bool {
-	return rec.Size == st.Size && rec.ModTime.Equal(st.Mtime) && rec.CTime.Equal(st.Ctime) &&
-		rec.Inode == st.Ino && rec.Mode == e.Mode
-}
-
-func (s statStrategy) Plan(e walk.Entry, st walk.Stat, rec manifest.Record, known bool, dests []string) Action {
+func (s StatStrategy) Plan(e walk.Entry, st walk.Stat, rec manifest.Record, known bool, dests []string) Action {
 	mode := e.Mode
 	var kind Kind
 	switch {
@@ -69,20 +66,19 @@ func (s statStrategy) Plan(e walk.Entry, st walk.Stat, rec manifest.Record, know
 	default:
 		return Action{Kind: KindSkip} // devices, sockets, fifos are not replicated
 	}
-	unchanged := known && sameSource(e, st, rec)
+	unchanged := known && policy.SourceUnchanged(policy.RecordIdentity(rec), policy.FileIdentity(st, e.Mode))
 	if kind == KindMkdir {
 		// A directory's mtime moves with its children; only its mode matters.
 		unchanged = known && rec.Mode == mode
 	}
 	var need []int
 	for i, name := range dests {
-		p, ok := rec.Dests.Get(name)
-		if !unchanged || !ok || p.Size != rec.Size || !p.ModTime.Equal(rec.ModTime) || p.Hash != rec.Hash {
+		if policy.NeedsTransfer(unchanged, rec, name) {
 			need = append(need, i)
 		}
 	}
 	if len(need) == 0 {
-		if s.checksum && kind == KindCopy {
+		if s.Checksum && kind == KindCopy {
 			all := make([]int, len(dests))
 			for i := range all {
 				all[i] = i
