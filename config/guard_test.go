@@ -80,6 +80,7 @@ func TestNULInPathKeysIsRefused(t *testing.T) {
 		{strings.Replace(badJob("", ""), "path: /dst", `path: "/dst\0"`, 1), `jobs[0].destinations[0].path: must not contain a NUL byte`},
 		{`state_dir: "/st\0"` + "\n" + badJob("", ""), `state_dir: must not contain a NUL byte`},
 		{`metrics: {textfile: "/m\0.prom"}` + "\n" + badJob("", ""), `metrics.textfile: must not contain a NUL byte`},
+		{badS3(`prefix: "a\0b"`), `jobs[0].destinations[0].prefix: must not contain a NUL byte`},
 	} {
 		p := problemsOf(t, "c.yaml", c.yaml, testEnv)
 		found := false
