@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"sync"
 
+	"github.com/efssync/efssync/agent/report"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/transfer"
@@ -22,8 +24,8 @@ func (a *Agent) verifyRestore(ctx context.Context, job config.Job, out io.Writer
 	if err != nil {
 		return 0, err
 	}
-	rep, _ := newReporter("")
-	j, err := a.newJobRun(ctx, job, rep, &counters{})
+	rep, _ := report.Open("")
+	j, err := a.newJobRun(ctx, job, rep, &report.Counters{})
 	if err != nil {
 		return 0, err
 	}

@@ -92,10 +92,11 @@ type Job struct {
 	Xattrs bool `mapstructure:"xattrs" yaml:"xattrs,omitempty" json:"xattrs,omitempty"`
 	// Publish is atomic (default: temp file then rename) or progressive.
 	Publish string `mapstructure:"publish" yaml:"publish,omitempty" json:"publish,omitempty"`
-	// Order lists publication-ordering rules. The one rule is "hls":
-	// a playlist is published at a destination only after every segment,
-	// init and key file it lists is complete there, and a segment is
-	// deleted there only when no published playlist lists it.
+	// Order lists publication-ordering rules: "hls" (playlists) and
+	// "dash" (MPD manifests). A manifest is published at a destination
+	// only after every segment, init and key file it names is complete
+	// there (up to the bytes it names, for byte ranges), and a segment is
+	// deleted there only when no published manifest names it.
 	Order []string `mapstructure:"order" yaml:"order,omitempty" json:"order,omitempty"`
 	// Rescan is the watch-mode full rescan period. Default 10m.
 	Rescan Duration `mapstructure:"rescan" yaml:"rescan,omitempty" json:"rescan,omitempty"`

@@ -545,7 +545,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"max_delete word", badJob("max_delete: all", ""), []string{`jobs[0].max_delete: "all" must be a positive count (1000) or a percentage (10%) greater than 0 and at most 100`}},
 		{"verify", badJob("verify: some", ""), []string{`jobs[0].verify: "some" is not one of none, transferred, all`}},
 		{"publish", badJob("publish: eager", ""), []string{`jobs[0].publish: "eager" is not one of atomic, progressive`}},
-		{"order", badJob("order: [hls, '[a-']", ""), []string{`jobs[0].order[1]: "[a-" is not a known ordering rule (the only one is "hls")`}},
+		{"order", badJob("order: [hls, '[a-']", ""), []string{`jobs[0].order[1]: "[a-" is not a known ordering rule (known: "hls", "dash")`}},
 		{"concurrency low", badJob("concurrency: -1", ""), []string{"jobs[0].concurrency: must be between 1 and 1024, got -1"}},
 		{"concurrency high", badJob("concurrency: 1025", ""), []string{"jobs[0].concurrency: must be between 1 and 1024, got 1025"}},
 		{"checkers", badJob("checkers: 5000", ""), []string{"jobs[0].checkers: must be between 1 and 1024, got 5000"}},

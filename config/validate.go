@@ -182,8 +182,8 @@ func (j *Job) check(c *checker, p string) {
 	c.oneOf(p+".verify", j.Verify, "none", "transferred", "all")
 	c.oneOf(p+".publish", j.Publish, "atomic", "progressive")
 	for i, o := range j.Order {
-		if o != "hls" {
-			c.add(index(p+".order", i), "%q is not a known ordering rule (the only one is \"hls\")", o)
+		if o != "hls" && o != "dash" {
+			c.add(index(p+".order", i), "%q is not a known ordering rule (known: \"hls\", \"dash\")", o)
 		}
 	}
 	j.checkTuning(c, p)
