@@ -1,7 +1,9 @@
 package s3client
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"strconv"
 	"time"
@@ -153,4 +155,25 @@ func decodeOwner(vals map[string]string, m *transfer.Meta) error {
 	}
 	m.UID, m.GID = int(uid), int(gid)
 	return nil
+}
+
+// MaxTarget is the longest symlink target Linux accepts (PATH_MAX without
+// its NUL), and so the longest body of a symlink object.
+const MaxTarget = 4095
+
+// ReadTarget reads the body of the symlink object key (metadata type
+// symlink) as the link's target, refusing one no file system would take:
+// empty, longer than MaxTarget, or holding a NUL byte.
+func ReadTarget(key string, body io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(body, MaxTarget+1))
+	if err != nil {
+		return "", fmt.Errorf("s3 key %q: read symlink target: %w", key, err)
+	}
+	if len(b) == 0 || len(b) > MaxTarget {
+		return "", fmt.Errorf("s3 key %q: symlink target of %d bytes: want 1 to %d", key, len(b), MaxTarget)
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return "", fmt.Errorf("s3 key %q: symlink target contains a NUL byte", key)
+	}
+	return string(b), nil
 }

@@ -95,3 +95,16 @@ func FuzzDecodeMeta(f *testing.F) {
 		}
 	})
 }
+
+// TestReadTargetRefuses: a symlink body no file system would take as a
+// target is an error naming the key.
+func TestReadTargetRefuses(t *testing.T) {
+	for _, body := range []string{"", "a\x00b", strings.Repeat("x", MaxTarget+1)} {
+		if _, err := ReadTarget("k/link", strings.NewReader(body)); err == nil || !strings.Contains(err.Error(), "k/link") {
+			t.Errorf("%d bytes: %v", len(body), err)
+		}
+	}
+	if got, err := ReadTarget("k", strings.NewReader(strings.Repeat("y", MaxTarget))); err != nil || len(got) != MaxTarget {
+		t.Errorf("longest target: %d bytes, %v", len(got), err)
+	}
+}

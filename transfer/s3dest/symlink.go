@@ -2,6 +2,7 @@ package s3dest
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"strings"
 
@@ -50,6 +51,31 @@ func (d *Dest) MarkDir(ctx context.Context, rel string, m transfer.Meta) error {
 	m.Mode = m.Mode.Perm() | m.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) | fs.ModeDir
 	m.Hash = nil
 	return d.putMarker(ctx, key+"/", "", m)
+}
+
+// Readlink returns the target of the symlink stored at rel, so `verify`
+// notices a link whose target changed at the source. An object that is
+// not a symlink object is an error naming it.
+func (d *Dest) Readlink(ctx context.Context, rel string) (string, error) {
+	key, err := d.Key(rel)
+	if err != nil {
+		return "", err
+	}
+	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.bucket, Key: &key})
+	if err != nil {
+		return "", d.wrap(key, "get", err)
+	}
+	defer out.Body.Close()
+	var typ string
+	for k, v := range out.Metadata {
+		if strings.EqualFold(k, s3client.MetaType) {
+			typ = v
+		}
+	}
+	if typ != s3client.TypeSymlink {
+		return "", fmt.Errorf("s3://%s/%s: not a symlink object (type %q)", d.bucket, key, typ)
+	}
+	return s3client.ReadTarget(key, out.Body)
 }
 
 // putMarker writes a small object of body with m's efssync metadata.

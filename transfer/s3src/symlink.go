@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-)
 
-// maxTarget is the longest symlink target Linux accepts (PATH_MAX with its
-// NUL).
-const maxTarget = 4095
+	"github.com/efssync/efssync/transfer/s3client"
+)
 
 // ErrNotSymlink marks an object Readlink was asked about that efssync did
 // not store as a symlink.
@@ -39,24 +36,16 @@ func (s *Source) Readlink(ctx context.Context, obj Object) (string, Meta, error)
 		return "", Meta{}, s.wrap(obj.Key, "get", err)
 	}
 	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, maxTarget+1))
-	if err != nil {
-		return "", Meta{}, s.wrap(obj.Key, "read", err)
-	}
-	m, err := metaOf(obj.Key, out, int64(len(body)))
+	m, err := metaOf(obj.Key, out, aws.ToInt64(out.ContentLength))
 	if err != nil {
 		return "", Meta{}, err
 	}
-	switch {
-	case m.Mode&fs.ModeSymlink == 0:
+	if m.Mode&fs.ModeSymlink == 0 {
 		return "", Meta{}, fmt.Errorf("s3 key %q: %w", obj.Key, ErrNotSymlink)
-	case len(body) == 0 || len(body) > maxTarget:
-		return "", Meta{}, fmt.Errorf("s3 key %q: symlink target of %d bytes: want 1 to %d", obj.Key, len(body), maxTarget)
 	}
-	for _, b := range body {
-		if b == 0 {
-			return "", Meta{}, fmt.Errorf("s3 key %q: symlink target contains a NUL byte", obj.Key)
-		}
+	target, err := s3client.ReadTarget(obj.Key, out.Body)
+	if err != nil {
+		return "", Meta{}, err
 	}
-	return string(body), m, nil
+	return target, m, nil
 }

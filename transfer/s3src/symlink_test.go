@@ -43,6 +43,9 @@ func TestSymlinksAndDirsRoundTrip(t *testing.T) {
 		if err := d.Symlink(t.Context(), rel, l.target, m); err != nil {
 			t.Fatalf("Symlink %s: %v", rel, err)
 		}
+		if got, err := d.Readlink(t.Context(), rel); err != nil || got != l.target {
+			t.Errorf("s3dest Readlink %s = %q, %v", rel, got, err)
+		}
 		st, err := d.Stat(t.Context(), rel)
 		if err != nil || st.Mode&fs.ModeSymlink == 0 || !st.ModTime.Equal(l.mtime) || st.UID != 1234 || st.GID != 5678 {
 			t.Errorf("Stat %s = %+v, %v", rel, st, err)
@@ -87,6 +90,9 @@ func TestSymlinksAndDirsRoundTrip(t *testing.T) {
 	}
 	if _, _, err := s.Readlink(t.Context(), listed["dir/plain"]); !errors.Is(err, s3src.ErrNotSymlink) || !strings.Contains(err.Error(), "tree/dir/plain") {
 		t.Errorf("Readlink of a file = %v, want ErrNotSymlink naming the key", err)
+	}
+	if _, err := d.Readlink(t.Context(), "dir/plain"); err == nil || !strings.Contains(err.Error(), "tree/dir/plain") {
+		t.Errorf("s3dest Readlink of a file = %v, want an error naming the key", err)
 	}
 	if m, err := d.Stat(t.Context(), "dir/plain"); err != nil || !m.Mode.IsRegular() {
 		t.Errorf("a file's Stat = %+v, %v", m, err)
