@@ -49,3 +49,27 @@ func (s *Source) Readlink(ctx context.Context, obj Object) (string, Meta, error)
 	}
 	return target, m, nil
 }
+
+// DirMeta reads the metadata s3dest's MarkDir stored with the directory
+// marker obj (Object.Dir): mode, owner and mtime, for a restore to give an
+// empty directory back as it was. A marker made by another tool has none:
+// its Meta is 0755, LastModified and no owner. One HEAD request.
+func (s *Source) DirMeta(ctx context.Context, obj Object) (Meta, error) {
+	in := &s3.HeadObjectInput{Bucket: &s.bucket, Key: &obj.Key}
+	if obj.VersionID != "" {
+		in.VersionId = aws.String(obj.VersionID)
+	}
+	out, err := s.client.HeadObject(ctx, in)
+	if err != nil {
+		return Meta{}, s.wrap(obj.Key, "head", err)
+	}
+	m, err := metaOf(obj.Key, &s3.GetObjectOutput{Metadata: out.Metadata, LastModified: out.LastModified,
+		ETag: out.ETag, VersionId: out.VersionId}, 0)
+	if err != nil {
+		return Meta{}, err
+	}
+	if m.Mode&fs.ModeDir == 0 {
+		m.Mode = fs.ModeDir | 0o755
+	}
+	return m, nil
+}

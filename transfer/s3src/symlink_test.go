@@ -52,7 +52,7 @@ func TestSymlinksAndDirsRoundTrip(t *testing.T) {
 		}
 	}
 	dirMtime := time.Date(2021, 4, 5, 6, 7, 8, 9, time.UTC)
-	if err := d.MarkDir(t.Context(), "empty/nested", transfer.Meta{Mode: fs.ModeDir | fs.ModeSetgid | 0o2750, ModTime: dirMtime, UID: 7, GID: 8}); err != nil {
+	if err := d.MarkDir(t.Context(), "empty/nested", transfer.Meta{Mode: fs.ModeDir | fs.ModeSetgid | 0o750, ModTime: dirMtime, UID: 7, GID: 8}); err != nil {
 		t.Fatal(err)
 	}
 	file := transfertest.Content(9, 100)
@@ -87,6 +87,9 @@ func TestSymlinksAndDirsRoundTrip(t *testing.T) {
 	dir, ok := listed["empty/nested"]
 	if !ok || !dir.Dir {
 		t.Errorf("empty directory marker: %+v, listed %v", dir, ok)
+	} else if m, err := s.DirMeta(t.Context(), dir); err != nil || m.Mode != fs.ModeDir|fs.ModeSetgid|0o750 ||
+		!m.ModTime.Equal(dirMtime) || m.UID != 7 || m.GID != 8 {
+		t.Errorf("DirMeta = %+v, %v", m, err)
 	}
 	if _, _, err := s.Readlink(t.Context(), listed["dir/plain"]); !errors.Is(err, s3src.ErrNotSymlink) || !strings.Contains(err.Error(), "tree/dir/plain") {
 		t.Errorf("Readlink of a file = %v, want ErrNotSymlink naming the key", err)
