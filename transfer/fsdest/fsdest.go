@@ -37,6 +37,11 @@ type Options struct {
 	// first byte, as a new file, and writes it in place there, for
 	// consumers that read growing files. Readers may see partial content.
 	Progressive bool
+	// Atomic, when set, names files that are published atomically (temp
+	// file, then rename) even when Progressive: a live stream's manifests,
+	// which a player must never read half-written while the media files
+	// they name grow in place.
+	Atomic func(rel string) bool
 	// TempTag names the agent in its temp files (.efssync-tmp-TAG-...), so
 	// Cleanup removes only this agent's leftovers, never the files another
 	// agent (a shard writing into the same tree) is still writing.

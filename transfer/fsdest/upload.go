@@ -62,7 +62,7 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *t
 		return nil, fmt.Errorf("create %s: %w", d.absOf(path.Join(dirRel, u.name)), classify(symlinkErr(err)))
 	}
 	u.have = owned{mode: perm &^ d.umask, uid: d.euid, gid: d.egid}
-	if d.opts.Progressive {
+	if d.opts.Progressive && (d.opts.Atomic == nil || !d.opts.Atomic(rel)) {
 		if err := u.publishEmpty(); err != nil {
 			return nil, err
 		}
@@ -203,12 +203,12 @@ func (u *upload) finish(m transfer.Meta) error {
 	fd := u.fd
 	// The size check counts what the writes acknowledged rather than
 	// asking the file system: on a network mount a stat is a round trip.
-	if !u.d.opts.Progressive && u.end != m.Size {
+	if !u.inPlace && u.end != m.Size {
 		return fmt.Errorf("%s: %d bytes written, want %d", u.final, u.end, m.Size)
 	}
 	// Progressive files are cut to the size; a file ending in a hole is
 	// extended to it.
-	if u.d.opts.Progressive || u.end > u.written {
+	if u.inPlace || u.end > u.written {
 		if err := unix.Ftruncate(fd, m.Size); err != nil {
 			return fmt.Errorf("truncate %s: %w", u.final, err)
 		}
