@@ -53,6 +53,12 @@ type Options struct {
 	Now func() time.Time
 	// Sources, when set, sees every source file before it is sent (tests).
 	Sources SourceHook
+	// Configured is the configuration as loaded, before Preflight took
+	// out what was unusable at start. A source is released after archiving
+	// only once every destination configured for its job holds it, the
+	// ones left out of this run included. Nil means the configuration the
+	// agent runs with.
+	Configured *config.Config
 }
 
 // ErrUnknownJob is a --job that names no job of the configuration: a usage

@@ -67,7 +67,7 @@ func (a *Agent) openDestination(ctx context.Context, job config.Job, dc config.D
 	case "fs":
 		fd, err := fsdest.New(dc.Name, dc.Path, fsdest.Options{
 			Xattrs:      job.Xattrs,
-			Chown:       os.Geteuid() == 0,
+			Chown:       ownersApplied(),
 			Progressive: job.Publish == "progressive",
 			TempTag:     a.tag,
 			ResumeEvery: restoreSyncEvery(job),
@@ -93,3 +93,7 @@ func (a *Agent) openDestination(ctx context.Context, job config.Job, dc config.D
 	}
 	return d, nil
 }
+
+// ownersApplied reports whether destinations are given the source's owners:
+// only root may chown. Publishing and verify ask it alike.
+func ownersApplied() bool { return os.Geteuid() == 0 }

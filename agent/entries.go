@@ -98,6 +98,11 @@ func (j *jobRun) settle(rec *manifest.Record, outs []outcome, now time.Time) {
 }
 
 func (j *jobRun) mkdir(ctx context.Context, t task) result {
+	if nonDirReplaced(t) {
+		if fail, ok := j.replaceNonDir(ctx, t); !ok {
+			return fail
+		}
+	}
 	rec := baseRecord(t, t.e.Mode)
 	m := j.dirMeta(t)
 	var outs []outcome

@@ -318,8 +318,16 @@ func (j *jobRun) followUp(ctx context.Context, t task, r result) {
 // jobDests names every destination of the job as configured, whether or
 // not it is usable in this run: the set a source release is judged on.
 func (j *jobRun) jobDests() []string {
-	names := make([]string, len(j.job.Destinations))
-	for i, d := range j.job.Destinations {
+	dests := j.job.Destinations
+	if c := j.a.opts.Configured; c != nil {
+		for _, cj := range c.Jobs {
+			if cj.Name == j.job.Name {
+				dests = cj.Destinations
+			}
+		}
+	}
+	names := make([]string, len(dests))
+	for i, d := range dests {
 		names[i] = d.Name
 	}
 	return names

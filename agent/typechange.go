@@ -4,21 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"syscall"
 
 	"github.com/efssync/efssync/agent/plan"
+	"github.com/efssync/efssync/agent/policy"
 
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
 )
 
-// A source directory replaced by a file or a symlink leaves a directory at
-// the destinations where the publish must put a non-directory (issue 11,
-// D5). The directory goes, with everything below it, within the job's
-// max_delete guard; the records below it go from the manifest, which must
-// never claim what a destination lacks. The reverse (a file replaced by a
-// directory) needs nothing here: Mkdir replaces a non-directory.
+// An entry of the other type in the way at a destination is replaced by
+// one rule in both directions (policy.ReplaceMax): the entry itself goes as
+// an overwritten file does, whatever the job's delete says, and what lies
+// below it counts against max_delete like any delete. A source directory
+// replaced by a file or a symlink leaves a directory where the publish
+// must put a non-directory (issue 11, D5): it goes with everything below
+// it, and the records below it leave the manifest, which must never claim
+// what a destination lacks. A file or symlink the record knows where the
+// source now has a directory goes before the mkdir (replaceNonDir). Each
+// replacement is a "replace" line in the report.
 
 // treeRemover is a destination that can remove a directory tree without
 // following symlinks (fsdest). Object stores have no directories: a key
@@ -59,7 +65,7 @@ func (j *jobRun) replaceDirectory(ctx context.Context, t task) (result, bool) {
 		return result{rel: t.e.Rel, status: StatusFailed, err: fmt.Errorf("%s: %w", t.e.Rel, err)}, false
 	}
 	for _, i := range t.act.Dests {
-		if err := j.removeDirAt(ctx, i, t.e.Rel, limit); err != nil {
+		if err := j.removeDirAt(ctx, i, t.e.Rel, policy.ReplaceMax(limit)); err != nil {
 			return result{rel: t.e.Rel, status: StatusFailed,
 				err: fmt.Errorf("%s: %s is a directory there, the source's is not: %w", j.names[i], t.e.Rel, err)}, false
 		}
@@ -82,9 +88,46 @@ func (j *jobRun) removeDirAt(ctx context.Context, i int, rel string, limit int) 
 	if err != nil {
 		return err
 	}
-	j.a.fx.did(&j.c.Deleted, int64(n))
-	j.log.Info("directory replaced by a non-directory", "path", rel, "dest", j.names[i], "removed", n)
+	j.reportReplaced(i, rel, n)
 	return nil
+}
+
+// nonDirReplaced reports whether the record describes a file or symlink
+// where the source now has a directory.
+func nonDirReplaced(t task) bool {
+	return t.known && t.e.Mode.IsDir() && !t.prev.Mode.IsDir()
+}
+
+// replaceNonDir removes the file or symlink the record describes at each
+// destination with directories that t goes to. Nothing lies below it, so
+// the delete guard has nothing to count (policy.ReplaceMax). A destination
+// without directories keeps it: a key and keys below it coexist there.
+func (j *jobRun) replaceNonDir(ctx context.Context, t task) (result, bool) {
+	for _, i := range t.act.Dests {
+		if _, ok := transfer.As[transfer.DirMaker](j.dests[i].d); !ok {
+			continue
+		}
+		err := j.dests[i].d.Remove(ctx, t.e.Rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return result{rel: t.e.Rel, kind: plan.KindMkdir, status: StatusFailed,
+				err: fmt.Errorf("%s: %s is not a directory there, the source's is: %w", j.names[i], t.e.Rel, err)}, false
+		}
+		j.reportReplaced(i, t.e.Rel, 1)
+	}
+	return result{}, true
+}
+
+// reportReplaced reports that rel, n entries with what was below it, went
+// at destination i to make way for the source's entry of another type.
+func (j *jobRun) reportReplaced(i int, rel string, n int) {
+	j.a.fx.did(&j.c.Deleted, int64(n))
+	j.log.Info("entry of another type replaced", "path", rel, "dest", j.names[i], "removed", n)
+	l := Line{Time: j.a.opts.Now(), Job: j.job.Name, Path: rel, Dest: j.names[i], Action: "replace", Status: StatusDeleted}
+	l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: "replace", dest: j.names[i], rel: rel})
+	j.rep.Write(l)
 }
 
 // forgetBelow removes the manifest records below the directory rel.

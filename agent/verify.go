@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/efssync/efssync/agent/policy"
 	"github.com/efssync/efssync/agent/report"
 	"github.com/efssync/efssync/agent/walk"
 
@@ -96,6 +97,11 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e walk.Entry) 
 	}
 	if mode&fs.ModeSymlink != 0 {
 		return verifyLinkTarget(ctx, d.d, e)
+	}
+	if isDirMaker {
+		if diff := policy.OwnerDiffers(policy.Meta(e.St, mode), got, ownersApplied()); diff != "" {
+			return diff
+		}
 	}
 	if !mode.IsRegular() {
 		return ""

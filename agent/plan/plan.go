@@ -68,8 +68,7 @@ func (s StatStrategy) Plan(e walk.Entry, st walk.Stat, rec manifest.Record, know
 	}
 	unchanged := known && policy.SourceUnchanged(policy.RecordIdentity(rec), policy.FileIdentity(st, e.Mode))
 	if kind == KindMkdir {
-		// A directory's mtime moves with its children; only its mode matters.
-		unchanged = known && rec.Mode == mode
+		unchanged = known && policy.DirUnchanged(policy.RecordIdentity(rec), policy.FileIdentity(st, mode))
 	}
 	var need []int
 	for i, name := range dests {

@@ -95,3 +95,10 @@ func KeepAncestors(gone, kept []string) []string {
 	}
 	return out
 }
+
+// ReplaceMax answers "how many entries may go to replace an entry of the
+// other type?" for both directions alike: the entry in the way goes as an
+// overwritten file does, whatever the job's delete says; what lies below
+// it (a directory's contents) counts against max_delete like any delete.
+// limit is what max_delete allows; the result counts the entry itself.
+func ReplaceMax(limit int) int { return limit + 1 }

@@ -59,3 +59,11 @@ func SourceUnchanged(was, now Identity) bool {
 	return was.Size == now.Size && was.Mtime.Equal(now.Mtime) && was.Ctime.Equal(now.Ctime) &&
 		was.Ino == now.Ino && was.Mode == now.Mode
 }
+
+// DirUnchanged answers the same question for a directory, whose size and
+// mtime move with its children: the mode, the inode and the ctime, which a
+// chown or chmod moves. A directory whose children changed is applied
+// again too; that is one cheap metadata call, never a read.
+func DirUnchanged(was, now Identity) bool {
+	return was.Mode == now.Mode && was.Ino == now.Ino && was.Ctime.Equal(now.Ctime)
+}

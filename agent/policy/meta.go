@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"io/fs"
 
 	"github.com/efssync/efssync/agent/walk"
@@ -16,4 +17,14 @@ import (
 // transfer/s3dest).
 func Meta(st walk.Stat, mode fs.FileMode) transfer.Meta {
 	return transfer.Meta{Size: st.Size, Mode: mode, ModTime: st.Mtime, UID: st.Uid, GID: st.Gid}
+}
+
+// OwnerDiffers says how the owner a destination holds differs from the
+// owner Meta asks for, or "". Owners are applied only when the agent runs
+// as root (applied), and compared only where the destination reports one.
+func OwnerDiffers(want, got transfer.Meta, applied bool) string {
+	if !applied || got.UID < 0 || want.UID < 0 || got.UID == want.UID && got.GID == want.GID {
+		return ""
+	}
+	return fmt.Sprintf("owner is %d:%d, source has %d:%d", got.UID, got.GID, want.UID, want.GID)
 }

@@ -119,3 +119,23 @@ func TestKeepAncestors(t *testing.T) {
 		t.Errorf("nothing kept: %v", got)
 	}
 }
+
+func TestDirUnchangedSeesOwnerAndModeChanges(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	was := FileIdentity(walk.Stat{Size: 4096, Mtime: t0, Ctime: t0, Ino: 9}, fs.ModeDir|0o755)
+	grown := was
+	grown.Size, grown.Mtime = 8192, t0.Add(time.Hour) // a child added and renamed over: ctime kept here
+	if !DirUnchanged(was, grown) {
+		t.Error("size and mtime of a directory move with its children; they are not its change")
+	}
+	chowned := was
+	chowned.Ctime = t0.Add(time.Second)
+	if DirUnchanged(was, chowned) {
+		t.Error("a chown (ctime moved) is a change of the directory")
+	}
+	chmodded := was
+	chmodded.Mode = fs.ModeDir | 0o700
+	if DirUnchanged(was, chmodded) {
+		t.Error("a mode change is a change of the directory")
+	}
+}
