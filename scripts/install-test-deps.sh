@@ -85,6 +85,22 @@ install_apt_packages() {
 }
 # --- end FUSE and benchmark peers ----------------------------------------------
 
+# --- Slurm, Prometheus and lintian (apt) ----------------------------------------
+# Owned by the ship maintainers. slurmctld, slurmd, slurm-client and munge
+# start a one-node Slurm cluster inside deploy/slurmreal_test.go; prometheus
+# gives promtool (deploy/prometheus alert rules, checked in `make test`);
+# lintian checks the .deb `make package` builds.
+SHIP_APT_PACKAGES=(slurmctld slurmd slurm-client munge prometheus lintian)
+
+# Reuses install_apt_packages on this block's list.
+install_ship_packages() {
+	local saved=("${APT_PACKAGES[@]}")
+	APT_PACKAGES=("${SHIP_APT_PACKAGES[@]}")
+	install_apt_packages
+	APT_PACKAGES=("${saved[@]}")
+}
+# --- end Slurm, Prometheus and lintian -------------------------------------------
+
 # --- packaging tools (goreleaser, nfpm) ----------------------------------------
 # Owned by the packaging maintainers (`make package`, cmd/efssync's package
 # test). Pinned, built from source with `go install`. goreleaser builds the
@@ -121,6 +137,7 @@ main() {
 		return
 	fi
 	install_apt_packages
+	install_ship_packages
 	install_s3_test_servers
 	install_packaging_tools
 }
