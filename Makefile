@@ -65,10 +65,10 @@ bench-shards:
 	bash bench/shards.sh
 
 # Release artifacts into dist/, offline, publishing nothing: static linux
-# amd64/arm64 tarballs, SHA256SUMS, a .deb and an .rpm (.goreleaser.yaml).
-# Builds the pinned goreleaser into .bin first (several minutes, once).
+# amd64/arm64 tarballs, a .deb and an .rpm per architecture, SHA256SUMS
+# (scripts/package.sh; ARCHES= to choose). It builds efssync with plain
+# `go build` and nfpm alone from packaging/tools, its own module.
 package:
-	bash scripts/install-test-deps.sh install_packaging_tools
 	bash scripts/package.sh
 
 clean:
