@@ -28,6 +28,9 @@ test: test-deps
 	# deploy/ is its own module, so that the Kubernetes and AWS Batch API types
 	# its tests decode with stay out of the efssync binary's dependencies.
 	cd deploy && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	# packaging/tools is its own module too: nfpm's modules stay out of
+	# go.mod. Its copyright generator has tests.
+	cd packaging/tools && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 # Short fuzzing of every parser and decoder; FUZZTIME per target.
 FUZZTIME ?= 20s
