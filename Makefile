@@ -28,6 +28,9 @@ test: test-deps
 	# deploy/ is its own module, so that the Kubernetes and AWS Batch API types
 	# its tests decode with stay out of the efssync binary's dependencies.
 	cd deploy && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	# packaging/tools is its own module too: nfpm's modules stay out of
+	# go.mod. Its copyright generator has tests.
+	cd packaging/tools && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 # Short fuzzing of every parser and decoder; FUZZTIME per target.
 FUZZTIME ?= 20s
@@ -74,10 +77,10 @@ bench-shards:
 	bash bench/shards.sh
 
 # Release artifacts into dist/, offline, publishing nothing: static linux
-# amd64/arm64 tarballs, SHA256SUMS, a .deb and an .rpm (.goreleaser.yaml).
-# Builds the pinned goreleaser into .bin first (several minutes, once).
+# amd64/arm64 tarballs, a .deb and an .rpm per architecture, SHA256SUMS
+# (scripts/package.sh; ARCHES= to choose). It builds efssync with plain
+# `go build` and nfpm alone from packaging/tools, its own module.
 package:
-	bash scripts/install-test-deps.sh install_packaging_tools
 	bash scripts/package.sh
 
 clean:

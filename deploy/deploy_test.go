@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -210,63 +209,5 @@ func TestAWSBatchArrayJob(t *testing.T) {
 	}
 	if count != strconv.Itoa(size) {
 		t.Errorf("%s = %q, want the array size %d", config.ShardCountEnv, count, size)
-	}
-}
-
-func TestSlurmArrayScript(t *testing.T) {
-	const script = "slurm/efssync-array.sbatch"
-	if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
-		t.Fatalf("bash -n %s: %v\n%s", script, err, out)
-	}
-	b, err := os.ReadFile(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// sbatch reads #SBATCH lines only before the first command.
-	directives := map[string]string{}
-	commands := false
-	for i, line := range strings.Split(string(b), "\n") {
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "#SBATCH "):
-			if commands {
-				t.Errorf("line %d: #SBATCH after the first command is ignored by sbatch", i+1)
-			}
-			k, v, _ := strings.Cut(strings.TrimPrefix(line, "#SBATCH "), "=")
-			directives[k] = v
-		case trimmed != "" && !strings.HasPrefix(trimmed, "#"):
-			commands = true
-		}
-	}
-	for _, k := range []string{"--job-name", "--array", "--cpus-per-task", "--mem", "--time", "--output"} {
-		if _, ok := directives[k]; !ok {
-			t.Errorf("no #SBATCH %s", k)
-		}
-	}
-	m := regexp.MustCompile(`^0-([0-9]+)$`).FindStringSubmatch(directives["--array"])
-	if m == nil {
-		t.Fatalf("--array=%s, want 0-(N-1): shards count from 0", directives["--array"])
-	}
-	last, _ := strconv.Atoi(m[1])
-	if want := `EFSSYNC_SHARD_COUNT="${EFSSYNC_SHARD_COUNT:-` + strconv.Itoa(last+1) + `}"`; !strings.Contains(string(b), want) {
-		t.Errorf("the script must set %s for an array of %d tasks", want, last+1)
-	}
-
-	// Run it as task 3 of a one-task re-run, with a stand-in efssync that
-	// prints what the real one would get.
-	bin := t.TempDir()
-	stub := "#!/bin/sh\necho \"$EFSSYNC_SHARD_COUNT $SLURM_ARRAY_TASK_ID $*\"\n"
-	if err := os.WriteFile(filepath.Join(bin, "efssync"), []byte(stub), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("bash", script)
-	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_TASK_COUNT=1"}
-	out, err := cmd.CombinedOutput()
-	if err != nil || string(out) != strconv.Itoa(last+1)+" 3 run --config /etc/efssync/migration.yaml\n" {
-		t.Errorf("running the script: %v, %q", err, out)
-	}
-	s, err := config.ResolveShard(config.ShardSetting{Count: last + 1}, "", []string{"SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_TASK_COUNT=1", "EFSSYNC_SHARD_COUNT=8"})
-	if err != nil || s != (config.Shard{Index: 3, Count: last + 1}) {
-		t.Errorf("a re-run task resolves to %v, %v", s, err)
 	}
 }

@@ -85,29 +85,36 @@ install_apt_packages() {
 }
 # --- end FUSE and benchmark peers ----------------------------------------------
 
-# --- packaging tools (goreleaser, nfpm) ----------------------------------------
-# Owned by the packaging maintainers (`make package`, cmd/efssync's package
-# test). Pinned, built from source with `go install`. goreleaser builds the
-# .deb and .rpm with nfpm as a library: v2.15.1 is built against nfpm
-# v2.45.2, the same version as the standalone nfpm installed beside it.
-GORELEASER_MODULE="github.com/goreleaser/goreleaser/v2"
-GORELEASER_VERSION="v2.15.1"
-NFPM_MODULE="github.com/goreleaser/nfpm/v2"
-NFPM_VERSION="v2.45.2"
+# --- Slurm, Prometheus and lintian (apt) ----------------------------------------
+# Owned by the ship maintainers. slurmctld, slurmd, slurm-client and munge
+# start a one-node Slurm cluster inside deploy/slurmreal_test.go; prometheus
+# gives promtool (deploy/prometheus alert rules, checked in `make test`);
+# lintian checks the .deb `make package` builds.
+SHIP_APT_PACKAGES=(slurmctld slurmd slurm-client munge prometheus lintian)
 
+# Reuses install_apt_packages on this block's list.
+install_ship_packages() {
+	local saved=("${APT_PACKAGES[@]}")
+	APT_PACKAGES=("${SHIP_APT_PACKAGES[@]}")
+	install_apt_packages
+	APT_PACKAGES=("${saved[@]}")
+}
+# --- end Slurm, Prometheus and lintian -------------------------------------------
+
+# --- packaging tools (nfpm) -------------------------------------------------------
+# Owned by the packaging maintainers (`make package`, cmd/efssync's package
+# test). nfpm alone, pinned in its own module (packaging/tools/go.mod), so
+# its modules stay out of efssync's go.mod; scripts/package.sh builds the
+# same binary when .bin/nfpm is missing or stale.
 install_packaging_tools() {
-	if has_version "$BIN/goreleaser" "$GORELEASER_MODULE" "$GORELEASER_VERSION"; then
-		echo "goreleaser $GORELEASER_VERSION already in $BIN"
-	else
-		echo "building goreleaser $GORELEASER_VERSION into $BIN (takes several minutes)"
-		GOBIN="$BIN" go install "$GORELEASER_MODULE@$GORELEASER_VERSION"
+	local want
+	want="$(sed -n 's|^\tgithub.com/goreleaser/nfpm/v2 \(v[^ ]*\).*|\1|p' "$REPO/packaging/tools/go.mod")"
+	if has_version "$BIN/nfpm" "github.com/goreleaser/nfpm/v2" "$want"; then
+		echo "nfpm $want already in $BIN"
+		return
 	fi
-	if has_version "$BIN/nfpm" "$NFPM_MODULE" "$NFPM_VERSION"; then
-		echo "nfpm $NFPM_VERSION already in $BIN"
-	else
-		echo "building nfpm $NFPM_VERSION into $BIN"
-		GOBIN="$BIN" go install "$NFPM_MODULE/cmd/nfpm@$NFPM_VERSION"
-	fi
+	echo "building nfpm $want into $BIN"
+	CGO_ENABLED=0 go build -C "$REPO/packaging/tools" -trimpath -o "$BIN/nfpm" github.com/goreleaser/nfpm/v2/cmd/nfpm
 }
 # --- end packaging tools -------------------------------------------------------
 
@@ -148,6 +155,7 @@ main() {
 		return
 	fi
 	install_apt_packages
+	install_ship_packages
 	install_s3_test_servers
 	install_packaging_tools
 	install_live_players

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Generates what the packages ship beside the binary, into DIR:
-#   DIR/man/*.1.gz        man pages, from the command tree (cobra's doc package)
+#   DIR/man/man1/*.1.gz   man pages of the commands, from the command tree
+#   DIR/man/man5/*.5.gz   efssync.yaml(5), from the configuration schema
 #   DIR/completions/      bash (efssync.bash), zsh (_efssync), fish (efssync.fish)
 #   DIR/systemd/          the units of systemd/, with ExecStart at /usr/bin/efssync
 #                         (where the packages install the binary)
-# goreleaser's before hook runs it (.goreleaser.yaml):
+# scripts/package.sh runs it:
 #   scripts/package-assets.sh DIR VERSION DATE
 # It builds efssync to run `efssync docs`; EFSSYNC_BIN names an efssync
 # binary to use instead (the package test's, which saves a whole compile;
@@ -29,11 +30,11 @@ mkdir -p "$DIR/systemd"
 if [ -n "${EFSSYNC_BIN:-}" ]; then
 	"$EFSSYNC_BIN" docs "$DIR"
 else
-	# -trimpath and the CGO_ENABLED goreleaser sets make this compile the
-	# same packages as the release build, so the build cache serves both.
-	go run -trimpath -ldflags "-X main.version=$VERSION -X main.date=$DATE" ./cmd/efssync docs "$DIR"
+	# -trimpath and CGO_ENABLED=0, as in the release build, so the build
+	# cache serves both.
+	CGO_ENABLED=0 go run -trimpath -ldflags "-X main.version=$VERSION -X main.date=$DATE" ./cmd/efssync docs "$DIR"
 fi
-gzip -9n "$DIR"/man/*.1
+gzip -9n "$DIR"/man/man1/*.1 "$DIR"/man/man5/*.5
 
 for unit in systemd/*.service systemd/*.timer; do
 	out="$DIR/systemd/$(basename "$unit")"

@@ -9,14 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 )
 
-// Layout of the generated tree, mirrored by the nfpm contents in
-// .goreleaser.yaml.
+// Layout of the generated tree, mirrored by the contents in
+// packaging/nfpm.yaml: man/man1, man/man5 and completions.
 const (
 	manDir        = "man"
 	completionDir = "completions"
@@ -25,7 +23,7 @@ const (
 func newDocsCmd(root *cobra.Command) *cobra.Command {
 	return &cobra.Command{
 		Use:    "docs DIR",
-		Short:  "Write man pages (DIR/man) and bash, zsh and fish completions (DIR/completions)",
+		Short:  "Write man pages (DIR/man/man1, DIR/man/man5) and bash, zsh and fish completions (DIR/completions)",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -43,17 +41,8 @@ func writeDocs(root *cobra.Command, info buildInfo, dir string) error {
 		}
 	}
 	disableAutoGenTag(root)
-	header := &doc.GenManHeader{
-		Title:   "EFSSYNC",
-		Section: "1",
-		Source:  "efssync " + info.Version,
-		Manual:  "efssync manual",
-	}
-	if t, err := time.Parse(time.RFC3339, info.Date); err == nil {
-		header.Date = &t
-	}
-	if err := doc.GenManTree(root, header, filepath.Join(dir, manDir)); err != nil {
-		return fmt.Errorf("docs: man pages in %s: %w", filepath.Join(dir, manDir), err)
+	if err := writeManPages(root, info, filepath.Join(dir, manDir)); err != nil {
+		return fmt.Errorf("docs: %w", err)
 	}
 	completions := map[string]func(io.Writer) error{
 		"efssync.bash": func(w io.Writer) error { return root.GenBashCompletionV2(w, true) },

@@ -1,7 +1,7 @@
 package main
 
-// The packages people install, built from the repository's .goreleaser.yaml
-// and checked the way an installation would see them.
+// The packages people install, built by scripts/package.sh (what `make
+// package` runs) and checked the way an installation would see them.
 
 import (
 	"bufio"
@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/efssync/efssync/internal/testbin"
 )
 
@@ -34,8 +32,13 @@ var packagedFiles = map[string]fs.FileMode{
 	"/usr/lib/systemd/system/efssync.service":           0o644,
 	"/usr/lib/systemd/system/efssync-migrate.service":   0o644,
 	"/usr/lib/systemd/system/efssync-migrate.timer":     0o644,
+	"/usr/lib/systemd/system/efssync@.service":          0o644,
 	"/etc/efssync/config.yaml":                          0o640,
+	"/etc/efssync/live.yaml":                            0o640,
 	"/usr/share/man/man1/efssync.1.gz":                  0o644,
+	"/usr/share/man/man5/efssync.yaml.5.gz":             0o644,
+	"/usr/share/doc/efssync/copyright":                  0o644,
+	"/usr/share/doc/efssync/changelog.Debian.gz":        0o644,
 	"/usr/share/man/man1/efssync-run.1.gz":              0o644,
 	"/usr/share/man/man1/efssync-verify.1.gz":           0o644,
 	"/usr/share/man/man1/efssync-gc.1.gz":               0o644,
@@ -47,19 +50,22 @@ var packagedFiles = map[string]fs.FileMode{
 	"/usr/share/doc/efssync/README.md":                  0o644,
 }
 
-// packageTimeout bounds goreleaser: a cold build cache on a loaded CI
+// packageTimeout bounds scripts/package.sh: a cold build cache on a loaded CI
 // machine compiles the whole dependency tree once.
 const packageTimeout = 10 * time.Minute
 
 // TestPackageDeb builds the release artifacts for the host architecture
-// with the pinned goreleaser, then unpacks the .deb with dpkg-deb and checks
-// what it installs: paths and modes, the conffile, a static binary whose
-// --version names the commit it was built from, and units that systemd
-// accepts and that run the packaged binary.
+// with scripts/package.sh and the pinned nfpm, then unpacks the .deb with
+// dpkg-deb and checks what it installs: paths and modes, the conffiles, a
+// static binary whose --version names the commit and the package version,
+// units that systemd accepts and that run the packaged binary, a
+// machine-readable copyright file, and no lintian errors.
 func TestPackageDeb(t *testing.T) {
 	t.Parallel()
-	goreleaser := testbin.Find(t, "GORELEASER", "goreleaser")
+	nfpm := testbin.Find(t, "NFPM", "nfpm")
 	dpkgDeb := lookTool(t, "dpkg-deb", "apt-get install dpkg")
+	dpkg := lookTool(t, "dpkg", "apt-get install dpkg")
+	lintian := lookTool(t, "lintian", "apt-get install lintian")
 	git := lookTool(t, "git", "apt-get install git")
 	repo, err := testbin.RepoRoot()
 	if err != nil {
@@ -67,17 +73,32 @@ func TestPackageDeb(t *testing.T) {
 	}
 	head, err := exec.Command(git, "-C", repo, "rev-parse", "HEAD").Output()
 	if err != nil {
-		requireCI(t, "the package test needs a git checkout (goreleaser reads the commit): %v", err)
+		requireCI(t, "the package test needs a git checkout (the version names the commit): %v", err)
 	}
 	commitID := strings.TrimSpace(string(head))
 
-	dist := buildPackages(t, goreleaser, repo)
+	dist := buildPackages(t, nfpm, repo)
 	checkSums(t, dist)
 	debs, _ := filepath.Glob(filepath.Join(dist, "*_"+runtime.GOARCH+".deb"))
 	rpms, _ := filepath.Glob(filepath.Join(dist, "*.rpm"))
 	tars, _ := filepath.Glob(filepath.Join(dist, "*_linux_"+runtime.GOARCH+".tar.gz"))
 	if len(debs) != 1 || len(rpms) != 1 || len(tars) != 1 {
 		t.Fatalf("dist has debs %v, rpms %v, tarballs %v; want one of each for %s", debs, rpms, tars, runtime.GOARCH)
+	}
+	checkTarball(t, tars[0])
+	version, err := exec.Command(dpkgDeb, "-f", debs[0], "Version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgVersion := strings.TrimSpace(string(version))
+	if pkgVersion == "" || pkgVersion[0] < '0' || pkgVersion[0] > '9' {
+		t.Errorf("package version %q does not start with a digit", pkgVersion)
+	}
+	if out, err := exec.Command(dpkg, "--validate-version", pkgVersion).CombinedOutput(); err != nil {
+		t.Errorf("dpkg refuses version %q: %v %s", pkgVersion, err, out)
+	}
+	if out, err := exec.Command(lintian, "--fail-on", "error", debs[0]).CombinedOutput(); err != nil {
+		t.Errorf("lintian %s: %v\n%s", filepath.Base(debs[0]), err, out)
 	}
 
 	root := filepath.Join(t.TempDir(), "root")
@@ -94,8 +115,17 @@ func TestPackageDeb(t *testing.T) {
 		}
 	}
 	conffiles, err := os.ReadFile(filepath.Join(ctrl, "conffiles"))
-	if err != nil || !slices.Contains(strings.Fields(string(conffiles)), "/etc/efssync/config.yaml") {
-		t.Errorf("/etc/efssync/config.yaml is not a conffile (conffiles %q, %v): an upgrade would overwrite the operator's edits", conffiles, err)
+	for _, c := range []string{"/etc/efssync/config.yaml", "/etc/efssync/live.yaml"} {
+		if err != nil || !slices.Contains(strings.Fields(string(conffiles)), c) {
+			t.Errorf("%s is not a conffile (conffiles %q, %v): an upgrade would overwrite the operator's edits", c, conffiles, err)
+		}
+	}
+	copyright, _ := os.ReadFile(filepath.Join(root, "usr/share/doc/efssync/copyright"))
+	for _, want := range []string{"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n",
+		"\nFiles: *\nCopyright: the efssync authors\nLicense: Apache-2.0\n", "\nFiles: go-modules/github.com/spf13/cobra/*\n"} {
+		if !strings.Contains(string(copyright), want) {
+			t.Errorf("the copyright file lacks %q", want)
+		}
 	}
 
 	bin := filepath.Join(root, packagedBinary)
@@ -104,8 +134,9 @@ func TestPackageDeb(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unpacked efssync --version: %v", err)
 	}
-	if !strings.Contains(string(out), "commit: "+commitID) {
-		t.Errorf("unpacked efssync --version printed\n%s\nwant the commit %s", out, commitID)
+	// The package revision (-1) is the packaging's, not efssync's.
+	if !strings.Contains(string(out), "commit: "+commitID) || !strings.Contains(string(out), strings.TrimSuffix(pkgVersion, "-1")) {
+		t.Errorf("unpacked efssync --version printed\n%s\nwant the commit %s and the version %s", out, commitID, pkgVersion)
 	}
 
 	units := filepath.Join(root, "usr/lib/systemd/system")
@@ -138,60 +169,38 @@ func mustRun(t *testing.T, name string, args ...string) {
 	}
 }
 
-// buildPackages runs scripts/package.sh (what `make package` runs) on the
-// repository's goreleaser configuration, changed only to build the host
-// architecture into a temp dist directory (the repository's dist/ belongs
-// to `make package`), and returns that directory.
-func buildPackages(t *testing.T, goreleaser, repo string) string {
+// buildPackages runs scripts/package.sh for the host architecture into a
+// temp dist directory (the repository's dist/ belongs to `make package`)
+// and returns that directory.
+func buildPackages(t *testing.T, nfpm, repo string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repo, ".goreleaser.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal(b, &cfg); err != nil {
-		t.Fatalf(".goreleaser.yaml: %v", err)
-	}
-	tmp := t.TempDir()
-	dist := filepath.Join(tmp, "dist")
-	cfg["dist"] = dist
-	builds, _ := cfg["builds"].([]any)
-	if len(builds) == 0 {
-		t.Fatalf(".goreleaser.yaml has no builds")
-	}
-	for _, b := range builds {
-		b.(map[string]any)["goarch"] = []string{runtime.GOARCH}
-	}
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := filepath.Join(tmp, "goreleaser.yaml")
-	if err := os.WriteFile(config, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// goreleaser globs archive files relative to the repository only, so
-	// the generated assets go to a scratch directory under build/.
-	if err := os.MkdirAll(filepath.Join(repo, "build"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	assets, err := os.MkdirTemp(filepath.Join(repo, "build"), "package-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(assets) })
-	rel, err := filepath.Rel(repo, assets)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dist := filepath.Join(t.TempDir(), "dist")
 	ctx, cancel := context.WithTimeout(t.Context(), packageTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repo, "scripts", "package.sh"), "--config", config)
-	cmd.Env = append(os.Environ(), "GORELEASER="+goreleaser, "EFSSYNC_PACKAGE_ASSETS="+rel, "EFSSYNC_BIN="+binPath)
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repo, "scripts", "package.sh"))
+	cmd.Env = append(os.Environ(), "NFPM="+nfpm, "DIST="+dist, "ARCHES="+runtime.GOARCH,
+		"STAGE_ROOT="+filepath.Join(t.TempDir(), "stage"))
 	if log, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/package.sh: %v (ctx: %v)\n%s", err, ctx.Err(), log)
 	}
 	return dist
+}
+
+// checkTarball fails unless a tarball carries the licenses beside the
+// binary.
+func checkTarball(t *testing.T, path string) {
+	t.Helper()
+	out, err := exec.Command("tar", "-tzf", path).Output()
+	if err != nil {
+		t.Fatalf("tar -tzf %s: %v", path, err)
+	}
+	dir := strings.TrimSuffix(filepath.Base(path), ".tar.gz") + "/"
+	names := strings.Fields(string(out))
+	for _, want := range []string{"efssync", "LICENSE", "LICENSE-THIRD-PARTY", "examples/live.yaml", "man/man5/efssync.yaml.5.gz"} {
+		if !slices.Contains(names, dir+want) {
+			t.Errorf("%s lacks %s", filepath.Base(path), dir+want)
+		}
+	}
 }
 
 // checkSums verifies SHA256SUMS against every file it lists, and that it

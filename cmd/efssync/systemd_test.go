@@ -19,7 +19,7 @@ const unitDir = "../../systemd"
 // installedBinary is the ExecStart path the units ship with.
 const installedBinary = "/usr/local/bin/efssync"
 
-var unitFiles = []string{"efssync-migrate.service", "efssync-migrate.timer", "efssync.service"}
+var unitFiles = []string{"efssync-migrate.service", "efssync-migrate.timer", "efssync.service", "efssync@.service"}
 
 // directives parses a unit file into "Section.Key" → values, in order.
 func directives(t *testing.T, path string) map[string][]string {
@@ -96,7 +96,7 @@ func TestSystemdUnitDirectives(t *testing.T) {
 			t.Errorf("%s: %s=%v, want %s", unit, key, got, value)
 		}
 	}
-	for _, u := range []string{"efssync-migrate.service", "efssync.service"} {
+	for _, u := range []string{"efssync-migrate.service", "efssync.service", "efssync@.service"} {
 		for k, v := range hardening {
 			want(u, k, v)
 		}
@@ -139,6 +139,18 @@ func TestSystemdUnitDirectives(t *testing.T) {
 	want("efssync.service", "Service.TimeoutStopSec", "30")
 	want("efssync.service", "Service.ExecStart", installedBinary+" run --config /etc/efssync/live.yaml")
 	want("efssync.service", "Install.WantedBy", "multi-user.target")
+
+	// The template is efssync.service for any /etc/efssync/NAME.yaml.
+	for k, v := range units["efssync.service"] {
+		if !strings.HasPrefix(k, "Service.") && !strings.HasPrefix(k, "Install.") {
+			continue
+		}
+		w := strings.ReplaceAll(strings.Join(v, "\n"), "/etc/efssync/live.yaml", "/etc/efssync/%i.yaml")
+		if got := strings.Join(units["efssync@.service"][k], "\n"); got != w {
+			t.Errorf("efssync@.service: %s=%q, efssync.service has %q", k, got, w)
+		}
+	}
+	want("efssync@.service", "Unit.ConditionPathExists", "/etc/efssync/%i.yaml")
 }
 
 // TestSystemdAnalyzeVerify has systemd check the units of systemd/.
