@@ -1,7 +1,9 @@
 package s3client
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"strconv"
 	"time"
@@ -19,9 +21,21 @@ const (
 	// root gives files back their owner as an fs-to-fs copy does.
 	MetaUID = "uid"
 	MetaGID = "gid"
+	// MetaType marks an object that stands for something other than a
+	// regular file: TypeSymlink (the body is the link's target, as
+	// restic keeps a link's target in its metadata rather than its
+	// content) or TypeDir (a "dir/" marker holding an empty directory's
+	// metadata). Absent for regular files.
+	MetaType = "type"
 	// TagPrefix starts the tags (efssync-blake3, -mtime, -mode) that
 	// carry the same entries for an upload begun before its hash was known.
 	TagPrefix = "efssync-"
+)
+
+// Values of MetaType.
+const (
+	TypeSymlink = "symlink"
+	TypeDir     = "dir"
 )
 
 // EncodeMeta renders the efssync metadata of m (user metadata or tags), so
@@ -29,6 +43,12 @@ const (
 // BLAKE3. The hash is left out when unknown or withHash is false.
 func EncodeMeta(m transfer.Meta, withHash bool) map[string]string {
 	v := map[string]string{MetaMode: strconv.FormatUint(uint64(unixMode(m.Mode)), 8)}
+	switch {
+	case m.Mode&fs.ModeSymlink != 0:
+		v[MetaType] = TypeSymlink
+	case m.Mode.IsDir():
+		v[MetaType] = TypeDir
+	}
 	if !m.ModTime.IsZero() {
 		v[MetaMtime] = m.ModTime.UTC().Format(time.RFC3339Nano)
 	}
@@ -68,7 +88,16 @@ func DecodeMeta(vals map[string]string, m *transfer.Meta) error {
 		if err != nil {
 			return fmt.Errorf("bad %s %q: %w", MetaMode, s, err)
 		}
-		m.Mode = fromUnixMode(uint32(n))
+		m.Mode = m.Mode.Type() | fromUnixMode(uint32(n))
+	}
+	switch t := vals[MetaType]; t {
+	case "":
+	case TypeSymlink:
+		m.Mode = m.Mode&^fs.ModeType | fs.ModeSymlink
+	case TypeDir:
+		m.Mode = m.Mode&^fs.ModeType | fs.ModeDir
+	default:
+		return fmt.Errorf("bad %s %q: want %q or %q", MetaType, t, TypeSymlink, TypeDir)
 	}
 	if err := decodeOwner(vals, m); err != nil {
 		return err
@@ -126,4 +155,25 @@ func decodeOwner(vals map[string]string, m *transfer.Meta) error {
 	}
 	m.UID, m.GID = int(uid), int(gid)
 	return nil
+}
+
+// MaxTarget is the longest symlink target Linux accepts (PATH_MAX without
+// its NUL), and so the longest body of a symlink object.
+const MaxTarget = 4095
+
+// ReadTarget reads the body of the symlink object key (metadata type
+// symlink) as the link's target, refusing one no file system would take:
+// empty, longer than MaxTarget, or holding a NUL byte.
+func ReadTarget(key string, body io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(body, MaxTarget+1))
+	if err != nil {
+		return "", fmt.Errorf("s3 key %q: read symlink target: %w", key, err)
+	}
+	if len(b) == 0 || len(b) > MaxTarget {
+		return "", fmt.Errorf("s3 key %q: symlink target of %d bytes: want 1 to %d", key, len(b), MaxTarget)
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return "", fmt.Errorf("s3 key %q: symlink target contains a NUL byte", key)
+	}
+	return string(b), nil
 }

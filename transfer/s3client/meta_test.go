@@ -34,6 +34,27 @@ func TestMetaRoundTrip(t *testing.T) {
 	}
 }
 
+// TestMetaTypes: symlinks and directories keep their type through the
+// metadata, a regular file stores none, and an unknown type is an error
+// naming the entry.
+func TestMetaTypes(t *testing.T) {
+	mtime := time.Date(1960, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, mode := range []fs.FileMode{fs.ModeSymlink | 0o777, fs.ModeDir | fs.ModeSetgid | 0o750, 0o640} {
+		vals := EncodeMeta(transfer.Meta{Mode: mode, ModTime: mtime, UID: 1, GID: 2}, false)
+		if _, has := vals[MetaType]; has != (mode.Type() != 0) {
+			t.Errorf("%v: entries %v", mode, vals)
+		}
+		got := transfer.Meta{Mode: 0o644, UID: -1, GID: -1}
+		if err := DecodeMeta(vals, &got); err != nil || got.Mode != mode || !got.ModTime.Equal(mtime) {
+			t.Errorf("%v: decoded %+v, %v", mode, got, err)
+		}
+	}
+	m := transfer.Meta{UID: -1, GID: -1}
+	if err := DecodeMeta(map[string]string{MetaType: "fifo"}, &m); err == nil || !strings.Contains(err.Error(), MetaType) {
+		t.Errorf("unknown type: %v", err)
+	}
+}
+
 // TestDecodeMetaRefusesBadOwner: an owner that is not two numeric IDs is
 // an error naming the entries, never a chown to a wrong ID.
 func TestDecodeMetaRefusesBadOwner(t *testing.T) {
@@ -55,11 +76,12 @@ func TestDecodeMetaRefusesBadOwner(t *testing.T) {
 // FuzzDecodeMeta: no entry makes DecodeMeta panic, and what it accepts
 // encodes back to entries it accepts again with the same result.
 func FuzzDecodeMeta(f *testing.F) {
-	f.Add("2024-05-06T07:08:09Z", "644", "0a0b", "1000", "1000")
-	f.Add("", "", "", "", "")
-	f.Add("x", "999", "zz", "-1", "2")
-	f.Fuzz(func(t *testing.T, mtime, mode, hash, uid, gid string) {
-		vals := map[string]string{MetaMtime: mtime, MetaMode: mode, MetaHash: hash, MetaUID: uid, MetaGID: gid}
+	f.Add("2024-05-06T07:08:09Z", "644", "0a0b", "1000", "1000", "")
+	f.Add("", "", "", "", "", "symlink")
+	f.Add("x", "999", "zz", "-1", "2", "dir")
+	f.Add("3000-01-01T00:00:00.000000001Z", "2755", "", "0", "0", "fifo")
+	f.Fuzz(func(t *testing.T, mtime, mode, hash, uid, gid, typ string) {
+		vals := map[string]string{MetaMtime: mtime, MetaMode: mode, MetaHash: hash, MetaUID: uid, MetaGID: gid, MetaType: typ}
 		m := transfer.Meta{UID: -1, GID: -1}
 		if err := DecodeMeta(vals, &m); err != nil {
 			return
@@ -72,4 +94,17 @@ func FuzzDecodeMeta(f *testing.F) {
 			t.Fatalf("%+v encoded and decoded to %+v", m, again)
 		}
 	})
+}
+
+// TestReadTargetRefuses: a symlink body no file system would take as a
+// target is an error naming the key.
+func TestReadTargetRefuses(t *testing.T) {
+	for _, body := range []string{"", "a\x00b", strings.Repeat("x", MaxTarget+1)} {
+		if _, err := ReadTarget("k/link", strings.NewReader(body)); err == nil || !strings.Contains(err.Error(), "k/link") {
+			t.Errorf("%d bytes: %v", len(body), err)
+		}
+	}
+	if got, err := ReadTarget("k", strings.NewReader(strings.Repeat("y", MaxTarget))); err != nil || len(got) != MaxTarget {
+		t.Errorf("longest target: %d bytes, %v", len(got), err)
+	}
 }
