@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/efssync/efssync/agent/livefmt"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/fsdest"
@@ -65,10 +66,16 @@ func (a *Agent) openDestination(ctx context.Context, job config.Job, dc config.D
 	var d transfer.Destination
 	switch dc.Type {
 	case "fs":
+		rules, err := livefmt.New(job.Order)
+		if err != nil {
+			return nil, err
+		}
 		fd, err := fsdest.New(dc.Name, dc.Path, fsdest.Options{
 			Xattrs:      job.Xattrs,
 			Chown:       ownersApplied(),
 			Progressive: job.Publish == "progressive",
+			// A player must never read a manifest half-written.
+			Atomic:      rules.IsManifest,
 			TempTag:     a.tag,
 			ResumeEvery: restoreSyncEvery(job),
 		})

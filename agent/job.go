@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/efssync/efssync/agent/livefmt"
 	"github.com/efssync/efssync/agent/plan"
 
 	"github.com/efssync/efssync/agent/policy"
@@ -117,8 +117,9 @@ type jobRun struct {
 	deferred    []task
 
 	walked atomic.Int64
-	// hlsOrder is set by `order: [hls]`: playlists go after their segments.
-	hlsOrder bool
+	// order holds the job's `order` rules: manifests (HLS playlists, DASH
+	// MPDs) go after what they name, at each destination.
+	order livefmt.Rules
 
 	// shards filters the plan to this agent's shard; nil when unsharded.
 	shards *shardPlan
@@ -136,7 +137,7 @@ type jobRun struct {
 }
 
 // passObserver is how watch mode takes part in a pass: paths its followers
-// own are left to them, playlists go to the HLS gates, and every result is
+// own are left to them, manifests (HLS, DASH) go to the ordering gates, and every result is
 // seen before it is recorded.
 type passObserver interface {
 	busy(rel string) bool
@@ -188,13 +189,15 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Wr
 		strat: plan.StatStrategy{Checksum: job.Checksum}, guarded: walk.GuardsOf(a.cfg, job),
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
+	if j.order, err = livefmt.New(job.Order); err != nil {
+		return nil, fmt.Errorf("job %s: order: %w", job.Name, err)
+	}
 	sdests := make([]send.Dest, len(dests))
 	for i, d := range dests {
 		j.names = append(j.names, d.name)
-		sdests[i] = send.Dest{Name: d.name, D: d.d}
+		sdests[i] = send.Dest{Name: d.name, D: j.inPlaceProgress(i, d.d)}
 	}
 	j.sender = send.New(sdests, j.sendOptions())
-	j.hlsOrder = slices.Contains(job.Order, "hls")
 	// A source given through a symlink (/srv/media -> /mnt/data/media) is
 	// read through its target; a missing source is left as given, for the
 	// checks that report it.
@@ -347,7 +350,7 @@ func (j *jobRun) skipped(rel string, isFile bool) {
 }
 
 // deliver hands a result to the recorder and to whoever else listens for
-// publications (the HLS gates in watch mode).
+// publications (the ordering gates in watch mode).
 func (j *jobRun) deliver(r result) {
 	j.obs.seen(r)
 	j.results <- r

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,14 +17,13 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/efssync/efssync/agent/hls"
 	"github.com/efssync/efssync/agent/watch"
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer/fsdest"
 )
 
 // live is the watch-mode state of one job: the files being followed, and
-// per destination the HLS gate with the playlists and deletes that wait for
+// per destination the ordering gate with the manifests and deletes that wait for
 // it. Every goroutine it starts is owned by the errgroup of runWatch or by
 // its WaitGroup, and ends when the job's context does.
 type live struct {
@@ -91,7 +89,7 @@ func (l *live) ignored(rel string, isDir bool) bool {
 	if l.j.filter.Excluded(rel, isDir) || !isDir && fsdest.IsTempName(path.Base(rel)) {
 		return true // a temp-file name is reported as unsupported by the passes
 	}
-	return !isDir && l.j.hlsOrder && strings.HasSuffix(rel, ".tmp")
+	return !isDir && l.j.order.EncoderTemp(rel)
 }
 
 // run is the live loop of a watch-mode job: an initial pass, then
@@ -217,7 +215,7 @@ func (l *live) handle(ctx context.Context, ev watch.Event) {
 		return
 	}
 	complete := ev.Op&(watch.CloseWrite|watch.MoveTo) != 0
-	if l.j.hlsOrder && hls.IsPlaylist(ev.Rel) {
+	if l.j.order.IsManifest(ev.Rel) {
 		if complete {
 			l.playlistChanged(ctx, ev.Rel)
 		}

@@ -8,21 +8,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/efssync/efssync/agent/policy"
-
+	"github.com/efssync/efssync/agent/livefmt"
+	"github.com/efssync/efssync/agent/liveorder"
 	"github.com/efssync/efssync/agent/plan"
-
-	"github.com/efssync/efssync/agent/walk"
-
-	"github.com/efssync/efssync/agent/hls"
+	"github.com/efssync/efssync/agent/policy"
 	"github.com/efssync/efssync/agent/send"
+	"github.com/efssync/efssync/agent/walk"
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/fsdest"
 )
 
 // destGate orders publication at one destination.
 type destGate struct {
-	gate    hls.Gate
+	gate    liveorder.Gate
 	kick    chan struct{}
 	mu      sync.Mutex
 	pending map[string]pendingPlaylist
@@ -35,13 +34,13 @@ type destGate struct {
 
 type pendingPlaylist struct {
 	data []byte
-	refs []string
+	refs []liveorder.Ref
 	st   walk.Stat
 	mode fs.FileMode
 	seen time.Time
 }
 
-// seen feeds publications to the HLS gates and sends files that changed
+// seen feeds publications to the ordering gates and sends files that changed
 // during a pass to the follower.
 func (l *live) seen(r result) {
 	switch {
@@ -53,7 +52,7 @@ func (l *live) seen(r result) {
 		l.mu.Unlock()
 		return
 	case r.status == StatusSkipped && r.err == nil:
-		if l.j.hlsOrder && hls.IsPlaylist(r.rel) {
+		if l.j.order.IsManifest(r.rel) {
 			l.seedServed(l.ctx, r.rel)
 		}
 		for i, g := range l.gates {
@@ -86,11 +85,9 @@ func (l *live) playlistChanged(ctx context.Context, rel string) {
 	if err != nil {
 		return
 	}
-	var refs []string
-	if pl, err := hls.ParsePlaylist(data); err == nil {
-		refs = pl.Refs(rel)
-	} else {
-		l.j.log.Warn("playlist does not parse; publishing it unordered", "path", rel, "error", err)
+	refs, err := l.j.order.Needs(rel, data, time.Now())
+	if err != nil {
+		l.j.log.Warn("manifest does not parse; publishing it unordered", "path", rel, "error", err)
 	}
 	p := pendingPlaylist{data: data, refs: refs, st: walk.StatOf(fi), mode: fi.Mode(), seen: time.Now()}
 	l.seedServed(ctx, rel)
@@ -141,7 +138,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	g.mu.Lock()
 	ready := map[string]pendingPlaylist{}
 	for rel, p := range g.pending {
-		if len(g.gate.Ready(p.refs)) == 0 {
+		if len(g.gate.Missing(p.refs)) == 0 {
 			ready[rel] = p
 			delete(g.pending, rel)
 		}
@@ -261,7 +258,7 @@ func (l *live) seedServed(ctx context.Context, rel string) {
 		if known {
 			continue
 		}
-		refs, ok := servedRefs(ctx, l.j.dests[i].d, rel)
+		refs, ok := servedRefs(ctx, l.j.order, l.j.dests[i].d, rel)
 		if !ok {
 			continue
 		}
@@ -273,10 +270,10 @@ func (l *live) seedServed(ctx context.Context, rel string) {
 	}
 }
 
-// servedRefs reads the version of playlist rel that d serves and returns
-// what it lists; false when d holds none, cannot be read back, or it does
+// servedRefs reads the version of manifest rel that d serves and returns
+// what it names; false when d holds none, cannot be read back, or it does
 // not parse.
-func servedRefs(ctx context.Context, d transfer.Destination, rel string) ([]string, bool) {
+func servedRefs(ctx context.Context, rules livefmt.Rules, d transfer.Destination, rel string) ([]liveorder.Ref, bool) {
 	o, ok := transfer.As[transfer.Opener](d)
 	if !ok {
 		return nil, false
@@ -290,9 +287,28 @@ func servedRefs(ctx context.Context, d transfer.Destination, rel string) ([]stri
 	if err != nil {
 		return nil, false
 	}
-	pl, err := hls.ParsePlaylist(data)
+	refs, err := rules.Needs(rel, data, time.Now())
 	if err != nil {
 		return nil, false
 	}
-	return pl.Refs(rel), true
+	return refs, true
+}
+
+// inPlaceProgress lets destination i's gate learn how much of each file
+// written in place is there, so that a manifest naming byte ranges of a
+// file still growing (HLS single_file) is published once those bytes are
+// there. Only an ordered job's progressive fs destinations write in place.
+func (j *jobRun) inPlaceProgress(i int, d transfer.Destination) transfer.Destination {
+	if !j.order.Any() || j.job.Publish != "progressive" {
+		return d
+	}
+	if _, ok := transfer.As[*fsdest.Dest](d); !ok {
+		return d
+	}
+	return liveorder.Progress(d, func(rel string, n int64) {
+		if l, ok := j.obs.(*live); ok && i < len(l.gates) {
+			l.gates[i].gate.MarkLength(rel, n)
+			l.gates[i].poke()
+		}
+	})
 }

@@ -10,8 +10,6 @@ import (
 
 	"github.com/efssync/efssync/agent/walk"
 
-	"github.com/efssync/efssync/agent/hls"
-
 	"github.com/efssync/efssync/manifest"
 )
 
@@ -107,7 +105,7 @@ func (j *jobRun) planEntry(ctx context.Context, e walk.Entry, rec manifest.Recor
 		}
 		j.linkMu.Unlock()
 	}
-	if j.hlsOrder && act.Kind == plan.KindCopy && hls.IsPlaylist(e.Rel) {
+	if act.Kind == plan.KindCopy && j.order.IsManifest(e.Rel) {
 		if !j.obs.playlist(ctx, e.Rel) {
 			j.linkMu.Lock()
 			j.deferred = append(j.deferred, t)

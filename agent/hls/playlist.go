@@ -2,7 +2,8 @@
 // its low-latency extension) to replicate a live stream safely: which files a
 // playlist references, so that a playlist is never published at a destination
 // before everything it lists is there, and a segment is never deleted while a
-// published playlist still lists it.
+// published playlist still lists it. The rule itself, shared with DASH,
+// is liveorder's Gate; this package only says what a playlist names.
 package hls
 
 import (

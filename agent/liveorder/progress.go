@@ -11,7 +11,7 @@ import (
 // publish) so that report learns, after each acknowledged write, how many
 // leading bytes of the file are there: a manifest naming byte ranges of a
 // file that is still growing (HLS single_file) may be served once they
-// are. report(rel, 0) means the file was started over (truncated).
+// are. report(rel, 0) means the file was started over (emptied).
 //
 // Only wrap a destination whose writes land under the final name: for a
 // temp-file-and-rename destination the bytes are not visible until Commit,
@@ -30,7 +30,7 @@ type progressDest struct {
 func (p *progressDest) Unwrap() transfer.Destination { return p.Destination }
 
 func (p *progressDest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *transfer.Checkpoint) (transfer.Upload, error) {
-	// Reported before Begin, which truncates the file in place: the gate
+	// Reported before Begin, which puts an empty file in place: the gate
 	// must not count its old bytes while they go. A failed Begin leaves the
 	// gate holding manifests back, the safe side.
 	p.report(rel, 0)
