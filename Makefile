@@ -8,7 +8,7 @@ BIN     := $(CURDIR)/.bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: build demo test test-deps fuzz bench bench-s3 bench-live bench-shards package clean soak
+.PHONY: build demo test test-deps fuzz bench bench-s3 bench-live acceptance-live bench-shards package clean soak
 
 # CGO_ENABLED=0: a static binary runs on any distribution, and skipping the
 # dynamic loader saves 3-4 ms of every run's start-up (measured with perf stat).
@@ -35,8 +35,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzParseShard$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzBwTimetable$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalRecord$$' -fuzztime $(FUZZTIME) ./manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePlaylist$$' -fuzztime $(FUZZTIME) ./agent/hls
+	$(GO) test -run '^$$' -fuzz '^FuzzMPD$$' -fuzztime $(FUZZTIME) ./agent/dash
 	$(GO) test -run '^$$' -fuzz '^FuzzKey$$' -fuzztime $(FUZZTIME) ./transfer/s3dest
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMeta$$' -fuzztime $(FUZZTIME) ./transfer/s3client
 	$(GO) test -run '^$$' -fuzz '^FuzzAbs$$' -fuzztime $(FUZZTIME) ./transfer/fsdest
@@ -57,9 +59,16 @@ bench:
 bench-s3:
 	bash bench/s3.sh
 
-# Live HLS replication lag: efssync vs lsyncd.
+# Live HLS and DASH replication lag: efssync vs lsyncd.
 bench-live:
 	bash bench/live.sh
+
+# Live-stream acceptance (not part of `make test`, which runs 20 s
+# versions): 2-minute DASH, fMP4 HLS and byte-range HLS streams replicated
+# by efssync to a latency-injected mount and viewed by real players
+# (dash.js in headless Chromium, ffmpeg), plus the unordered control run.
+acceptance-live: test-deps
+	EFSSYNC_ACCEPTANCE=1 $(GO) test -count=1 -v -timeout 40m -run '^Test(Live|DashJS|FFmpeg)' ./internal/playertest
 
 # One migration in 1, 2 and 4 shards, each through its own simulated EFS mount.
 bench-shards:

@@ -9,6 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/transfer"
@@ -28,10 +32,6 @@ const (
 	// check_destination asks that each destination still hold it.
 	probeCheck
 )
-
-// StatusAdopted: the destination already held the entry as the source has
-// it; it was recorded without being sent.
-const StatusAdopted Status = "adopted"
 
 // freshDirs remembers, per destination, the directories this run found
 // missing there: nothing below them can exist yet, so their files are sent
@@ -144,22 +144,22 @@ func (j *jobRun) probe(ctx context.Context, t task) result {
 			// Unchanged after all: counted and reported as any skip (once,
 			// not on every watch-mode rescan).
 			j.skipped(t.e.Rel, true)
-			return result{rel: t.e.Rel, kind: KindSkip, status: StatusSkipped, file: true, reported: true}
+			return result{rel: t.e.Rel, kind: plan.KindSkip, status: StatusSkipped, file: true, reported: true}
 		}
 		rec := baseRecord(t, t.e.Mode)
 		rec.Hash = src.sum
 		j.settle(&rec, held, j.a.opts.Now())
-		if t.st.nlink > 1 {
+		if t.st.Nlink > 1 {
 			// Further names of the file are linked to this one.
 			j.linkMu.Lock()
-			j.linkHash[[2]uint64{t.st.dev, t.st.ino}] = rec.Hash
+			j.linkHash[[2]uint64{t.st.Dev, t.st.Ino}] = rec.Hash
 			j.linkMu.Unlock()
 		}
-		return result{rel: t.e.Rel, kind: KindAdopt, rec: rec, put: true, status: StatusAdopted, outs: held, file: true}
+		return result{rel: t.e.Rel, kind: plan.KindAdopt, rec: rec, put: true, status: StatusAdopted, outs: held, file: true}
 	}
 	t.act.Dests = need
 	r := j.copyFile(ctx, t)
-	r.kind = KindCopy
+	r.kind = plan.KindCopy
 	if r.put && len(held) > 0 {
 		j.settle(&r.rec, held, j.a.opts.Now())
 		r.outs = append(r.outs, held...)
@@ -197,13 +197,13 @@ func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) 
 		return "unreadable: " + err.Error()
 	case got.Mode.Type() != 0:
 		return fmt.Sprintf("type is %s, source has a regular file", got.Mode.Type())
-	case got.Size != t.st.size:
-		return fmt.Sprintf("size is %d, source has %d", got.Size, t.st.size)
+	case got.Size != t.st.Size:
+		return fmt.Sprintf("size is %d, source has %d", got.Size, t.st.Size)
 	case got.Mode.Perm() != 0 && got.Mode.Perm() != t.e.Mode.Perm():
 		// What verify would report as different is not adopted either.
 		return fmt.Sprintf("mode is %v, source has %v", got.Mode.Perm(), t.e.Mode.Perm())
-	case !sameMTime(got.ModTime, t.st.mtime):
-		return fmt.Sprintf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), t.st.mtime.Format(time.RFC3339Nano))
+	case !sameMTime(got.ModTime, t.st.Mtime):
+		return fmt.Sprintf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), t.st.Mtime.Format(time.RFC3339Nano))
 	}
 	if t.probe != probeAdopt {
 		return ""
@@ -212,7 +212,7 @@ func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) 
 	// later step relies on it: checksum re-hashes compare with it, and
 	// archiving removes a source only after the copy matches it, so such
 	// jobs also read the copy back, as adopt: verify does.
-	readBack := j.job.Adopt == config.AdoptVerify || j.job.AfterArchive == "delete"
+	readBack := j.job.Adopt == config.AdoptVerify || policy.Archives(j.job)
 	if !readBack && !j.job.Checksum {
 		return ""
 	}
@@ -223,7 +223,7 @@ func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) 
 	if !readBack {
 		return ""
 	}
-	m := transfer.Meta{Size: t.st.size, ModTime: t.st.mtime, Hash: sum[:]}
+	m := transfer.Meta{Size: t.st.Size, ModTime: t.st.Mtime, Hash: sum[:]}
 	if err := send.VerifyAt(ctx, d, t.e.Rel, m, true); err != nil {
 		return err.Error()
 	}

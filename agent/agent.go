@@ -14,8 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"time"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/zeebo/blake3"
 
@@ -66,7 +67,7 @@ type Agent struct {
 	// tmpManifest is removed on Close: a dry run with no manifest yet must
 	// not leave one behind.
 	tmpManifest string
-	metrics     *metrics
+	metrics     *report.Metrics
 	// fx is what the run changes besides its destinations (dry or real).
 	fx effects
 	// tag names this agent (host and manifest) in its temp files, so its
@@ -91,7 +92,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 			return nil, fmt.Errorf("--job %s: %w", name, ErrUnknownJob)
 		}
 	}
-	a := &Agent{cfg: cfg, opts: opts, metrics: newMetrics(), fx: newEffects(opts)}
+	a := &Agent{cfg: cfg, opts: opts, metrics: report.NewMetrics(), fx: newEffects(opts)}
 	path, scratch, err := a.fx.manifest(cfg.Manifest)
 	if err != nil {
 		return nil, err
@@ -129,62 +130,6 @@ func (a *Agent) Close() error {
 	return err
 }
 
-// Summary counts what a run did, for the log and the exit status.
-type Summary struct {
-	Files, Dirs, Links        int64
-	Copied, Skipped, Deleted  int64
-	Failed, Changed, Vanished int64
-	Bytes                     int64
-	// Planned counts what a dry run would copy, link or create.
-	Planned int64
-	// Opened counts source files opened for reading: 0 on an unchanged run.
-	Opened int64
-	// Adopted counts files a destination already held, recorded unsent.
-	Adopted    int64
-	JobErrors  []error
-	Duration   time.Duration
-	ReportPath string
-	// Interrupted: a signal stopped a once-mode run before it finished.
-	Interrupted bool
-	// Unsupported counts source entries left out: FIFOs, sockets, devices,
-	// names of efssync's temp files (StatusUnsupported).
-	Unsupported int64
-}
-
-// OK reports whether everything is in sync: the exit status 0.
-func (s *Summary) OK() bool {
-	return s.Failed == 0 && s.Changed == 0 && len(s.JobErrors) == 0 && !s.Interrupted
-}
-
-type counters struct {
-	files, dirs, links                        atomic.Int64
-	copied, skipped, deleted, failed, changed atomic.Int64
-	vanished, bytes, planned, plannedBytes    atomic.Int64
-	opened                                    atomic.Int64
-	adopted                                   atomic.Int64
-	unsupported                               atomic.Int64
-	// read counts source bytes read (the progress rate); bytes counts
-	// bytes of files that were published.
-	read atomic.Int64
-}
-
-func (c *counters) add(s *Summary) {
-	s.Files += c.files.Load()
-	s.Dirs += c.dirs.Load()
-	s.Links += c.links.Load()
-	s.Copied += c.copied.Load()
-	s.Skipped += c.skipped.Load()
-	s.Deleted += c.deleted.Load()
-	s.Failed += c.failed.Load()
-	s.Changed += c.changed.Load()
-	s.Vanished += c.vanished.Load()
-	s.Bytes += c.bytes.Load()
-	s.Opened += c.opened.Load()
-	s.Planned += c.planned.Load()
-	s.Adopted += c.adopted.Load()
-	s.Unsupported += c.unsupported.Load()
-}
-
 func (a *Agent) selected() []config.Job {
 	var jobs []config.Job
 	for _, j := range a.cfg.Jobs {
@@ -211,28 +156,28 @@ func (a *Agent) reportPath(start time.Time) string {
 func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error) {
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
-	rep, err := newRotatingReporter(sum.ReportPath, a.reportRotation(), start)
+	rep, err := report.OpenRotating(sum.ReportPath, a.reportRotation(), start)
 	if err != nil {
 		return nil, err
 	}
-	prog := newProgress(a.opts.Progress)
+	prog := report.NewProgress(a.opts.Progress)
 	for _, job := range jobs {
 		if err := ctx.Err(); err != nil {
 			break
 		}
-		c := &counters{}
-		prog.attachJob(job.Name, c)
+		c := &report.Counters{}
+		prog.Attach(job.Name, c)
 		if err := a.runJob(ctx, job, rep, c); err != nil {
 			a.opts.Log.Error("job failed", "job", job.Name, "error", err)
 			sum.JobErrors = append(sum.JobErrors, fmt.Errorf("job %s: %w", job.Name, err))
 		}
-		prog.detach()
-		c.add(sum)
+		prog.Detach()
+		c.AddTo(sum)
 	}
-	prog.close()
+	prog.Close()
 	sum.Duration = a.opts.Now().Sub(start)
-	markInterrupted(ctx, sum, rep, a.opts.Now())
-	if err := rep.close(); err != nil {
+	report.MarkInterrupted(ctx, sum, rep, a.opts.Now())
+	if err := rep.Close(); err != nil {
 		return sum, err
 	}
 	return sum, ctx.Err()
@@ -256,7 +201,7 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	mctx, stopMetrics := context.WithCancel(ctx)
 	metricsDone := make(chan error, 1)
 	if a.cfg.Metrics.Listen != "" {
-		go func() { metricsDone <- a.metrics.serve(mctx, a.cfg.Metrics.Listen) }()
+		go func() { metricsDone <- a.metrics.Serve(mctx, a.cfg.Metrics.Listen) }()
 	} else {
 		metricsDone <- nil
 	}
@@ -271,7 +216,7 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	}
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
-	rep, err := newRotatingReporter(sum.ReportPath, a.reportRotation(), start)
+	rep, err := report.OpenRotating(sum.ReportPath, a.reportRotation(), start)
 	if err != nil {
 		return nil, err
 	}
@@ -286,10 +231,10 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	a.notify("STOPPING=1")
 	a.notify("STOPPING=1")
 	for _, c := range cs {
-		c.add(sum)
+		c.AddTo(sum)
 	}
 	sum.Duration = a.opts.Now().Sub(start)
-	return sum, rep.close()
+	return sum, rep.Close()
 }
 
 func (a *Agent) notify(state string) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/efssync/efssync/agent/report"
+
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/internal/treetest"
 )
@@ -145,8 +147,8 @@ func TestSourceChangedDuringCopyIsNotPublished(t *testing.T) {
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	defer a.Close()
-	c := &counters{}
-	rep, _ := newReporter("")
+	c := &report.Counters{}
+	rep, _ := report.Open("")
 	j, err := a.newJobRun(context.Background(), a.cfg.Jobs[0], rep, c)
 	must(t, err)
 	j.a.opts.Sources = readHook(func(rel string) {
@@ -156,8 +158,8 @@ func TestSourceChangedDuringCopyIsNotPublished(t *testing.T) {
 		fh.Close()
 	})
 	must(t, j.syncOnce(context.Background()))
-	if c.changed.Load() != 1 {
-		t.Fatalf("changed = %d, want 1", c.changed.Load())
+	if c.Changed.Load() != 1 {
+		t.Fatalf("changed = %d, want 1", c.Changed.Load())
 	}
 	if _, err := os.Stat(filepath.Join(f.dests[0], "growing")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a file that changed during its copy was published: %v", err)

@@ -7,6 +7,9 @@ import (
 	"io"
 	"os"
 
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/s3dest"
@@ -37,7 +40,7 @@ var errArchiveDiffers = errors.New("the source's content differs from what was r
 // caller closes the file.
 func (j *jobRun) archivedSource(t task) (*os.File, [32]byte, error) {
 	var sum [32]byte
-	f, err := openSource(t.e.Abs())
+	f, err := walk.Open(t.e.Abs())
 	if err != nil {
 		return nil, sum, err
 	}
@@ -46,12 +49,12 @@ func (j *jobRun) archivedSource(t task) (*os.File, [32]byte, error) {
 		f.Close()
 		return nil, sum, fmt.Errorf("stat %s: %w", t.e.Abs(), err)
 	}
-	now := statOf(fi)
-	if !fi.Mode().IsRegular() || now.size != t.st.size || !now.mtime.Equal(t.st.mtime) || now.ino != t.st.ino {
+	now := walk.StatOf(fi)
+	if !fi.Mode().IsRegular() || !policy.SourceUnchanged(policy.FileIdentity(t.st, t.e.Mode), policy.FileIdentity(now, fi.Mode())) {
 		f.Close()
 		return nil, sum, fmt.Errorf("%s: %w since it was planned", t.e.Abs(), ErrChanged)
 	}
-	sum, err = send.HashAll(io.NewSectionReader(f, 0, t.st.size))
+	sum, err = send.HashAll(io.NewSectionReader(f, 0, t.st.Size))
 	if err != nil {
 		f.Close()
 		return nil, sum, fmt.Errorf("read %s: %w", t.e.Abs(), err)
@@ -99,14 +102,14 @@ func verifyStored(ctx context.Context, d transfer.Destination, rel string, src i
 // destination keeps one, else the copy read back when verify is all or the
 // destination keeps no hash.
 func (j *jobRun) verifyArchived(ctx context.Context, d transfer.Destination, t task, src io.ReaderAt, sum [32]byte) error {
-	m := transfer.Meta{Size: t.st.size, ModTime: t.st.mtime, Hash: sum[:]}
+	m := transfer.Meta{Size: t.st.Size, ModTime: t.st.Mtime, Hash: sum[:]}
 	got, err := d.Stat(ctx, t.e.Rel)
 	if err != nil {
 		return err
 	}
 	content := j.job.Verify == "all" || len(got.Hash) == 0
 	if !content {
-		checked, err := verifyStored(ctx, d, t.e.Rel, src, t.st.size)
+		checked, err := verifyStored(ctx, d, t.e.Rel, src, t.st.Size)
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func (j *jobRun) sendOptions() send.Options {
 		SmallFile:    smallFile,
 		Xattrs:       j.job.Xattrs,
 		MinResumable: minResumable,
-		Read:         &j.c.read,
+		Read:         &j.c.Read,
 	}
 	switch j.job.Verify {
 	case "none":

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/efssync/efssync/agent/send"
@@ -14,12 +17,12 @@ import (
 )
 
 // fstatFD returns what the manifest compares, and the file's mode.
-func fstatFD(fd int) (stat, fs.FileMode, error) {
+func fstatFD(fd int) (walk.Stat, fs.FileMode, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return stat{}, 0, err
+		return walk.Stat{}, 0, err
 	}
-	return statOfUnix(&st), fileMode(st.Mode), nil
+	return walk.StatOfUnix(&st), walk.FileMode(st.Mode), nil
 }
 
 // readFD reads into p, retrying on EINTR; 0 bytes without error is EOF.
@@ -57,8 +60,8 @@ func (j *jobRun) copyFile(ctx context.Context, t task) result {
 // the file is not the one the walk saw, and publishes nothing.
 func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result, stale bool) {
 	rel := t.e.Rel
-	fd, err := openSourceFD(t.e.Abs())
-	j.c.opened.Add(1)
+	fd, err := walk.OpenFD(t.e.Abs())
+	j.c.Opened.Add(1)
 	if err != nil {
 		return openFailed(rel, t.e.Abs(), err, j.c), false
 	}
@@ -68,7 +71,7 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 	}
 	mode := t.e.Mode
 	if !trustWalk {
-		var st stat
+		var st walk.Stat
 		st, mode, err = fstatFD(fd)
 		if err != nil {
 			return result{rel: rel, status: StatusFailed, err: fmt.Errorf("stat %s: %w", t.e.Abs(), err)}, false
@@ -97,7 +100,7 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 		// FIFO opened without blocking, a truncated file): the stat tells.
 		if trustWalk && ctx.Err() == nil && (errors.Is(res.Err, ErrChanged) ||
 			checkStable(fd, t.e.Abs(), t.st, mode, res.Size) != nil) {
-			j.c.read.Add(-res.Size) // read again by the next attempt; count it once
+			j.c.Read.Add(-res.Size) // read again by the next attempt; count it once
 			return result{}, true
 		}
 		status := StatusFailed
@@ -110,9 +113,9 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 	rec.Hash = res.Sum
 	outs := j.outcomes(res, sc.outs[:0])
 	j.settle(&rec, outs, j.a.opts.Now())
-	if t.st.nlink > 1 {
+	if t.st.Nlink > 1 {
 		j.linkMu.Lock()
-		j.linkHash[[2]uint64{t.st.dev, t.st.ino}] = res.Sum
+		j.linkHash[[2]uint64{t.st.Dev, t.st.Ino}] = res.Sum
 		j.linkMu.Unlock()
 	}
 	return result{rel: rel, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size}, false
@@ -122,12 +125,12 @@ func (j *jobRun) copyOnce(ctx context.Context, t task, trustWalk bool) (_ result
 // read or sent. A second name of a hard-linked file is then planned as a
 // link, as in a real run.
 func (j *jobRun) plannedCopy(t task) result {
-	if t.st.nlink > 1 {
+	if t.st.Nlink > 1 {
 		j.linkMu.Lock()
-		j.linkHash[[2]uint64{t.st.dev, t.st.ino}] = [32]byte{}
+		j.linkHash[[2]uint64{t.st.Dev, t.st.Ino}] = [32]byte{}
 		j.linkMu.Unlock()
 	}
-	return planned(t.e.Rel, baseRecord(t, t.e.Mode), t.act.Dests, t.st.size)
+	return planned(t.e.Rel, baseRecord(t, t.e.Mode), t.act.Dests, t.st.Size)
 }
 
 // planned is the result of a copy of size bytes to dests that a dry run
@@ -162,10 +165,10 @@ func (j *jobRun) outcomes(res send.Result, outs []outcome) []outcome {
 }
 
 // openFailed is the result of a source file that could not be opened.
-func openFailed(rel, abs string, err error, c *counters) result {
+func openFailed(rel, abs string, err error, c *report.Counters) result {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.vanished.Add(1)
+		c.Vanished.Add(1)
 		return result{rel: rel, status: StatusVanished, err: fmt.Errorf("%s: vanished before it was read", abs)}
 	case errors.Is(err, unix.ELOOP):
 		return result{rel: rel, status: StatusChanged, err: fmt.Errorf("%s: %w (a symlink now, not followed); it will be copied on the next run", abs, ErrChanged)}
@@ -176,8 +179,8 @@ func openFailed(rel, abs string, err error, c *counters) result {
 // rehash is the checksum mode's check of a file that looks unchanged: it
 // is read and hashed, and copied only if the content differs.
 func (j *jobRun) rehash(ctx context.Context, t task) result {
-	f, err := openSource(t.e.Abs())
-	j.c.opened.Add(1)
+	f, err := walk.Open(t.e.Abs())
+	j.c.Opened.Add(1)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return result{rel: t.e.Rel, status: StatusVanished}

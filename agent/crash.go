@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 )
@@ -77,7 +80,7 @@ func (j *jobRun) staleCheckpoints() ([]stale, error) {
 			return nil
 		}
 		fi, err := os.Lstat(filepath.Join(j.src, filepath.FromSlash(rel)))
-		if err != nil || send.Stale(data, identity(statOf(fi))) {
+		if err != nil || send.Stale(data, identity(walk.StatOf(fi))) {
 			gone = append(gone, stale{dest, rel, cp})
 		}
 		return nil
@@ -139,8 +142,8 @@ func (a *Agent) gcEach(ctx context.Context, fn func(j *jobRun) (int, error)) (in
 	total := 0
 	var errs []error
 	for _, job := range a.selected() {
-		rep, _ := newReporter("")
-		j, err := a.newJobRun(ctx, job, rep, &counters{})
+		rep, _ := report.Open("")
+		j, err := a.newJobRun(ctx, job, rep, &report.Counters{})
 		if err == nil {
 			var n int
 			n, err = fn(j)

@@ -9,12 +9,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/transfer"
 )
 
-// ErrDeleteRefused is returned when the mirror-delete guard stops a delete:
-// the source looks unmounted or emptied, or too much would go.
-var ErrDeleteRefused = errors.New("mirror delete refused; nothing was deleted")
+// ErrDeleteRefused is returned when the delete guard (policy.DeleteAllowed)
+// stops a delete.
+var ErrDeleteRefused = policy.ErrDeleteRefused
 
 // mirrorDelete removes from each destination what the source no longer has.
 // Entries the filter excludes are left alone. Before anything goes, the
@@ -22,8 +25,8 @@ var ErrDeleteRefused = errors.New("mirror delete refused; nothing was deleted")
 // of the destination's entries would go: a source that was not mounted must
 // not wipe the replica, as rsync --delete does.
 func (j *jobRun) mirrorDelete(ctx context.Context) error {
-	if j.treeWalked() == 0 {
-		return fmt.Errorf("%w: source %s is empty (is it mounted?)", ErrDeleteRefused, j.job.Source)
+	if err := policy.DeleteAllowed(policy.DeleteCheck{Source: j.job.Source, SourceEmpty: j.treeWalked() == 0}); err != nil {
+		return err
 	}
 	rule, err := j.job.MaxDeleteRule()
 	if err != nil {
@@ -44,7 +47,7 @@ func (j *jobRun) mirrorDelete(ctx context.Context) error {
 // goneFromSource reports whether the directory source no longer has rel,
 // never following a symlink on the way (sourceLacks).
 func (j *jobRun) goneFromSource(rel string) (bool, error) {
-	return sourceLacks(j.src, rel), nil
+	return walk.Lacks(j.src, rel), nil
 }
 
 // mirrorDeleteAt deletes at d what gone reports the source no longer has.
@@ -65,10 +68,8 @@ func (j *jobRun) mirrorDeleteAt(ctx context.Context, d *destination, limit func(
 	if b.Len() == 0 {
 		return nil
 	}
-	if s, ok := transfer.As[transfer.Syncer](d.d); ok {
-		if err := s.Sync(ctx); err != nil {
-			return fmt.Errorf("%s: sync after delete: %w", d.name, err)
-		}
+	if err := syncDest(ctx, d.d); err != nil {
+		return fmt.Errorf("%s: sync after delete: %w", d.name, err)
 	}
 	return b.Commit()
 }
@@ -82,10 +83,12 @@ func (j *jobRun) goneAt(ctx context.Context, d *destination, limit func(int) int
 		return goneSet{}, fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
 	}
 	var g goneSet
+	var kept []string
 	err := lister.List(ctx, func(rel string, m transfer.Meta) error {
 		owned := j.shards.owns(rel)
 		g.count(owned)
 		if j.filter.Excluded(rel, m.Mode.IsDir()) || excludedByParent(j.filter, rel) {
+			kept = append(kept, rel)
 			return nil
 		}
 		isGone, err := gone(rel)
@@ -97,6 +100,7 @@ func (j *jobRun) goneAt(ctx context.Context, d *destination, limit func(int) int
 	if err != nil {
 		return goneSet{}, fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
 	}
+	g.owned, g.others = policy.KeepAncestors(g.owned, kept), policy.KeepAncestors(g.others, kept)
 	if err := j.guardDelete(g, d.name, limit, ruleText); err != nil {
 		return goneSet{}, err
 	}
@@ -115,20 +119,20 @@ func (j *jobRun) deleteOne(ctx context.Context, d *destination, rel string, b ba
 		j.log.Info("directory still holds other shards' files; left for a later run", "path", rel, "dest", d.name)
 	} else if err != nil {
 		l.Status, l.Error = StatusFailed, err.Error()
-		j.c.failed.Add(1)
+		j.c.Failed.Add(1)
 		j.log.Error("delete failed", "path", rel, "dest", d.name, "error", err)
 	} else {
 		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: "delete", dest: d.name, rel: rel})
-		j.a.fx.did(&j.c.deleted, 1)
+		j.a.fx.did(&j.c.Deleted, 1)
 		b.Delete(j.job.Name, rel)
 	}
 	l.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-	j.rep.write(l)
+	j.rep.Write(l)
 }
 
 // excludedByParent reports whether a directory above rel is excluded, so
 // that nothing below an excluded directory is deleted either.
-func excludedByParent(f *Filter, rel string) bool {
+func excludedByParent(f *walk.Filter, rel string) bool {
 	for i := strings.IndexByte(rel, '/'); i >= 0; {
 		if f.Excluded(rel[:i], true) {
 			return true

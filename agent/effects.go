@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 
+	"github.com/efssync/efssync/agent/report"
+
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/dryrun"
@@ -38,7 +40,7 @@ type effects interface {
 	// did adds n to a counter of work done; a dry run did nothing.
 	did(counter *atomic.Int64, n int64)
 	// planned counts a task handed to the workers: what a dry run plans.
-	planned(c *counters)
+	planned(c *report.Counters)
 	// resumes tells whether upload checkpoints are kept.
 	resumes() bool
 	// sends tells whether a planned copy is carried out. A dry run plans
@@ -78,7 +80,7 @@ func (realEffects) batch(db *manifest.DB) batcher                    { return db
 func (realEffects) removeSource(path string) error                   { return os.Remove(path) }
 func (realEffects) done(s Status, _ planLine) Status                 { return s }
 func (realEffects) did(counter *atomic.Int64, n int64)               { counter.Add(n) }
-func (realEffects) planned(*counters)                                {}
+func (realEffects) planned(*report.Counters)                         {}
 func (realEffects) resumes() bool                                    { return true }
 func (realEffects) sends() bool                                      { return true }
 func (realEffects) reports() bool                                    { return true }
@@ -114,7 +116,7 @@ func (dryEffects) removeSource(string) error                        { return nil
 func (dryEffects) mark(string) (bool, error)                        { return false, nil }
 func (dryEffects) unmark(string) error                              { return nil }
 func (dryEffects) did(*atomic.Int64, int64)                         {}
-func (dryEffects) planned(c *counters)                              { c.planned.Add(1) }
+func (dryEffects) planned(c *report.Counters)                       { c.Planned.Add(1) }
 func (dryEffects) resumes() bool                                    { return false }
 func (dryEffects) sends() bool                                      { return false }
 func (dryEffects) reports() bool                                    { return false }

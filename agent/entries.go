@@ -8,6 +8,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
 )
@@ -16,7 +20,7 @@ import (
 func (j *jobRun) exec(ctx context.Context, t task) result {
 	start := time.Now()
 	var r result
-	if typeChanged(t) && t.act.Kind != KindArchive {
+	if typeChanged(t) && t.act.Kind != plan.KindArchive {
 		if fail, ok := j.replaceDirectory(ctx, t); !ok {
 			fail.kind = t.act.Kind
 			return fail
@@ -51,16 +55,16 @@ func (j *jobRun) execTask(ctx context.Context, t task) result {
 // execKind carries out the work of t's kind.
 func (j *jobRun) execKind(ctx context.Context, t task) result {
 	switch t.act.Kind {
-	case KindCopy:
+	case plan.KindCopy:
 		return j.copyFile(ctx, t)
-	case KindRehash:
+	case plan.KindRehash:
 		return j.rehash(ctx, t)
-	case KindSymlink:
+	case plan.KindSymlink:
 		return j.symlink(ctx, t)
-	case KindLink:
+	case plan.KindLink:
 		return j.link(ctx, t)
-	case KindArchive:
-		return j.archive(ctx, t, t.prev.Hash)
+	case plan.KindArchive:
+		return j.archive(ctx, t, t.prev)
 	}
 	return result{rel: t.e.Rel, status: StatusSkipped}
 }
@@ -68,13 +72,13 @@ func (j *jobRun) execKind(ctx context.Context, t task) result {
 // baseRecord is the manifest record for what the walk saw, keeping the
 // publications of destinations that were not touched.
 func baseRecord(t task, mode fs.FileMode) manifest.Record {
-	rec := manifest.Record{Size: t.st.size, ModTime: t.st.mtime, CTime: t.st.ctime,
-		Inode: t.st.ino, Dev: t.st.dev, Mode: mode, Dests: t.prev.Dests.Clone()}
+	rec := manifest.Record{Size: t.st.Size, ModTime: t.st.Mtime, CTime: t.st.Ctime,
+		Inode: t.st.Ino, Dev: t.st.Dev, Mode: mode, Dests: t.prev.Dests.Clone()}
 	return rec
 }
 
 func (j *jobRun) meta(t task) transfer.Meta {
-	return transfer.Meta{Size: t.st.size, Mode: t.e.Mode, ModTime: t.st.mtime, UID: t.st.uid, GID: t.st.gid}
+	return policy.Meta(t.st, t.e.Mode)
 }
 
 // settle applies per-destination outcomes to rec: success publishes, failure
@@ -107,7 +111,7 @@ func (j *jobRun) mkdir(ctx context.Context, t task) result {
 		outs = append(outs, o)
 	}
 	j.settle(&rec, outs, j.a.opts.Now())
-	return result{rel: t.e.Rel, kind: KindMkdir, rec: rec, put: true, status: StatusMkdir, outs: outs}
+	return result{rel: t.e.Rel, kind: plan.KindMkdir, rec: rec, put: true, status: StatusMkdir, outs: outs}
 }
 
 func (j *jobRun) symlink(ctx context.Context, t task) result {
@@ -144,7 +148,7 @@ func (j *jobRun) symlink(ctx context.Context, t task) result {
 // link publishes a second name of a hard-linked file as a hard link where
 // the destination can, and as a copy where it cannot.
 func (j *jobRun) link(ctx context.Context, t task) result {
-	key := [2]uint64{t.st.dev, t.st.ino}
+	key := [2]uint64{t.st.Dev, t.st.Ino}
 	j.linkMu.Lock()
 	h, ok := j.linkHash[key]
 	j.linkMu.Unlock()
@@ -166,7 +170,7 @@ func (j *jobRun) link(ctx context.Context, t task) result {
 	}
 	if len(copyTo) > 0 {
 		t2 := t
-		t2.act = Action{Kind: KindCopy, Dests: copyTo}
+		t2.act = plan.Action{Kind: plan.KindCopy, Dests: copyTo}
 		r := j.copyFile(ctx, t2)
 		if r.status != StatusCopied {
 			return r
@@ -176,7 +180,7 @@ func (j *jobRun) link(ctx context.Context, t task) result {
 		j.settle(&rec, outs, j.a.opts.Now())
 		return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs, bytes: r.bytes}
 	}
-	j.c.links.Add(1)
+	j.c.Links.Add(1)
 	j.settle(&rec, outs, j.a.opts.Now())
 	return result{rel: t.e.Rel, rec: rec, put: true, status: StatusLinked, outs: outs}
 }

@@ -51,12 +51,3 @@ func TestWatchProgressivePublishWritesInPlace(t *testing.T) {
 	stop()
 	treetest.Equal(t, f.src, f.dests[0])
 }
-
-func TestIBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
-		5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB", 1 << 62: "4.0 EiB"} {
-		if got := iBytes(n); got != want {
-			t.Errorf("iBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}

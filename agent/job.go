@@ -11,6 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/efssync/efssync/agent/send"
@@ -40,9 +46,9 @@ func (d *destination) isDown() bool { return d.down.Load() != nil }
 
 // task is one planned entry on its way to a worker.
 type task struct {
-	e      Entry
-	st     stat
-	act    Action
+	e      walk.Entry
+	st     walk.Stat
+	act    plan.Action
 	prev   manifest.Record
 	known  bool
 	linkTo string
@@ -62,7 +68,7 @@ type outcome struct {
 // result is what a worker hands the recorder for one entry.
 type result struct {
 	rel    string
-	kind   Kind
+	kind   plan.Kind
 	rec    manifest.Record
 	file   bool // a regular file (what the summary counts as files)
 	put    bool // record rec in the manifest
@@ -89,14 +95,14 @@ type jobRun struct {
 	// directory below it is opened refusing symlinks (openNoSymlinks).
 	src    string
 	log    *slog.Logger
-	filter *Filter
+	filter *walk.Filter
 	dests  []*destination
 	names  []string
 	// sender moves every file's bytes, in both modes.
 	sender  *send.Sender
-	rep     *reporter
-	c       *counters
-	strat   Strategy
+	rep     *report.Writer
+	c       *report.Counters
+	strat   plan.Strategy
 	results chan result
 
 	// hard links: the first path seen for each multiply-linked inode, and
@@ -122,7 +128,7 @@ type jobRun struct {
 	fresh *freshDirs
 
 	// guarded are the directories the walk must never enter.
-	guarded guardedDirs
+	guarded walk.Guards
 
 	// obs is how the job's mode takes part in a pass: nothing in once
 	// mode, the live loop in watch mode. It is fixed at construction.
@@ -152,12 +158,12 @@ func (onceMode) playlist(context.Context, string) bool { return false }
 func (onceMode) seen(result)                           {}
 func (onceMode) tally() bool                           { return true }
 
-func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, error) {
+func (a *Agent) newJobRun(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) (*jobRun, error) {
 	return a.newJobRunFor(ctx, job, rep, c, onceMode{})
 }
 
 // newWatchRun is newJobRun for watch mode: the job run and its live loop.
-func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *reporter, c *counters) (*jobRun, *live, error) {
+func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) (*jobRun, *live, error) {
 	l := new(live)
 	j, err := a.newJobRunFor(ctx, job, rep, c, l)
 	if err != nil {
@@ -167,8 +173,8 @@ func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *reporter, 
 	return j, l, nil
 }
 
-func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter, c *counters, obs passObserver) (*jobRun, error) {
-	f, err := NewFilter(job.Include, job.Exclude)
+func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters, obs passObserver) (*jobRun, error) {
+	f, err := walk.NewFilter(job.Include, job.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +185,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter,
 	j := &jobRun{
 		a: a, job: job, log: a.opts.Log.With("job", job.Name), filter: f, dests: dests,
 		rep: rep, c: c, obs: obs, shards: newShardPlan(a.cfg.Shard.Resolved()),
-		strat: statStrategy{checksum: job.Checksum}, guarded: guardedDirsOf(a.cfg, job),
+		strat: plan.StatStrategy{Checksum: job.Checksum}, guarded: walk.GuardsOf(a.cfg, job),
 		linkFirst: map[[2]uint64]string{}, linkHash: map[[2]uint64][32]byte{},
 	}
 	sdests := make([]send.Dest, len(dests))
@@ -199,7 +205,7 @@ func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *reporter,
 	return j, nil
 }
 
-func (a *Agent) runJob(ctx context.Context, job config.Job, rep *reporter, c *counters) error {
+func (a *Agent) runJob(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) error {
 	if job.From.IsS3() {
 		return a.runRestore(ctx, job, rep, c)
 	}
@@ -266,14 +272,10 @@ func (j *jobRun) pass(ctx context.Context) error {
 		defer close(tasks)
 		return j.plan(gctx, tasks)
 	})
-	for range j.job.Concurrency {
-		g.Go(func() error {
-			for t := range tasks {
-				j.execute(gctx, t)
-			}
-			return nil
-		})
-	}
+	g.Go(func() error {
+		runWorkers(j.job.Concurrency, tasks, func(t task) { j.execute(gctx, t) })
+		return nil
+	})
 	err := g.Wait()
 	if err == nil {
 		// Second and later names of hard-linked files, now that the first
@@ -301,29 +303,39 @@ func (j *jobRun) execute(ctx context.Context, t task) {
 // with after_archive: delete, a file published at every destination is
 // verified there once more and its source removed.
 func (j *jobRun) followUp(ctx context.Context, t task, r result) {
-	if j.job.AfterArchive != "delete" || r.status != StatusCopied || (r.kind != KindCopy && r.kind != KindRehash) {
+	if !policy.Archives(j.job) || r.status != StatusCopied || (r.kind != plan.KindCopy && r.kind != plan.KindRehash) {
 		return
 	}
 	switch {
 	case r.planned:
 		// A dry run's copy: the source would go once the copy verified.
-		j.deliver(result{rel: t.e.Rel, kind: KindArchive, status: StatusArchived})
-	case r.put && len(r.rec.Dests) == len(j.dests):
-		j.deliver(j.archive(ctx, t, r.rec.Hash))
+		j.deliver(result{rel: t.e.Rel, kind: plan.KindArchive, status: StatusArchived})
+	case r.put && policy.ReleaseSource(t.e.Rel, j.jobDests(), r.rec) == nil:
+		j.deliver(j.archive(ctx, t, r.rec))
 	}
+}
+
+// jobDests names every destination of the job as configured, whether or
+// not it is usable in this run: the set a source release is judged on.
+func (j *jobRun) jobDests() []string {
+	names := make([]string, len(j.job.Destinations))
+	for i, d := range j.job.Destinations {
+		names[i] = d.Name
+	}
+	return names
 }
 
 // skipped reports an unchanged entry. It bypasses the recorder: there is
 // nothing to record, and an unchanged tree is mostly such entries.
 func (j *jobRun) skipped(rel string, isFile bool) {
-	j.obs.seen(result{rel: rel, kind: KindSkip, status: StatusSkipped, file: isFile})
+	j.obs.seen(result{rel: rel, kind: plan.KindSkip, status: StatusSkipped, file: isFile})
 	if !j.obs.tally() {
 		return
 	}
 	if isFile {
-		j.c.skipped.Add(1)
+		j.c.Skipped.Add(1)
 	}
-	j.rep.writeSkip(j.a.opts.Now(), j.job.Name, rel)
+	j.rep.WriteSkip(j.a.opts.Now(), j.job.Name, rel)
 }
 
 // deliver hands a result to the recorder and to whoever else listens for

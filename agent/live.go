@@ -12,6 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/walk"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/efssync/efssync/agent/hls"
@@ -259,11 +263,11 @@ func (l *live) mkdir(ctx context.Context, rel string) {
 	if err != nil || !fi.IsDir() {
 		return
 	}
-	t := task{e: entryOf(l.j.src, rel, fi), st: statOf(fi)}
+	t := task{e: walk.EntryOf(l.j.src, rel, fi), st: walk.StatOf(fi)}
 	rec, known, _ := l.j.a.db.Get(l.j.job.Name, rel)
 	t.prev, t.known = rec, known
 	t.act = l.j.strat.Plan(t.e, t.st, rec, known, l.j.names)
-	if t.act.Kind == KindMkdir {
+	if t.act.Kind == plan.KindMkdir {
 		l.j.deliver(l.j.mkdir(ctx, t))
 	}
 }

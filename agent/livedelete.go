@@ -3,6 +3,10 @@ package agent
 import (
 	"context"
 	"fmt"
+
+	"github.com/efssync/efssync/agent/walk"
+
+	"github.com/efssync/efssync/agent/policy"
 )
 
 // Watch mode deletes what the source lost (issue 11, D6): a directory
@@ -17,6 +21,16 @@ import (
 // max_delete, and its records below it leave the manifest), anything else
 // with one Remove.
 func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string) error {
+	// The one delete guard, as once mode and the sweeps ask it: a source
+	// that looks unmounted deletes nothing. A rolling-window limit for
+	// deletes one event at a time belongs in this check too.
+	empty, err := walk.Empty(j.src)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDeleteRefused, err)
+	}
+	if err := policy.DeleteAllowed(policy.DeleteCheck{Source: j.job.Source, SourceEmpty: empty}); err != nil {
+		return err
+	}
 	if tr, ok := asTreeRemover(d); ok {
 		limit, err := j.deleteLimit()
 		if err != nil {
@@ -28,7 +42,7 @@ func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string) error
 		}
 		if n > 0 {
 			if n > 1 {
-				j.c.deleted.Add(int64(n - 1)) // the directory itself is counted by the caller
+				j.c.Deleted.Add(int64(n - 1)) // the directory itself is counted by the caller
 			}
 			return j.forgetBelow(rel)
 		}
@@ -58,8 +72,8 @@ func (l *live) sweep(ctx context.Context, walked int64) {
 	if j.job.Delete != "mirror" || ctx.Err() != nil {
 		return
 	}
-	if walked == 0 {
-		j.log.Error("mirror delete refused", "error", fmt.Errorf("%w: source %s is empty (is it mounted?)", ErrDeleteRefused, j.job.Source))
+	if err := policy.DeleteAllowed(policy.DeleteCheck{Source: j.job.Source, SourceEmpty: walked == 0}); err != nil {
+		j.log.Error("mirror delete refused", "error", err)
 		return
 	}
 	rule, err := j.job.MaxDeleteRule()

@@ -9,6 +9,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/agent/follow"
 	"github.com/efssync/efssync/agent/send"
 )
@@ -24,7 +29,7 @@ func (l *live) startLocked(ctx context.Context, rel string, closedAt time.Time) 
 		lf.markClosed(closedAt)
 	}
 	l.inflight[rel] = lf
-	l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
+	l.j.a.metrics.SetQueue(l.j.job.Name, len(l.inflight))
 	l.followWG.Add(1)
 	go func() {
 		defer l.followWG.Done()
@@ -34,7 +39,7 @@ func (l *live) startLocked(ctx context.Context, rel string, closedAt time.Time) 
 			if l.inflight[rel] == lf {
 				delete(l.inflight, rel)
 			}
-			l.j.a.metrics.setQueue(l.j.job.Name, len(l.inflight))
+			l.j.a.metrics.SetQueue(l.j.job.Name, len(l.inflight))
 			l.mu.Unlock()
 		}()
 		select {
@@ -46,7 +51,7 @@ func (l *live) startLocked(ctx context.Context, rel string, closedAt time.Time) 
 		defer func() {
 			// A file removed while it was being published may have landed
 			// after its delete was carried out: delete it again.
-			if sourceLacks(l.j.src, rel) && ctx.Err() == nil {
+			if walk.Lacks(l.j.src, rel) && ctx.Err() == nil {
 				l.removed(rel)
 			}
 		}()
@@ -68,14 +73,14 @@ func (l *live) startLocked(ctx context.Context, rel string, closedAt time.Time) 
 // against the closed file. It reports true when the file must be followed
 // again from the start (truncated, replaced, or rewritten after it was read),
 // and the stat of the version it published or found unchanged.
-func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool, sent stat) {
+func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool, sent walk.Stat) {
 	j := l.j
 	abs := filepath.Join(j.src, filepath.FromSlash(rel))
 	start := time.Now()
-	f, err := openSource(abs)
+	f, err := walk.Open(abs)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: fmt.Errorf("open %s: %w", abs, err)})
+			j.deliver(result{rel: rel, kind: plan.KindCopy, status: StatusFailed, err: fmt.Errorf("open %s: %w", abs, err)})
 		}
 		return false, sent
 	}
@@ -84,17 +89,17 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	if err != nil || !fi.Mode().IsRegular() {
 		return false, sent
 	}
-	t := task{e: entryOf(j.src, rel, fi), st: statOf(fi)}
+	t := task{e: walk.EntryOf(j.src, rel, fi), st: walk.StatOf(fi)}
 	sent = t.st
 	rec, known, err := j.a.db.Get(j.job.Name, rel)
 	if err != nil {
 		j.log.Warn("manifest record unreadable; copying again", "path", rel, "error", err)
 	}
 	t.prev, t.known = rec, known
-	if select1(lf.closed) && j.strat.Plan(t.e, t.st, rec, known, j.names).Kind == KindSkip {
+	if select1(lf.closed) && j.strat.Plan(t.e, t.st, rec, known, j.names).Kind == plan.KindSkip {
 		return false, sent // closed without a change since it was recorded
 	}
-	t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
+	t.act = plan.Action{Kind: plan.KindCopy, Dests: j.liveDests(j.allDests())}
 	fl := follow.New(f, follow.Options{Path: abs, Quiet: j.job.Quiet.D(), Closed: lf.closed, Wake: lf.wake})
 	src := &followSource{f: f, fl: fl, abs: abs, start: t.st, finished: j.job.Finished.Quiet.D(), now: time.Now}
 	m := j.meta(t)
@@ -103,7 +108,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 		// mode, so a multipart object carries its BLAKE3 as metadata.
 		if m.Hash, err = hashFirst(ctx, src, m.Size, abs); err != nil {
 			if ctx.Err() == nil {
-				j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: err})
+				j.deliver(result{rel: rel, kind: plan.KindCopy, status: StatusFailed, err: err})
 			}
 			return false, sent
 		}
@@ -116,17 +121,17 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	case errors.Is(res.Err, follow.ErrRemoved), ctx.Err() != nil:
 		return false, sent
 	default:
-		j.deliver(result{rel: rel, kind: KindCopy, status: StatusFailed, err: res.Err})
+		j.deliver(result{rel: rel, kind: plan.KindCopy, status: StatusFailed, err: res.Err})
 		return false, sent
 	}
 	if after, err := f.Stat(); err == nil {
-		t.st = statOf(after)
+		t.st = walk.StatOf(after)
 	}
 	outs := j.outcomes(res, nil)
 	if at := lf.closedAt.Load(); at != 0 {
 		for _, o := range outs {
 			if o.err == nil {
-				j.a.metrics.lag(j.job.Name, j.names[o.dest], time.Since(time.Unix(0, at)))
+				j.a.metrics.Lag(j.job.Name, j.names[o.dest], time.Since(time.Unix(0, at)))
 			}
 		}
 	}
@@ -135,22 +140,22 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	rec.Hash = res.Sum
 	j.settle(&rec, outs, j.a.opts.Now())
 	if !known {
-		j.c.files.Add(1) // a new file; a rewrite of a known one is not another
+		j.c.Files.Add(1) // a new file; a rewrite of a known one is not another
 	}
-	r := result{rel: rel, kind: KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
+	r := result{rel: rel, kind: plan.KindCopy, rec: rec, put: true, status: StatusCopied, outs: outs, bytes: res.Size, dur: time.Since(start)}
 	j.deliver(r)
 	j.followUp(ctx, t, r)
 	return false, sent
 }
 
 // changedSince reports whether rel no longer is the version sent.
-func (l *live) changedSince(rel string, sent stat) bool {
+func (l *live) changedSince(rel string, sent walk.Stat) bool {
 	fi, err := os.Lstat(filepath.Join(l.j.src, filepath.FromSlash(rel)))
 	if err != nil || !fi.Mode().IsRegular() {
 		return false // gone or not a file: the event handlers deal with it
 	}
-	now := statOf(fi)
-	return now.size != sent.size || !now.mtime.Equal(sent.mtime) || now.ino != sent.ino
+	now := walk.StatOf(fi)
+	return !policy.SourceUnchanged(policy.FileIdentity(sent, fi.Mode()), policy.FileIdentity(now, fi.Mode()))
 }
 
 func select1(c <-chan struct{}) bool {

@@ -8,6 +8,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/agent/hls"
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/manifest"
@@ -30,7 +36,7 @@ type destGate struct {
 type pendingPlaylist struct {
 	data []byte
 	refs []string
-	st   stat
+	st   walk.Stat
 	mode fs.FileMode
 	seen time.Time
 }
@@ -67,7 +73,7 @@ func (l *live) seen(r result) {
 // playlistChanged reads a new version of a playlist and queues it at every
 // destination, where it is published once everything it lists is there.
 func (l *live) playlistChanged(ctx context.Context, rel string) {
-	f, err := openSource(filepath.Join(l.j.src, filepath.FromSlash(rel)))
+	f, err := walk.Open(filepath.Join(l.j.src, filepath.FromSlash(rel)))
 	if err != nil {
 		return
 	}
@@ -86,7 +92,7 @@ func (l *live) playlistChanged(ctx context.Context, rel string) {
 	} else {
 		l.j.log.Warn("playlist does not parse; publishing it unordered", "path", rel, "error", err)
 	}
-	p := pendingPlaylist{data: data, refs: refs, st: statOf(fi), mode: fi.Mode(), seen: time.Now()}
+	p := pendingPlaylist{data: data, refs: refs, st: walk.StatOf(fi), mode: fi.Mode(), seen: time.Now()}
 	l.seedServed(ctx, rel)
 	for i, g := range l.gates {
 		if l.j.dests[i].isDown() {
@@ -158,7 +164,8 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	}
 	for rel, p := range ready {
 		start := time.Now()
-		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.mtime, UID: p.st.uid, GID: p.st.gid}
+		m := policy.Meta(p.st, p.mode)
+		m.Size = int64(len(p.data))
 		res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: []int{i}}, &send.Bytes{Data: p.data, ID: identity(p.st)})
 		sum := res.Sum
 		m.Size = res.Size
@@ -176,20 +183,20 @@ func (l *live) publishReady(ctx context.Context, i int) {
 				}
 			}
 			g.mu.Unlock()
-			j.a.metrics.lag(j.job.Name, d.name, time.Since(p.seen))
+			j.a.metrics.Lag(j.job.Name, d.name, time.Since(p.seen))
 		}
 		l.recMu.Lock()
 		rec, ok := l.recs[rel]
 		if !ok || rec.Hash != sum || rec.Size != m.Size {
-			rec = manifest.Record{Size: m.Size, ModTime: p.st.mtime, CTime: p.st.ctime, Inode: p.st.ino,
-				Dev: p.st.dev, Mode: p.mode, Hash: sum}
+			rec = manifest.Record{Size: m.Size, ModTime: p.st.Mtime, CTime: p.st.Ctime, Inode: p.st.Ino,
+				Dev: p.st.Dev, Mode: p.mode, Hash: sum}
 		}
 		j.settle(&rec, []outcome{o}, j.a.opts.Now())
 		cp := rec
 		cp.Dests = rec.Dests.Clone()
 		l.recs[rel] = rec
 		l.recMu.Unlock()
-		j.deliver(result{rel: rel, kind: KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},
+		j.deliver(result{rel: rel, kind: plan.KindCopy, rec: cp, put: true, status: o.status, outs: []outcome{o},
 			bytes: m.Size, dur: time.Since(start)})
 	}
 	// Deletes that no published playlist holds back any more.
@@ -204,7 +211,7 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	g.mu.Unlock()
 	for _, rel := range del {
 		j.log.Debug("delete", "path", rel, "dest", d.name)
-		if !sourceLacks(j.src, rel) {
+		if !walk.Lacks(j.src, rel) {
 			continue // it came back
 		}
 		start := time.Now()
@@ -214,9 +221,9 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		if err != nil {
 			st = StatusFailed
 		} else {
-			j.c.deleted.Add(1)
+			j.c.Deleted.Add(1)
 		}
-		j.deliver(result{rel: rel, kind: KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)})
+		j.deliver(result{rel: rel, kind: plan.KindSkip, del: err == nil, status: st, err: err, dur: time.Since(start)})
 	}
 }
 
@@ -233,10 +240,7 @@ func syncBefore(ctx context.Context, d transfer.Destination, n int) error {
 	if n == 0 {
 		return nil
 	}
-	if s, ok := transfer.As[transfer.Syncer](d); ok {
-		return s.Sync(ctx)
-	}
-	return nil
+	return syncDest(ctx, d)
 }
 
 // seedServed tells each destination's gate, once per run, which segments

@@ -4,6 +4,12 @@ import (
 	"context"
 	"slices"
 
+	"github.com/efssync/efssync/agent/policy"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/agent/hls"
 
 	"github.com/efssync/efssync/manifest"
@@ -27,7 +33,7 @@ type planScratch struct {
 // plan streams the walk through the strategy and hands work to the workers.
 // Directories are created here, in walk order, so parents precede children.
 func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
-	err := walkDirs(ctx, j.src, j.filter, j.job.Checkers, func(entries []Entry) error {
+	err := walk.Dirs(ctx, j.src, j.filter, j.job.Checkers, func(entries []walk.Entry) error {
 		// One read transaction for the directory's records, closed before
 		// any send below can block on a worker.
 		scratch, _ := j.planScratch.Get().(*planScratch)
@@ -53,7 +59,7 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 			j.log.Warn("manifest unreadable; copying again", "error", err)
 		}
 		for i, e := range entries {
-			if err := j.guarded.check(e); err != nil {
+			if err := j.guarded.Check(e); err != nil {
 				return err
 			}
 			if err := j.planShard(ctx, e, recs[i], known[i], tasks); err != nil {
@@ -70,38 +76,38 @@ func (j *jobRun) plan(ctx context.Context, tasks chan<- task) error {
 	return j.planShardRest(ctx, tasks)
 }
 
-func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, known bool, tasks chan<- task) error {
+func (j *jobRun) planEntry(ctx context.Context, e walk.Entry, rec manifest.Record, known bool, tasks chan<- task) error {
 	j.walked.Add(1)
 	if j.obs.busy(e.Rel) || j.reportUnsupported(e.Rel, e.Mode) {
 		return nil
 	}
-	st := e.st
+	st := e.St
 	act := j.strat.Plan(e, st, rec, known, j.names)
 	act.Dests = j.liveDests(act.Dests)
 	t := task{e: e, st: st, act: act, prev: rec, known: known}
 	isFile := e.Mode.IsRegular()
 	if isFile && (j.obs.tally() || !known) { // a rescan counts only files new to it
-		j.c.files.Add(1)
+		j.c.Files.Add(1)
 	}
-	if isFile && st.nlink > 1 {
-		key := [2]uint64{st.dev, st.ino}
+	if isFile && st.Nlink > 1 {
+		key := [2]uint64{st.Dev, st.Ino}
 		j.linkMu.Lock()
 		first, seen := j.linkFirst[key]
 		if !seen {
 			j.linkFirst[key] = e.Rel
-			if act.Kind == KindSkip {
+			if act.Kind == plan.KindSkip {
 				j.linkHash[key] = rec.Hash
 			}
 		}
-		if seen && act.Kind != KindSkip && len(act.Dests) > 0 {
-			t.act.Kind, t.linkTo = KindLink, first
+		if seen && act.Kind != plan.KindSkip && len(act.Dests) > 0 {
+			t.act.Kind, t.linkTo = plan.KindLink, first
 			j.deferred = append(j.deferred, t)
 			j.linkMu.Unlock()
 			return nil
 		}
 		j.linkMu.Unlock()
 	}
-	if j.hlsOrder && act.Kind == KindCopy && hls.IsPlaylist(e.Rel) {
+	if j.hlsOrder && act.Kind == plan.KindCopy && hls.IsPlaylist(e.Rel) {
 		if !j.obs.playlist(ctx, e.Rel) {
 			j.linkMu.Lock()
 			j.deferred = append(j.deferred, t)
@@ -109,33 +115,33 @@ func (j *jobRun) planEntry(ctx context.Context, e Entry, rec manifest.Record, kn
 		}
 		return nil
 	}
-	if isFile && act.Kind != KindSkip && j.unfinished(st) {
+	if isFile && act.Kind != plan.KindSkip && j.unfinished(st) {
 		j.deliver(result{rel: e.Rel, kind: act.Kind, status: StatusUnfinished})
 		return nil
 	}
-	if isFile && act.Kind == KindSkip && j.job.AfterArchive == "delete" {
-		t.act = Action{Kind: KindArchive}
+	if isFile && act.Kind == plan.KindSkip && policy.Archives(j.job) {
+		t.act = plan.Action{Kind: plan.KindArchive}
 		act = t.act
 	}
 	switch {
-	case isFile && act.Kind == KindSkip && j.job.CheckDestination && len(j.liveDests(j.allDests())) > 0:
-		t.act = Action{Kind: KindCopy, Dests: j.liveDests(j.allDests())}
+	case isFile && act.Kind == plan.KindSkip && j.job.CheckDestination && len(j.liveDests(j.allDests())) > 0:
+		t.act = plan.Action{Kind: plan.KindCopy, Dests: j.liveDests(j.allDests())}
 		t.probe = probeCheck
 		act = t.act
-	case isFile && act.Kind == KindCopy && j.adopts(t):
+	case isFile && act.Kind == plan.KindCopy && j.adopts(t):
 		t.probe = probeAdopt
 	}
 	switch {
-	case act.Kind == KindSkip && t.probe == probeNone || len(act.Dests) == 0 && act.Kind != KindArchive:
+	case act.Kind == plan.KindSkip && t.probe == probeNone || len(act.Dests) == 0 && act.Kind != plan.KindArchive:
 		j.skipped(e.Rel, isFile)
 		return nil
-	case act.Kind == KindMkdir:
-		j.c.dirs.Add(1)
+	case act.Kind == plan.KindMkdir:
+		j.c.Dirs.Add(1)
 		j.deliver(j.mkdirAdopting(ctx, t))
 		return nil
 	}
 	if isFile {
-		j.c.plannedBytes.Add(st.size)
+		j.c.PlannedBytes.Add(st.Size)
 	}
 	j.a.fx.planned(j.c)
 	select {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/agent/plan"
 )
 
 const (
@@ -63,12 +63,10 @@ func (j *jobRun) flush(ctx context.Context, rs []result) error {
 	}
 	syncFailed := map[string]error{}
 	for _, d := range j.dests {
-		if s, ok := transfer.As[transfer.Syncer](d.d); ok {
-			if err := s.Sync(context.WithoutCancel(ctx)); err != nil {
-				syncFailed[d.name] = err
-				j.log.Error("destination could not make published files durable; they will be copied again",
-					"dest", d.name, "error", err)
-			}
+		if err := syncDest(context.WithoutCancel(ctx), d.d); err != nil {
+			syncFailed[d.name] = err
+			j.log.Error("destination could not make published files durable; they will be copied again",
+				"dest", d.name, "error", err)
 		}
 	}
 	b := j.a.fx.batch(j.a.db)
@@ -100,27 +98,27 @@ func (j *jobRun) reportResult(r result) {
 		}
 		switch r.status {
 		case StatusFailed:
-			j.c.failed.Add(1)
+			j.c.Failed.Add(1)
 			j.log.Error("failed", "path", r.rel, "error", r.err)
 		case StatusChanged:
-			j.c.changed.Add(1)
+			j.c.Changed.Add(1)
 			j.log.Warn("changed during copy; not published", "path", r.rel, "error", r.err)
 		case StatusSkipped:
 			if r.file {
-				j.c.skipped.Add(1)
+				j.c.Skipped.Add(1)
 			}
 		case StatusVanished:
 			j.log.Info("vanished", "path", r.rel)
 		case StatusPending:
-			j.c.changed.Add(1) // not in sync yet: a later run restores it
+			j.c.Changed.Add(1) // not in sync yet: a later run restores it
 		case StatusUnsupported:
-			j.c.unsupported.Add(1)
+			j.c.Unsupported.Add(1)
 			j.log.Warn("unsupported; not replicated", "path", r.rel, "error", r.err)
 		}
 		if r.status != StatusSkipped {
 			j.a.fx.done(r.status, planLine{job: j.job.Name, what: string(r.status), rel: r.rel})
 		}
-		j.rep.write(l)
+		j.rep.Write(l)
 		return
 	}
 	failed := false
@@ -129,34 +127,34 @@ func (j *jobRun) reportResult(r result) {
 		l.Dest = j.names[o.dest]
 		l.Status = o.status
 		l.Bytes = o.bytes
-		if r.kind == KindCopy || r.kind == KindRehash || r.kind == KindLink {
+		if r.kind == plan.KindCopy || r.kind == plan.KindRehash || r.kind == plan.KindLink {
 			l.BLAKE3 = hex.EncodeToString(r.rec.Hash[:])
 		}
 		if o.err == nil && o.status != StatusSkipped && o.status != StatusAdopted {
-			j.a.metrics.published(j.job.Name, l.Dest, o.bytes)
+			j.a.metrics.Published(j.job.Name, l.Dest, o.bytes)
 		}
 		if o.err != nil {
-			j.a.metrics.failed(j.job.Name, l.Dest)
+			j.a.metrics.Failed(j.job.Name, l.Dest)
 			l.Status, l.Error = StatusFailed, o.err.Error()
 			failed = true
 			j.log.Error("failed", "path", r.rel, "dest", l.Dest, "error", o.err)
 		}
 		what := r.kind.String()
 		if o.status == StatusAdopted {
-			what = KindAdopt.String()
+			what = plan.KindAdopt.String()
 		}
 		l.Status = j.a.fx.done(l.Status, planLine{job: j.job.Name, what: what, dest: l.Dest, rel: r.rel})
-		j.rep.write(l)
+		j.rep.Write(l)
 	}
 	switch {
 	case failed:
-		j.c.failed.Add(1)
-	case r.kind == KindAdopt:
-		j.a.fx.did(&j.c.adopted, 1)
-	case r.kind == KindCopy || r.kind == KindLink || r.kind == KindRehash:
+		j.c.Failed.Add(1)
+	case r.kind == plan.KindAdopt:
+		j.a.fx.did(&j.c.Adopted, 1)
+	case r.kind == plan.KindCopy || r.kind == plan.KindLink || r.kind == plan.KindRehash:
 		if !r.again {
-			j.a.fx.did(&j.c.copied, 1)
+			j.a.fx.did(&j.c.Copied, 1)
 		}
-		j.a.fx.did(&j.c.bytes, r.bytes)
+		j.a.fx.did(&j.c.Bytes, r.bytes)
 	}
 }

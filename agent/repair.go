@@ -6,6 +6,11 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/efssync/efssync/config"
@@ -14,7 +19,7 @@ import (
 // drift is one source entry that verify found missing or different at
 // some destinations.
 type drift struct {
-	e     Entry
+	e     walk.Entry
 	dests []int
 }
 
@@ -36,17 +41,17 @@ func (a *Agent) Repair(ctx context.Context, out io.Writer) (remaining int, err e
 }
 
 func (a *Agent) repairJob(ctx context.Context, job config.Job, out io.Writer) (int, error) {
-	rep, err := newReporter("")
+	rep, err := report.Open("")
 	if err != nil {
 		return 0, err
 	}
-	j, err := a.newJobRun(ctx, job, rep, &counters{})
+	j, err := a.newJobRun(ctx, job, rep, &report.Counters{})
 	if err != nil {
 		return 0, err
 	}
 	unreadable := 0
 	var found []drift
-	err = walk(ctx, j.src, j.filter, func(e Entry) error {
+	err = walk.Tree(ctx, j.src, j.filter, func(e walk.Entry) error {
 		var dr drift
 		for i, d := range j.dests {
 			if why := j.verifyEntry(ctx, d, e); why != "" {
@@ -101,16 +106,16 @@ func (j *jobRun) resend(ctx context.Context, found []drift) error {
 			j.log.Warn("manifest record unreadable; sending again", "path", dr.e.Rel, "error", err)
 			known = false
 		}
-		t := task{e: dr.e, st: dr.e.st, prev: rec, known: known, act: Action{Dests: dr.dests}}
+		t := task{e: dr.e, st: dr.e.St, prev: rec, known: known, act: plan.Action{Dests: dr.dests}}
 		switch {
 		case dr.e.Mode.IsDir():
-			t.act.Kind = KindMkdir
+			t.act.Kind = plan.KindMkdir
 			j.deliver(j.mkdir(ctx, t))
 			continue
 		case dr.e.Mode&fs.ModeSymlink != 0:
-			t.act.Kind = KindSymlink
+			t.act.Kind = plan.KindSymlink
 		default:
-			t.act.Kind = KindCopy
+			t.act.Kind = plan.KindCopy
 		}
 		g.Go(func() error {
 			j.execute(gctx, t)

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
@@ -28,7 +32,7 @@ type objectTask struct {
 }
 
 // runRestore is runJob for an S3 source.
-func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *reporter, c *counters) error {
+func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters) error {
 	src, err := openS3Source(ctx, job)
 	if err != nil {
 		return err
@@ -82,17 +86,16 @@ func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
 	listErr := make(chan error, 1)
 	go func() { listErr <- r.src.List(lctx, objs) }()
 	tasks := make(chan objectTask, 2*j.job.Concurrency)
-	var wg sync.WaitGroup
 	var set aside
-	for range j.job.Concurrency {
-		wg.Go(func() {
-			for t := range tasks {
-				if res, ok := set.take(t, r.restoreObject(ctx, t)); ok {
-					j.deliver(res)
-				}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runWorkers(j.job.Concurrency, tasks, func(t objectTask) {
+			if res, ok := set.take(t, r.restoreObject(ctx, t)); ok {
+				j.deliver(res)
 			}
 		})
-	}
+	}()
 	listed := listing{}
 	var perr error
 	for o := range objs {
@@ -104,7 +107,7 @@ func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
 		}
 	}
 	close(tasks)
-	wg.Wait()
+	<-done
 	err := <-listErr
 	if perr != nil {
 		err = perr
@@ -117,8 +120,8 @@ func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
 func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed listing, tasks chan<- objectTask) error {
 	j := r.j
 	if o.Err != nil {
-		j.c.files.Add(1)
-		j.deliver(result{rel: o.Key, kind: KindCopy, status: StatusFailed, err: o.Err, file: true})
+		j.c.Files.Add(1)
+		j.deliver(result{rel: o.Key, kind: plan.KindCopy, status: StatusFailed, err: o.Err, file: true})
 		return nil
 	}
 	listed.add(o.Rel, o.Dir)
@@ -129,20 +132,16 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed list
 		r.restoreMarker(ctx, o)
 		return nil
 	}
-	j.c.files.Add(1)
+	j.c.Files.Add(1)
 	j.walked.Add(1)
 	rec, known, err := j.a.db.Get(j.job.Name, o.Rel)
 	if err != nil {
 		return fmt.Errorf("manifest %s: %s: %w", j.a.db.Path(), o.Rel, err)
 	}
-	unchanged := known && rec.ETag == o.ETag && rec.Size == o.Size && rec.ModTime.Equal(o.LastModified)
+	unchanged := known && policy.SourceUnchanged(policy.RecordIdentity(rec), policy.ObjectIdentity(o.Size, o.ETag, o.LastModified))
 	var need []int
 	for i, name := range j.names {
-		if j.dests[i].isDown() {
-			continue
-		}
-		p, ok := rec.Dests.Get(name)
-		if !unchanged || !ok || p.Size != rec.Size || p.Hash != rec.Hash {
+		if !j.dests[i].isDown() && policy.NeedsTransfer(unchanged, rec, name) {
 			need = append(need, i)
 		}
 	}
@@ -161,8 +160,8 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed list
 // than max_delete.
 func (r *restoreRun) mirrorDelete(ctx context.Context, listed listing) error {
 	j := r.j
-	if len(listed) == 0 {
-		return fmt.Errorf("%w: source %s lists no object (wrong bucket or prefix?)", ErrDeleteRefused, r.src.Name())
+	if err := policy.DeleteAllowed(policy.DeleteCheck{Source: r.src.Name(), SourceEmpty: len(listed) == 0, Listing: true}); err != nil {
+		return err
 	}
 	rule, err := j.job.MaxDeleteRule()
 	if err != nil {

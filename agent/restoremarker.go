@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/s3src"
 )
@@ -24,7 +26,7 @@ const markerMode = fs.ModeDir | 0o755
 // level on each run.
 func (r *restoreRun) restoreMarker(ctx context.Context, o s3src.Object) {
 	j := r.j
-	res := result{rel: o.Rel, kind: KindMkdir, status: StatusSkipped}
+	res := result{rel: o.Rel, kind: plan.KindMkdir, status: StatusSkipped}
 	for i, d := range j.dests {
 		dm, ok := transfer.As[transfer.DirMaker](d.d)
 		if !ok || d.isDown() {

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
 	"github.com/efssync/efssync/transfer/s3src"
 )
-
-// StatusPending is an archived object (GLACIER, DEEP_ARCHIVE) whose
-// restore was requested: a later run reads it once S3 made it available.
-const StatusPending Status = "pending restore"
 
 // restoreObject reads one object once and sends it to the destinations
 // that need it; the sender publishes (temp file, rename) only after the
@@ -22,7 +20,7 @@ const StatusPending Status = "pending restore"
 func (r *restoreRun) restoreObject(ctx context.Context, t objectTask) result {
 	start := time.Now()
 	res := r.copyObject(ctx, t)
-	res.kind = KindCopy
+	res.kind = plan.KindCopy
 	res.file = true
 	res.dur = time.Since(start)
 	return res
@@ -35,7 +33,7 @@ func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 	}
 	rp := r.findResume(o, t.dests)
 	rd, err := r.src.Open(ctx, o, rp.cp)
-	j.c.opened.Add(1)
+	j.c.Opened.Add(1)
 	if err != nil {
 		return r.openFailed(ctx, o, err)
 	}

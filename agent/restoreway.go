@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -108,18 +110,18 @@ func (r *restoreRun) resolve(ctx context.Context, objs []asideObject, l listing,
 	for _, a := range objs {
 		o := a.t.obj
 		if !complete {
-			r.j.deliver(result{rel: o.Rel, kind: KindCopy, status: StatusFailed, err: a.err})
+			r.j.deliver(result{rel: o.Rel, kind: plan.KindCopy, status: StatusFailed, err: a.err})
 			continue
 		}
 		if err := r.clearWay(ctx, a.t, l); err != nil {
-			r.j.deliver(result{rel: o.Rel, kind: KindCopy, status: StatusFailed, err: err})
+			r.j.deliver(result{rel: o.Rel, kind: plan.KindCopy, status: StatusFailed, err: err})
 			continue
 		}
 		// The record as the pass left it: the destinations published then
 		// stay in it.
 		rec, ok, err := r.j.a.db.Get(r.j.job.Name, o.Rel)
 		if err != nil {
-			r.j.deliver(result{rel: o.Rel, kind: KindCopy, status: StatusFailed,
+			r.j.deliver(result{rel: o.Rel, kind: plan.KindCopy, status: StatusFailed,
 				err: fmt.Errorf("manifest %s: %s: %w", r.j.a.db.Path(), o.Rel, err)})
 			continue
 		}

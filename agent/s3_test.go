@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/efssync/efssync/agent/report"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/efssync/efssync/internal/miniotest"
@@ -148,8 +150,8 @@ func TestS3SourceChangedDuringUploadIsNeverCompleted(t *testing.T) {
 	must(t, os.WriteFile(p, first, 0o644))
 	a, err := New(f.config(), Options{})
 	must(t, err)
-	c := &counters{}
-	rep, _ := newReporter("")
+	c := &report.Counters{}
+	rep, _ := report.Open("")
 	j, err := a.newJobRun(context.Background(), a.cfg.Jobs[0], rep, c)
 	must(t, err)
 	j.a.opts.Sources = readHook(func(string) {
@@ -157,8 +159,8 @@ func TestS3SourceChangedDuringUploadIsNeverCompleted(t *testing.T) {
 	})
 	must(t, j.syncOnce(context.Background()))
 	a.Close()
-	if c.changed.Load() != 1 {
-		t.Fatalf("changed = %d, want 1", c.changed.Load())
+	if c.Changed.Load() != 1 {
+		t.Fatalf("changed = %d, want 1", c.Changed.Load())
 	}
 	if _, err := srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("rec/rec.ts")}); err == nil {
 		t.Fatal("an object was completed from a source that changed during its upload")

@@ -1,6 +1,8 @@
 package agent
 
-import "fmt"
+import (
+	"github.com/efssync/efssync/agent/policy"
+)
 
 // goneSet is what a mirror delete found at one destination: the entries
 // listed, and those the source no longer has, split into this shard's (to
@@ -32,23 +34,12 @@ func (g *goneSet) add(rel string, owned bool) {
 // together would refuse, and no shard wipes its part because its share
 // happens to be small.
 func (j *jobRun) guardDelete(g goneSet, dest string, limit func(int) int, ruleText string) error {
-	if n := limit(g.totalOwned); len(g.owned) > n {
-		what := "entries"
-		if j.shards != nil {
-			what = fmt.Sprintf("entries of shard %s", j.shards.s)
-		}
-		return fmt.Errorf("%w: %d of %d %s at %s would be deleted, more than max_delete %s allows (%d); raise max_delete if this is intended",
-			ErrDeleteRefused, len(g.owned), g.totalOwned, what, dest, ruleText, n)
+	c := policy.DeleteCheck{Source: j.job.Source, Dest: dest, Gone: len(g.owned), Owned: g.totalOwned, Limit: limit, Rule: ruleText}
+	if j.shards != nil {
+		c.Shard, c.Shards = j.shards.s.String(), j.shards.s.Count
+		c.AllGone, c.Total = len(g.owned)+len(g.others), g.total
 	}
-	if j.shards == nil {
-		return nil
-	}
-	all := len(g.owned) + len(g.others)
-	if n := limit(g.total); all > n {
-		return fmt.Errorf("%w: %d of %d entries at %s would be deleted by all %d shards together, more than max_delete %s allows (%d); raise max_delete if this is intended",
-			ErrDeleteRefused, all, g.total, dest, j.shards.s.Count, ruleText, n)
-	}
-	return nil
+	return policy.DeleteAllowed(c)
 }
 
 // forgetOthers drops this shard's manifest records of paths gone from the

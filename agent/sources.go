@@ -9,6 +9,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/agent/walk"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/efssync/efssync/agent/blocksum"
@@ -27,8 +30,8 @@ type SourceHook interface {
 // published; the next run (or, in watch mode, the follower) copies it again.
 var ErrChanged = send.ErrChanged
 
-func identity(st stat) send.Identity {
-	return send.Identity{Dev: st.dev, Ino: st.ino, Size: st.size, MTime: st.mtime}
+func identity(st walk.Stat) send.Identity {
+	return send.Identity{Dev: st.Dev, Ino: st.Ino, Size: st.Size, MTime: st.Mtime}
 }
 
 // fileSource is a once-mode source: an open file of known size, read once
@@ -37,13 +40,13 @@ func identity(st stat) send.Identity {
 type fileSource struct {
 	fd   int
 	abs  string
-	st   stat
+	st   walk.Stat
 	mode fs.FileMode
 	off  int64
 }
 
 func (s *fileSource) Read(_ context.Context, p []byte) (int, error) {
-	if s.off == s.st.size {
+	if s.off == s.st.Size {
 		// All the bytes the stat promised: Confirm notices a writer that
 		// appended, so no read for EOF.
 		return 0, io.EOF
@@ -74,15 +77,14 @@ func (s *fileSource) ReadAt(p []byte, off int64) (int, error) {
 // checkStable compares the file after the read with the file before it: a
 // writer that appended, truncated or rewrote it, or another file put in its
 // place, invalidates the copy.
-func checkStable(fd int, abs string, st stat, mode fs.FileMode, read int64) error {
+func checkStable(fd int, abs string, st walk.Stat, mode fs.FileMode, read int64) error {
 	after, amode, err := fstatFD(fd)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", abs, err)
 	}
-	if read != st.size || after.size != st.size || !after.mtime.Equal(st.mtime) || !after.ctime.Equal(st.ctime) ||
-		after.ino != st.ino || after.dev != st.dev || amode != mode {
+	if read != st.Size || !policy.SourceUnchanged(policy.FileIdentity(st, mode), policy.FileIdentity(after, amode)) {
 		return fmt.Errorf("%s: %w (size %d→%d, read %d bytes); it will be copied on the next run",
-			abs, ErrChanged, st.size, after.size, read)
+			abs, ErrChanged, st.Size, after.Size, read)
 	}
 	return nil
 }
@@ -117,7 +119,7 @@ type followSource struct {
 	f        *os.File
 	fl       *follow.Follower
 	abs      string
-	start    stat
+	start    walk.Stat
 	finished time.Duration // finished.quiet
 	now      func() time.Time
 	sent     blocksum.Sums

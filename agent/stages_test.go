@@ -2,57 +2,20 @@ package agent
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/efssync/efssync/agent/plan"
+
+	"github.com/efssync/efssync/agent/report"
 
 	"github.com/efssync/efssync/agent/watch"
 	"github.com/efssync/efssync/internal/treetest"
 	"github.com/efssync/efssync/manifest"
 )
-
-// The plan strategy decides from the stat and the record alone.
-func TestStatStrategyPlan(t *testing.T) {
-	mt := time.Unix(1000, 0)
-	st := stat{size: 10, mtime: mt, ctime: mt, ino: 7}
-	file := Entry{Rel: "f", Mode: 0o644}
-	pub := manifest.Published{Size: 10, ModTime: mt, Hash: [32]byte{1}}
-	rec := manifest.Record{Size: 10, ModTime: mt, CTime: mt, Inode: 7, Mode: 0o644, Hash: [32]byte{1}}
-	rec.Dests.Set("a", pub)
-	rec.Dests.Set("b", pub)
-	dests := []string{"a", "b"}
-	s := statStrategy{}
-	for _, c := range []struct {
-		name  string
-		e     Entry
-		st    stat
-		rec   manifest.Record
-		known bool
-		kind  Kind
-		to    []int
-	}{
-		{"unchanged everywhere", file, st, rec, true, KindSkip, nil},
-		{"new", file, st, manifest.Record{}, false, KindCopy, []int{0, 1}},
-		{"grown", file, stat{size: 11, mtime: mt, ctime: mt, ino: 7}, rec, true, KindCopy, []int{0, 1}},
-		{"same size, new inode", file, stat{size: 10, mtime: mt, ctime: mt, ino: 8}, rec, true, KindCopy, []int{0, 1}},
-		{"a destination added", file, st, func() manifest.Record { r := rec; r.Dests = r.Dests.Clone(); r.Dests.Delete("b"); return r }(), true, KindCopy, []int{1}},
-		{"directory", Entry{Rel: "d", Mode: fs.ModeDir | 0o755}, st, manifest.Record{}, false, KindMkdir, []int{0, 1}},
-		{"symlink", Entry{Rel: "l", Mode: fs.ModeSymlink | 0o777}, st, manifest.Record{}, false, KindSymlink, []int{0, 1}},
-		{"fifo", Entry{Rel: "p", Mode: fs.ModeNamedPipe | 0o644}, st, manifest.Record{}, false, KindSkip, nil},
-	} {
-		a := s.Plan(c.e, c.st, c.rec, c.known, dests)
-		if a.Kind != c.kind || !slices.Equal(a.Dests, c.to) {
-			t.Errorf("%s: plan %v to %v, want %v to %v", c.name, a.Kind, a.Dests, c.kind, c.to)
-		}
-	}
-	if a := (statStrategy{checksum: true}).Plan(file, st, rec, true, dests); a.Kind != KindRehash {
-		t.Errorf("checksum mode on an unchanged file: %v, want rehash", a.Kind)
-	}
-}
 
 // The recorder commits published results in batches: nothing before the
 // batch interval, everything after it, and everything on close.
@@ -61,7 +24,7 @@ func TestRecorderCommitsInBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stop := j.startRecorder(context.Background())
 		rec := manifest.Record{Size: 1, ModTime: time.Unix(5, 0)}
-		j.deliver(result{rel: "a", kind: KindCopy, rec: rec, put: true, status: StatusCopied})
+		j.deliver(result{rel: "a", kind: plan.KindCopy, rec: rec, put: true, status: StatusCopied})
 		synctest.Wait()
 		if _, known, _ := j.a.db.Get("job", "a"); known {
 			t.Fatal("recorded before the batch interval")
@@ -71,7 +34,7 @@ func TestRecorderCommitsInBatches(t *testing.T) {
 		if _, known, _ := j.a.db.Get("job", "a"); !known {
 			t.Fatal("not recorded after the batch interval")
 		}
-		j.deliver(result{rel: "b", kind: KindCopy, rec: rec, put: true, status: StatusCopied})
+		j.deliver(result{rel: "b", kind: plan.KindCopy, rec: rec, put: true, status: StatusCopied})
 		must(t, stop())
 		if _, known, _ := j.a.db.Get("job", "b"); !known {
 			t.Fatal("not recorded at close")
@@ -105,8 +68,8 @@ func watchEvents(t *testing.T, files map[string]string, fn func(t *testing.T, f 
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	t.Cleanup(func() { a.Close() })
-	rep, _ := newReporter("")
-	j, l, err := a.newWatchRun(context.Background(), a.cfg.Jobs[0], rep, &counters{})
+	rep, _ := report.Open("")
+	j, l, err := a.newWatchRun(context.Background(), a.cfg.Jobs[0], rep, &report.Counters{})
 	must(t, err)
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())

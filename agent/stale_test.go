@@ -8,13 +8,15 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/efssync/efssync/agent/report"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/internal/treetest"
 )
 
 // staleFixture starts a job run over src with one worker, so the walk has
 // stat'ed a directory's every entry before the first of them is copied.
-func staleFixture(t *testing.T, files map[string]string) (*fixture, *jobRun, *counters) {
+func staleFixture(t *testing.T, files map[string]string) (*fixture, *jobRun, *report.Counters) {
 	t.Helper()
 	f := newFixture(t, 1)
 	f.extra = "    concurrency: 1\n"
@@ -22,8 +24,8 @@ func staleFixture(t *testing.T, files map[string]string) (*fixture, *jobRun, *co
 	a, err := New(f.config(), Options{})
 	must(t, err)
 	t.Cleanup(func() { a.Close() })
-	c := &counters{}
-	rep, _ := newReporter("")
+	c := &report.Counters{}
+	rep, _ := report.Open("")
 	j, err := a.newJobRun(context.Background(), a.cfg.Jobs[0], rep, c)
 	must(t, err)
 	return f, j, c
@@ -65,10 +67,10 @@ func TestFileChangedAfterWalkIsCopiedInTheSameRun(t *testing.T) {
 	f, j, c := staleFixture(t, map[string]string{"a": "a", "b": "old"})
 	afterReading(j, "a", func() { must(t, os.WriteFile(filepath.Join(f.src, "b"), []byte("new, longer"), 0o644)) })
 	must(t, j.syncOnce(context.Background()))
-	if n := c.changed.Load(); n != 0 {
+	if n := c.Changed.Load(); n != 0 {
 		t.Fatalf("changed = %d, want 0", n)
 	}
-	if n := c.opened.Load(); n != 3 {
+	if n := c.Opened.Load(); n != 3 {
 		t.Fatalf("opened %d files, want 3 (a, then b with the walk's stat and again with its own)", n)
 	}
 	got, err := os.ReadFile(filepath.Join(f.dests[0], "b"))
@@ -89,7 +91,7 @@ func TestFIFOInPlaceOfWalkedFileDoesNotBlock(t *testing.T) {
 		must(t, syscall.Mkfifo(p, 0o644))
 	})
 	must(t, j.syncOnce(context.Background()))
-	if n := c.changed.Load(); n != 1 {
+	if n := c.Changed.Load(); n != 1 {
 		t.Fatalf("changed = %d, want 1", n)
 	}
 	if _, err := os.Lstat(filepath.Join(f.dests[0], "b")); !os.IsNotExist(err) {
@@ -117,7 +119,7 @@ func TestSymlinkInPlaceOfWalkedFileIsNotFollowed(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(f.dests[0], "b")); err == nil {
 		t.Fatalf("b was published with %q: the symlink was followed", got)
 	}
-	if n := c.changed.Load(); n != 1 {
+	if n := c.Changed.Load(); n != 1 {
 		t.Fatalf("changed = %d, want 1", n)
 	}
 	if left := treetest.Leftovers(t, f.dests[0]); len(left) > 0 {

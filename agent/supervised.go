@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/efssync/efssync/agent/report"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/efssync/efssync/agent/supervise"
@@ -19,21 +21,21 @@ import (
 // Notify("READY=1") once every job finished its first initial pass, and
 // Notify("WATCHDOG=1") while the loops are alive. It returns each job's
 // counters.
-func (a *Agent) superviseWatch(ctx context.Context, jobs []config.Job, rep *reporter) []*counters {
+func (a *Agent) superviseWatch(ctx context.Context, jobs []config.Job, rep *report.Writer) []*report.Counters {
 	restarts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "efssync_job_restarts_total", Help: "Watch jobs restarted after a failure, per job.",
 	}, []string{"job"})
-	if err := a.metrics.reg.Register(restarts); err != nil {
+	if err := a.metrics.Registry().Register(restarts); err != nil {
 		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
 			restarts = are.ExistingCollector.(*prometheus.CounterVec)
 		}
 	}
 	var pending atomic.Int64
 	pending.Store(int64(len(jobs)))
-	cs := make([]*counters, len(jobs))
+	cs := make([]*report.Counters, len(jobs))
 	sjobs := make([]supervise.Job, 0, len(jobs)+1)
 	for i, job := range jobs {
-		cs[i] = &counters{}
+		cs[i] = &report.Counters{}
 		var readyOnce sync.Once
 		ready := func() {
 			a.opts.Log.Info("initial sync done; watching", "job", job.Name)
@@ -68,7 +70,7 @@ func (a *Agent) superviseWatch(ctx context.Context, jobs []config.Job, rep *repo
 
 // watchJob is one run of a watch-mode job, from its start to ctx's end or
 // its failure.
-func (a *Agent) watchJob(ctx context.Context, job config.Job, rep *reporter, c *counters, ready func()) error {
+func (a *Agent) watchJob(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters, ready func()) error {
 	j, l, err := a.newWatchRun(ctx, job, rep, c)
 	if err == nil {
 		defer j.syncDests(ctx)

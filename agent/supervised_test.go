@@ -69,7 +69,7 @@ jobs:
 
 // restartsCounted reads efssync_job_restarts_total for job.
 func restartsCounted(t *testing.T, a *Agent, job string) float64 {
-	fams, err := a.metrics.reg.Gather()
+	fams, err := a.metrics.Registry().Gather()
 	must(t, err)
 	for _, f := range fams {
 		if f.GetName() != "efssync_job_restarts_total" {

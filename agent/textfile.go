@@ -46,7 +46,7 @@ func (a *Agent) WriteTextfile(path string, ok bool, took time.Duration, now time
 	var buf bytes.Buffer
 	gatherers := []prometheus.Gatherer{reg}
 	if a != nil {
-		gatherers = append(gatherers, a.metrics.reg)
+		gatherers = append(gatherers, a.metrics.Registry())
 	}
 	for _, g := range gatherers {
 		mfs, err := g.Gather()

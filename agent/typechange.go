@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/efssync/efssync/agent/plan"
+
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
 )
@@ -30,7 +32,7 @@ func asTreeRemover(d *destination) (treeRemover, bool) { return transfer.As[tree
 // dirInTheWay reports whether publishing t's non-directory failed at a
 // destination because a directory is there.
 func dirInTheWay(t task, r result) bool {
-	if t.e.Mode.IsDir() || t.act.Kind == KindArchive {
+	if t.e.Mode.IsDir() || t.act.Kind == plan.KindArchive {
 		return false
 	}
 	for _, o := range r.outs {
@@ -80,7 +82,7 @@ func (j *jobRun) removeDirAt(ctx context.Context, i int, rel string, limit int) 
 	if err != nil {
 		return err
 	}
-	j.a.fx.did(&j.c.deleted, int64(n))
+	j.a.fx.did(&j.c.Deleted, int64(n))
 	j.log.Info("directory replaced by a non-directory", "path", rel, "dest", j.names[i], "removed", n)
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/internal/treetest"
 	"github.com/efssync/efssync/manifest"
 )
@@ -110,8 +112,8 @@ func TestSourceLacksDoesNotFollowSymlinks(t *testing.T) {
 	treetest.Write(t, root, map[string]string{"d/g": "y"})
 	must(t, os.Symlink(other, filepath.Join(root, "link")))
 	for rel, want := range map[string]bool{"link/f": true, "link": false, "d/g": false, "d/none": true, "d/g/x": true, "none/x": true} {
-		if got := sourceLacks(root, rel); got != want {
-			t.Errorf("sourceLacks(%s) = %v, want %v", rel, got, want)
+		if got := walk.Lacks(root, rel); got != want {
+			t.Errorf("walk.Lacks(%s) = %v, want %v", rel, got, want)
 		}
 	}
 }

@@ -8,13 +8,6 @@ import (
 	"github.com/efssync/efssync/transfer/fsdest"
 )
 
-// StatusUnsupported: the source entry cannot be replicated and was left
-// out: a FIFO, a socket or a device (efssync creates none of them, unlike
-// rsync -a as root), or a file named like efssync's own temp files, which
-// a destination would hide and clean away. Unlike skipped (unchanged), it
-// means the destination lacks the entry.
-const StatusUnsupported Status = "unsupported"
-
 // unsupported reports why the entry rel of mode cannot be replicated, or
 // "" when it can.
 func unsupported(rel string, mode fs.FileMode) string {

@@ -7,6 +7,9 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
 )
@@ -25,27 +28,38 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 			}
 			continue
 		}
-		c := &counters{}
-		rep, _ := newReporter("")
+		c := &report.Counters{}
+		rep, _ := report.Open("")
 		j, err := a.newJobRun(ctx, job, rep, c)
 		if err != nil {
 			return diffs, fmt.Errorf("job %s: %w", job.Name, err)
 		}
-		err = walk(ctx, j.src, j.filter, func(e Entry) error {
-			if !j.shards.owns(e.Rel) {
-				return nil // another shard verifies it
-			}
+		check := func(h heldEntry) error {
 			for _, d := range j.dests {
-				if why := j.verifyEntry(ctx, d, e); why != "" {
+				if why := j.verifyEntry(ctx, d, h.e); why != "" {
 					diffs++
-					fmt.Fprintf(out, "%s\t%s\t%q\t%s\n", job.Name, d.name, e.Rel, why)
+					fmt.Fprintf(out, "%s\t%s\t%q\t%s\n", job.Name, d.name, h.e.Rel, why)
 				}
 			}
 			return nil
+		}
+		// The shard's own entries, placed as its run places them; a
+		// directory by its path's hash. Another shard verifies the rest.
+		err = walk.Tree(ctx, j.src, j.filter, func(e walk.Entry) error {
+			if e.Mode.IsDir() {
+				if !j.shards.owns(e.Rel) {
+					return nil
+				}
+				return check(heldEntry{e: e})
+			}
+			return j.shards.admit(heldEntry{e: e}, check)
 		}, func(rel string, err error) {
 			diffs++
 			fmt.Fprintf(out, "%s\t-\t%q\tsource unreadable: %v\n", job.Name, rel, err)
 		})
+		if err == nil {
+			err = j.shards.finish(check)
+		}
 		if err != nil {
 			return diffs, fmt.Errorf("job %s: %w", job.Name, err)
 		}
@@ -53,7 +67,7 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 	return diffs, nil
 }
 
-func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) string {
+func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e walk.Entry) string {
 	mode := e.Mode
 	if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
 		return ""
@@ -86,8 +100,8 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 	if !mode.IsRegular() {
 		return ""
 	}
-	st := e.st
-	m := transfer.Meta{Size: st.size, ModTime: st.mtime}
+	st := e.St
+	m := transfer.Meta{Size: st.Size, ModTime: st.Mtime}
 	sum, err := hashFile(e.Abs())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -103,7 +117,7 @@ func (j *jobRun) verifyEntry(ctx context.Context, d *destination, e Entry) strin
 }
 
 func hashFile(path string) ([32]byte, error) {
-	f, err := openSource(path)
+	f, err := walk.Open(path)
 	if err != nil {
 		return [32]byte{}, err
 	}

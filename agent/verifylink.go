@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/transfer"
 )
 
@@ -18,7 +20,7 @@ type linkReader interface {
 // the source's: a link repointed at the source, or at the destination, is
 // a difference (issue 11, weak spots). It returns "" when they agree or d
 // cannot read links back.
-func verifyLinkTarget(ctx context.Context, d transfer.Destination, e Entry) string {
+func verifyLinkTarget(ctx context.Context, d transfer.Destination, e walk.Entry) string {
 	lr, ok := transfer.As[linkReader](d)
 	if !ok {
 		return ""

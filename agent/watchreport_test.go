@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/efssync/efssync/agent/report"
+
 	"github.com/efssync/efssync/internal/treetest"
 )
 
@@ -20,9 +22,9 @@ func TestWatchRescanReportsNoSkipsAndCountsFilesOnce(t *testing.T) {
 	must(t, err)
 	defer a.Close()
 	path := filepath.Join(f.dir, "report.jsonl")
-	rep, err := newReporter(path)
+	rep, err := report.Open(path)
 	must(t, err)
-	c := &counters{}
+	c := &report.Counters{}
 	j, l, err := a.newWatchRun(context.Background(), a.cfg.Jobs[0], rep, c)
 	must(t, err)
 	ctx := context.Background()
@@ -39,7 +41,7 @@ func TestWatchRescanReportsNoSkipsAndCountsFilesOnce(t *testing.T) {
 	l.rescan(ctx)
 	l.followWG.Wait()
 	must(t, stop())
-	must(t, rep.close())
+	must(t, rep.Close())
 
 	b, err := os.ReadFile(path)
 	must(t, err)
@@ -50,7 +52,7 @@ func TestWatchRescanReportsNoSkipsAndCountsFilesOnce(t *testing.T) {
 		t.Errorf("want 4 copied lines (3 at the start, 1 new), got %d:\n%s", n, b)
 	}
 	var sum Summary
-	c.add(&sum)
+	c.AddTo(&sum)
 	if sum.Files != 4 || sum.Copied != 4 || sum.Skipped != 0 {
 		t.Errorf("summary %+v: want 4 files (3 at the start, 1 new to a rescan) and 4 copies", sum)
 	}
@@ -64,7 +66,8 @@ func TestRunReportRotatesBySize(t *testing.T) {
 	treetest.Random(t, f.src, 9, 60, 512)
 	f.extra = "reports:\n  max_size: 4KiB\n"
 	f.run(Options{})
-	files := reportFiles(t, f.config().ReportDir)
+	files, err := filepath.Glob(filepath.Join(f.config().ReportDir, "run-*.jsonl"))
+	must(t, err)
 	if len(files) < 2 {
 		t.Fatalf("report files %v: want a rotation past 4KiB", files)
 	}

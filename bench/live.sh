@@ -13,6 +13,7 @@
 #   LIVE_DURATION=60s      length of the live stream per run
 #   LIVE_PROFILE=nfs       latencyfs profile of the FUSE destinations (nfs or efs)
 #   LIVE_LSYNCD="rsync direct"  lsyncd layers, one livebench run each
+#   LIVE_DASH_LSYNCD="direct"   lsyncd layers of the DASH runs (one each; "" skips DASH)
 #   LIVE_BIG_MIB=500       large file size (0 skips), written at LIVE_BIG_RATE MiB/s
 #   LIVE_BIG_RATE=50
 #   LIVE_OUT=docs/BENCHMARKS.md
@@ -23,6 +24,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DURATION="${LIVE_DURATION:-60s}"
 PROFILE="${LIVE_PROFILE:-nfs}"
 MODES="${LIVE_LSYNCD:-rsync direct}"
+DASH_MODES="${LIVE_DASH_LSYNCD-direct}"
 BIG_MIB="${LIVE_BIG_MIB:-500}"
 BIG_RATE="${LIVE_BIG_RATE:-50}"
 OUT="${LIVE_OUT:-$REPO/docs/BENCHMARKS.md}"
@@ -48,6 +50,7 @@ go build -o "$WORK/latencyfs" ./bench/cmd/latencyfs # same faultfs; livebench mo
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 START=$(date +%s)
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$WORK/tables.md"
 : >"$WORK/commands.txt"
 for mode in $MODES; do
@@ -58,9 +61,25 @@ for mode in $MODES; do
 	"$WORK/livebench" "${args[@]}" >/dev/null
 	[ -n "${LIVE_JSON_DIR:-}" ] && mkdir -p "$LIVE_JSON_DIR" && cp "$WORK/run-$mode.json" "$LIVE_JSON_DIR/"
 	{
-		echo "#### Run with lsyncd \`default.$mode\`"
+		echo "#### HLS run with lsyncd \`default.$mode\`"
 		echo
 		cat "$WORK/run-$mode.md"
+		echo
+	} >>"$WORK/tables.md"
+done
+# DASH (efssync order: [dash]): the same stream as fMP4 segments behind an
+# MPD with a SegmentTimeline; no large file.
+for mode in $DASH_MODES; do
+	log "run: DASH, efssync and lsyncd default.$mode, $DURATION stream"
+	args=(-efssync "$WORK/efssync" -format dash -duration "$DURATION" -profile "$PROFILE" -lsyncd-modes "$mode"
+		-big-mib 0 -md "$WORK/dash-$mode.md" -json "$WORK/dash-$mode.json")
+	echo "livebench ${args[*]//$WORK/\$WORK}" >>"$WORK/commands.txt"
+	"$WORK/livebench" "${args[@]}" >/dev/null
+	[ -n "${LIVE_JSON_DIR:-}" ] && mkdir -p "$LIVE_JSON_DIR" && cp "$WORK/dash-$mode.json" "$LIVE_JSON_DIR/"
+	{
+		echo "#### DASH run with lsyncd \`default.$mode\`"
+		echo
+		cat "$WORK/dash-$mode.md"
 		echo
 	} >>"$WORK/tables.md"
 done
@@ -70,7 +89,7 @@ FFMPEG_CMD="$(python3 -c 'import json,re,sys; print(re.sub(r"/dev/shm/livebench-
 {
 	echo "$BEGIN"
 	echo
-	echo "## Live HLS: viewer-visible lag (\`bench/live.sh\`)"
+	echo "## Live HLS and DASH: viewer-visible lag (\`bench/live.sh\`)"
 	echo
 	cat <<-'EOF'
 		This section is written by `bench/live.sh` (only between its markers);
@@ -108,6 +127,14 @@ FFMPEG_CMD="$(python3 -c 'import json,re,sys; print(re.sub(r"/dev/shm/livebench-
 		sampled 4 KiB blocks equal, polled every 2 ms; a full BLAKE3 comparison
 		follows, untimed). lsyncd acts on close, so its figure is a whole copy.
 
+		**DASH.** The same stream muxed by ffmpeg's DASH muxer (`-window_size
+		5 -extra_window_size 2 -seg_duration 1 -use_template 1 -use_timeline
+		1`: fMP4 segments and init segments named by a SegmentTimeline, the
+		manifest and segments written as `.tmp` and renamed); efssync runs with
+		`order: [dash]`. The poller reads the MPD with efssync's own parser
+		(`agent/dash`), so "segments" there include the init segments, and a
+		violation is an MPD naming a file the replica does not hold whole.
+
 		Each lsyncd layer gets its own run (efssync runs in both, so its rows
 		also show run-to-run spread): `default.rsync` (rsync `archive = true`,
 		batches events and runs rsync, which writes a temporary file and
@@ -117,7 +144,8 @@ FFMPEG_CMD="$(python3 -c 'import json,re,sys; print(re.sub(r"/dev/shm/livebench-
 	echo
 	echo "**Machine.** $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs, $(free -h | awk '/^Mem:/ {print $2}') RAM, $(uname -sr);"
 	echo "efssync $COMMIT, $(lsyncd --version 2>&1 | head -1 | sed 's/Version: /lsyncd /'), $(rsync --version | head -1 | awk '{print $1, $2, $3}'), $(ffmpeg -version | head -1 | awk '{print $1, $2, $3}');"
-	echo "profile \`$PROFILE\`, stream $DURATION per run, $(date -u '+%Y-%m-%d %H:%M UTC'), whole script ${ELAPSED}s after the build."
+	echo "profile \`$PROFILE\`, stream $DURATION per run, $(date -u '+%Y-%m-%d %H:%M UTC'), whole script ${ELAPSED}s after the build;"
+	echo "load average before the runs: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs shared the machine when this is well above $(nproc))."
 	echo
 	echo "**Commands.**"
 	echo
@@ -129,21 +157,23 @@ FFMPEG_CMD="$(python3 -c 'import json,re,sys; print(re.sub(r"/dev/shm/livebench-
 	echo
 	echo "### Results"
 	echo
-	python3 - "$WORK"/run-*.json <<'PY'
-import json, sys
-best = None
+	python3 - "$WORK"/run-*.json "$WORK"/dash-*.json <<'PY'
+import json, os, sys
+best = {}
 for path in sys.argv[1:]:
+    if not os.path.exists(path):
+        continue
     r = json.load(open(path))
+    fmt = r.get("format", "hls")
     ef = next((x for x in r["live"] if x["tool"] == "efssync" and x["dest"] == "fuse"), None)
     for x in r["live"]:
         if x["tool"] != "efssync" and x["dest"] == "fuse" and x["segments"]:
-            if best is None or x["p99_ms"] < best[0]["p99_ms"]:
-                best = (x, ef)
-if best:
-    x, ef = best
-    print(f"The lsyncd layer with the lower p99 lag on the latency-injected mount in this run is "
+            if fmt not in best or x["p99_ms"] < best[fmt][0]["p99_ms"]:
+                best[fmt] = (x, ef)
+for fmt, (x, ef) in sorted(best.items()):
+    print(f"{fmt.upper()}: the lsyncd layer with the lower p99 lag on the latency-injected mount is "
           f"`{x['tool']}` ({x['p99_ms']:.0f} ms, {x['violations']} violations); efssync's p99 there in the same run: "
-          f"{ef['p99_ms']:.0f} ms (ratio {ef['p99_ms'] / x['p99_ms']:.2f}, target at most 0.5).\n")
+          f"{ef['p99_ms']:.0f} ms (ratio {ef['p99_ms'] / x['p99_ms']:.2f}, target at most 0.5), {ef['violations']} violations.\n")
 PY
 	cat "$WORK/tables.md"
 	echo "$END"

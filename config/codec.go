@@ -5,13 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+	yamlv2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 )
 
-// captureCodec decodes one format for viper and keeps a case-preserving copy
-// of what it decoded. It turns parser errors into messages with line numbers.
+// captureCodec decodes one format for viper and keeps what it decoded,
+// case and all. viper's own tree is left empty and never read: viper
+// lower-cases every key it stores, and S3 tag keys are case-sensitive. It
+// turns parser errors into messages with line numbers.
 type captureCodec struct {
 	format string
 	raw    map[string]any
@@ -22,43 +26,10 @@ func (c *captureCodec) Encode(map[string]any) ([]byte, error) {
 	return nil, errors.New("config: encoding is not supported")
 }
 
-// Decode parses b once, keeps the result, and gives viper a deep copy, so
-// viper's in-place key folding cannot touch the tree Load uses.
-func (c *captureCodec) Decode(b []byte, v map[string]any) error {
-	own := map[string]any{}
-	if err := c.parse(b, own); err != nil {
-		return err
-	}
-	for k, val := range own {
-		v[k] = deepCopy(val)
-	}
-	c.raw = own
-	return nil
-}
-
-// deepCopy copies the maps and lists of a decoded document.
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case map[any]any:
-		out := make(map[any]any, len(t))
-		for k, e := range t {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = deepCopy(e)
-		}
-		return out
-	}
-	return v
+// Decode parses b and keeps the result for Load.
+func (c *captureCodec) Decode(b []byte, _ map[string]any) error {
+	c.raw = map[string]any{}
+	return c.parse(b, c.raw)
 }
 
 // parse decodes b into m, recovering from a parser panic so that no input
@@ -71,14 +42,46 @@ func (c *captureCodec) parse(b []byte, m map[string]any) (err error) {
 	}()
 	switch c.format {
 	case "yaml":
-		// yaml errors already read "yaml: line N: ...".
-		return yaml.Unmarshal(b, &m)
+		if err := yaml.Unmarshal(b, &m); err != nil {
+			return yamlLine(b, err)
+		}
+		return nil
 	case "toml":
 		return parseTOML(b, m)
 	case "json":
 		return parseJSON(b, m)
 	}
 	return fmt.Errorf("unsupported format %q", c.format)
+}
+
+// yamlLine makes a YAML syntax error name the line the parser stopped at.
+// yaml.v3 names the line where the enclosing block starts (line 1 for a bad
+// indent on line 60). yaml.v2, an older binding of the same parser, names
+// the problem's own line, counted from 0 for the parser's "did not find
+// expected" errors; it is asked for that line, and both lines are given.
+func yamlLine(b []byte, err error) error {
+	var te *yaml.TypeError
+	var v any
+	var at, block int
+	if errors.As(err, &te) || fmt.Sprint(err) == "" {
+		return err
+	}
+	err2 := yamlv2.Unmarshal(b, &v)
+	if err2 == nil {
+		return err
+	}
+	msg, ok := strings.CutPrefix(err2.Error(), "yaml: line ")
+	if _, serr := fmt.Sscanf(msg, "%d:", &at); !ok || serr != nil {
+		return err
+	}
+	_, msg, _ = strings.Cut(msg, ": ")
+	if strings.HasPrefix(msg, "did not find expected") {
+		at++
+	}
+	if _, serr := fmt.Sscanf(err.Error(), "yaml: line %d:", &block); serr != nil || block >= at {
+		return err
+	}
+	return fmt.Errorf("yaml: line %d: %s (in the block that starts on line %d)", at, msg, block)
 }
 
 // parseTOML decodes a TOML document, naming the line and column of a

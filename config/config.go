@@ -78,6 +78,10 @@ type Job struct {
 	Checkers int `mapstructure:"checkers" yaml:"checkers,omitempty" json:"checkers,omitempty"`
 	// Bandwidth is bytes per second shared by the whole job; 0 is unlimited.
 	Bandwidth Size `mapstructure:"bandwidth" yaml:"bandwidth,omitempty" json:"bandwidth,omitempty"`
+	// BwLimit is the bandwidth as a plain rate or as rclone's timetable
+	// ("08:00,512k 19:00,off"; config/bwlimit.go). A plain rate is copied
+	// into Bandwidth.
+	BwLimit BwLimit `mapstructure:"bwlimit" yaml:"bwlimit,omitempty" json:"bwlimit,omitempty"`
 	// ChunkSize is the read buffer size. Default 1MiB.
 	ChunkSize Size `mapstructure:"chunk_size" yaml:"chunk_size,omitempty" json:"chunk_size,omitempty"`
 	// Verify is none, transferred (default) or all.
@@ -88,10 +92,11 @@ type Job struct {
 	Xattrs bool `mapstructure:"xattrs" yaml:"xattrs,omitempty" json:"xattrs,omitempty"`
 	// Publish is atomic (default: temp file then rename) or progressive.
 	Publish string `mapstructure:"publish" yaml:"publish,omitempty" json:"publish,omitempty"`
-	// Order lists publication-ordering rules. The one rule is "hls":
-	// a playlist is published at a destination only after every segment,
-	// init and key file it lists is complete there, and a segment is
-	// deleted there only when no published playlist lists it.
+	// Order lists publication-ordering rules: "hls" (playlists) and
+	// "dash" (MPD manifests). A manifest is published at a destination
+	// only after every segment, init and key file it names is complete
+	// there (up to the bytes it names, for byte ranges), and a segment is
+	// deleted there only when no published manifest names it.
 	Order []string `mapstructure:"order" yaml:"order,omitempty" json:"order,omitempty"`
 	// Rescan is the watch-mode full rescan period. Default 10m.
 	Rescan Duration `mapstructure:"rescan" yaml:"rescan,omitempty" json:"rescan,omitempty"`

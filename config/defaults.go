@@ -87,6 +87,7 @@ func (j *Job) setDefaults() {
 	setString(&j.Publish, DefaultPublish)
 	setString(&j.AfterArchive, DefaultAfterArchive)
 	j.setAdoptDefault()
+	j.syncBandwidth()
 	if j.Concurrency == 0 {
 		j.Concurrency = DefaultConcurrency
 	}

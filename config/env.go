@@ -10,15 +10,36 @@ import (
 	"strings"
 )
 
+// The EFSSYNC_* overrides are this package's own code, not viper's
+// AutomaticEnv: viper binds a variable to a key it already knows, so it
+// cannot address list entries (EFSSYNC_JOBS_0_CONCURRENCY) or append one,
+// and it lower-cases the tag keys a variable names.
+
 // envPrefix starts every override variable; see Load for the scheme.
 const envPrefix = "EFSSYNC_"
 
-// reservedEnv are EFSSYNC_ variables owned by the command line, not keys.
-// Variables starting with reservedEnvPrefix belong to the test harnesses
-// (EFSSYNC_TEST_MINIO, EFSSYNC_TEST_TOXIPROXY, ...) and are ignored too.
-var reservedEnv = map[string]bool{"EFSSYNC_CONFIG": true}
+// ReservedEnv lists the EFSSYNC_ variables that are not configuration keys
+// and that the override scheme ignores: each belongs to a program that sets
+// it for itself, and failing every run with "unknown key" because of it
+// would punish the operator for a name only. Variables starting with
+// ReservedEnvPrefix belong to the test harnesses (EFSSYNC_TEST_MINIO, ...)
+// and are ignored too. A reserved name must never be a key's variable:
+// TestReservedEnvNamesNoKey checks it.
+var ReservedEnv = []string{
+	// EFSSYNC_CONFIG is the command line's path of the configuration file.
+	"EFSSYNC_CONFIG",
+	// EFSSYNC_MIGRATION_CONFIG is the configuration file of the shipped
+	// Slurm array script (deploy/slurm), older versions of which export it.
+	"EFSSYNC_MIGRATION_CONFIG",
+}
 
-const reservedEnvPrefix = "EFSSYNC_TEST_"
+// ReservedEnvPrefix starts the variables of the test harnesses.
+const ReservedEnvPrefix = "EFSSYNC_TEST_"
+
+// reservedEnv reports whether name is ReservedEnv's or the test harnesses'.
+func reservedEnv(name string) bool {
+	return slices.Contains(ReservedEnv, name) || strings.HasPrefix(name, ReservedEnvPrefix)
+}
 
 // maxEnvIndex bounds list indexes in variable names, so a typo cannot make
 // the loader allocate a huge list.
@@ -48,19 +69,19 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 	var ovs []envOverride
 	for _, kv := range env {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) || reservedEnv[name] || strings.HasPrefix(name, reservedEnvPrefix) || seen[name] {
+		if !ok || !strings.HasPrefix(name, envPrefix) || reservedEnv(name) || seen[name] {
 			continue
 		}
 		seen[name] = true
 		toks := strings.Split(name[len(envPrefix):], "_")
 		segs, t, ok := resolveEnv(reflect.TypeFor[Config](), toks)
 		if !ok {
-			p.add("", "%s: unknown key (see the EFSSYNC_* scheme documented for config.Load)", name)
+			p.add("%s: unknown key (see the EFSSYNC_* scheme documented for config.Load)", name)
 			continue
 		}
 		v, err := envValue(t, val, segs)
 		if err != nil {
-			p.add("", "%s: %v", name, err)
+			p.add("%s: %v", name, err)
 			continue
 		}
 		ovs = append(ovs, envOverride{name: name, segs: segs, value: v})
@@ -70,8 +91,8 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 	slices.SortFunc(ovs, func(a, b envOverride) int { return compareSegs(a.segs, b.segs) })
 	origin := map[string]string{}
 	for _, o := range ovs {
-		if _, err := setIn(root, o.segs, o.value); err != nil {
-			p.add("", "%s: %v", o.name, err)
+		if _, err := setIn(root, o.segs, o.value, false); err != nil {
+			p.add("%s: %v", o.name, err)
 			continue
 		}
 		origin[segsPath(o.segs)] = o.name
@@ -84,8 +105,8 @@ func applyEnv(root map[string]any, env []string, p *problems) map[string]string 
 // is read as a JSON array.
 func envValue(t reflect.Type, val string, segs []any) (any, error) {
 	switch {
-	case t == reflect.TypeFor[Source]():
-		return val, nil // a directory source's path
+	case t == reflect.TypeFor[Source]() || isText(t):
+		return val, nil // a directory source's path, or text the decode hook parses
 	case isSection(t):
 		return nil, fmt.Errorf("names the section %s, not a single value; set its keys one by one", segsPath(segs))
 	case t.Kind() == reflect.Slice && isSection(t.Elem()):
@@ -109,41 +130,22 @@ func envValue(t reflect.Type, val string, segs []any) (any, error) {
 // resolveEnv matches the '_'-separated tokens of a variable name against the
 // schema type t, returning the key path and the type of the key it names.
 // Key names contain '_' themselves (state_dir, kms_key_id), so at each level
-// it tries the fields whose names match the most tokens first and backtracks.
+// it tries the longest run of tokens that names a field first, and backtracks.
 func resolveEnv(t reflect.Type, toks []string) ([]any, reflect.Type, bool) {
 	if len(toks) == 0 {
 		return nil, t, true
 	}
 	switch {
+	case isText(t):
+		return nil, nil, false
 	case isSection(t):
-		type cand struct {
-			tag   string
-			parts []string
-			typ   reflect.Type
-		}
-		var cands []cand
-		for tag, f := range fieldTags(t) {
-			cands = append(cands, cand{tag, strings.Split(tag, "_"), f.Type})
-		}
-		slices.SortFunc(cands, func(a, b cand) int {
-			return cmp.Or(cmp.Compare(len(b.parts), len(a.parts)), cmp.Compare(a.tag, b.tag))
-		})
-		for _, c := range cands {
-			if len(toks) < len(c.parts) {
-				continue
-			}
-			match := true
-			for i, part := range c.parts {
-				if !strings.EqualFold(toks[i], part) {
-					match = false
-					break
+		fields := fieldTags(t)
+		for n := len(toks); n > 0; n-- { // the longest key first: state_dir before state
+			key := strings.ToLower(strings.Join(toks[:n], "_"))
+			if f, ok := fields[key]; ok {
+				if rest, rt, ok := resolveEnv(f.Type, toks[n:]); ok {
+					return append([]any{key}, rest...), rt, true
 				}
-			}
-			if !match {
-				continue
-			}
-			if rest, rt, ok := resolveEnv(c.typ, toks[len(c.parts):]); ok {
-				return append([]any{c.tag}, rest...), rt, true
 			}
 		}
 		return nil, nil, false
@@ -168,8 +170,10 @@ func resolveEnv(t reflect.Type, toks []string) ([]any, reflect.Type, bool) {
 }
 
 // setIn stores val at the key path segs below cur, creating tables and
-// list entries as needed, and returns the updated container.
-func setIn(cur any, segs []any, val any) (any, error) {
+// list entries as needed, and returns the updated container. A key the
+// file spells differently (State-Dir) is found by its canonical form,
+// except in a map of data (tags), whose keys are case-sensitive.
+func setIn(cur any, segs []any, val any, inData bool) (any, error) {
 	if len(segs) == 0 {
 		return val, nil
 	}
@@ -179,11 +183,17 @@ func setIn(cur any, segs []any, val any) (any, error) {
 		if !ok {
 			m = map[string]any{}
 		}
-		child, err := setIn(m[s], segs[1:], val)
+		key := s
+		for k := range m {
+			if !inData && canonKey(k) == s {
+				key = k
+			}
+		}
+		child, err := setIn(m[key], segs[1:], val, s == "tags" && !inData)
 		if err != nil {
 			return nil, err
 		}
-		m[s] = child
+		m[key] = child
 		return m, nil
 	case int:
 		l, _ := cur.([]any)
@@ -193,7 +203,7 @@ func setIn(cur any, segs []any, val any) (any, error) {
 		if s == len(l) {
 			l = append(l, nil)
 		}
-		child, err := setIn(l[s], segs[1:], val)
+		child, err := setIn(l[s], segs[1:], val, false)
 		if err != nil {
 			return nil, err
 		}

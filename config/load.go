@@ -1,14 +1,13 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"reflect"
 	"strings"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 )
 
@@ -51,9 +50,11 @@ var formats = map[string]string{".yaml": "yaml", ".yml": "yaml", ".toml": "toml"
 // array. A tag key is taken verbatim (case preserved) from the rest of the
 // name. An index may address an existing element or the one just past the
 // end, which appends; variables are applied in index order, so
-// EFSSYNC_JOBS_1_* can add a second job. EFSSYNC_CONFIG is reserved for the
-// command line (the path of this file) and ignored here. Any other EFSSYNC_
-// variable that names no key is an error.
+// EFSSYNC_JOBS_1_* can add a second job. The variables of ReservedEnv
+// (EFSSYNC_CONFIG, the command line's path of this file;
+// EFSSYNC_MIGRATION_CONFIG, the Slurm script's) and those starting with
+// EFSSYNC_TEST_ are not keys and are ignored. Any other EFSSYNC_ variable
+// that names no key is an error; EFSSYNC_SHARD_COUNT is a real override.
 //
 // Errors: an unsupported extension, an unreadable file (naming the path and
 // the cause) or a syntax error (naming the file and, where the parser gives
@@ -61,6 +62,13 @@ var formats = map[string]string{".yaml": "yaml", ".yml": "yaml", ".toml": "toml"
 // content — unknown keys, wrong types, invalid values — is gathered into a
 // single *ValidationError listing every problem with its key path.
 func Load(path string, env []string) (*Config, error) {
+	return LoadContext(context.Background(), path, env)
+}
+
+// LoadContext is Load that stops, returning ctx's error, when ctx is done:
+// validating a configuration of many thousand jobs takes a while, and
+// SIGTERM must not wait for it.
+func LoadContext(ctx context.Context, path string, env []string) (*Config, error) {
 	ext := strings.ToLower(filepath.Ext(path))
 	format, ok := formats[ext]
 	if !ok {
@@ -92,36 +100,29 @@ func Load(path string, env []string) (*Config, error) {
 			return nil, fmt.Errorf("config file %s: %w", path, err)
 		}
 	}
-	return fromTree(codec.raw, env, path)
+	return fromTree(ctx, codec.raw, env, path)
 }
 
 // fromTree turns a decoded document, read from the file at path, into a
 // validated Config.
-func fromTree(raw map[string]any, env []string, path string) (*Config, error) {
+func fromTree(ctx context.Context, raw map[string]any, env []string, path string) (*Config, error) {
 	p := &problems{}
-	tree, _ := normalize(raw, reflect.TypeFor[Config](), "", p)
-	root, _ := tree.(map[string]any)
+	root, _ := stringKeys(raw).(map[string]any)
 	if root == nil {
 		root = map[string]any{}
 	}
 	origin := applyEnv(root, env, p)
-
 	var cfg Config
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		DecodeHook:  decodeHook,
-		ErrorUnused: true,
-		Result:      &cfg,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("config: build decoder: %w", err)
+	if err := decode(root, &cfg, p, origin); err != nil {
+		return nil, err
 	}
-	if err := dec.Decode(root); err != nil {
-		collectDecodeErrors(err, p, origin)
-	}
-
 	cfg.deriveManifest(env, path)
 	cfg.SetDefaults(env)
-	for _, msg := range cfg.problems() {
+	list, err := cfg.problems(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: validation stopped: %w", path, err)
+	}
+	for _, msg := range list {
 		if !p.coversBad(msg) {
 			p.list = append(p.list, msg)
 		}
@@ -130,4 +131,26 @@ func fromTree(raw map[string]any, env []string, path string) (*Config, error) {
 		return nil, &ValidationError{Problems: p.list, File: path}
 	}
 	return &cfg, nil
+}
+
+// stringKeys gives every table of a decoded document string keys, as YAML
+// allows others (1: x, [a]: b) and mapstructure needs strings.
+func stringKeys(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = stringKeys(e)
+		}
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[fmt.Sprint(k)] = stringKeys(e)
+		}
+		return out
+	case []any:
+		for i, e := range t {
+			t[i] = stringKeys(e)
+		}
+	}
+	return v
 }

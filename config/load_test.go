@@ -445,7 +445,10 @@ func TestFileErrors(t *testing.T) {
 	}
 
 	syntax := []struct{ name, content, want string }{
-		{"s.yaml", "jobs:\n  - name: a\n\tsource: b\n", "line 2"}, // yaml.v3 reports where the bad block starts
+		{"s.yaml", "jobs:\n  - name: a\n\tsource: b\n", "line 3: found a tab character"},
+		{"s.yaml", "jobs:\n  - name: j\n    source: /src\n    destinations: [{type: fs, path: /dst}]\n  - name: k\n   source: /x\n",
+			"line 6: did not find expected '-' indicator (in the block that starts on line 1)"},
+		{"s.yaml", "a:\n  b: 1\n c: 2\n", "line 3: did not find expected key"},
 		{"s.yaml", "a: b\nc: d: e\n", "line 2"},
 		{"s.yaml", "- a\n- b\n", "cannot unmarshal"},
 		{"s.toml", "log_level = \"x\"\njobs = [\n", "line 2"},
@@ -504,7 +507,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"fractional count", badJob("checkers: 1.5", ""), []string{"jobs[0].checkers: 1.5 is not a whole number"}},
 		{"bad bool", badJob("checksum: maybe", ""), []string{`jobs[0].checksum: "maybe" is not true or false`}},
 		{"bad size", badJob("chunk_size: 1.5MiB", ""), []string{`jobs[0].chunk_size: invalid size "1.5MiB": fractions are not supported, use a smaller unit (1536MiB, not 1.5GiB)`}},
-		{"negative size", badJob("bandwidth: -1", ""), []string{"jobs[0].bandwidth: size must not be negative"}},
+		{"negative size", badJob("bandwidth: -1", ""), []string{`jobs[0].bandwidth: invalid size "-1": must not be negative`}},
 		{"bad duration", badJob("quiet: soon", ""), []string{`jobs[0].quiet: invalid duration "soon": want e.g. 2s, 10m, 1h30m or a number of seconds`}},
 		{"missing name", "jobs:\n  - source: /src\n    destinations: [{type: fs, path: /dst}]\n", []string{"jobs[0].name: required"}},
 		{"unsafe name", badJob("", "")[:0] + strings.Replace(badJob("", ""), "name: j", "name: a/b", 1), []string{`jobs[0].name: "a/b" may contain only letters, digits, '.', '_' and '-'`}},
@@ -542,7 +545,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"max_delete word", badJob("max_delete: all", ""), []string{`jobs[0].max_delete: "all" must be a positive count (1000) or a percentage (10%) greater than 0 and at most 100`}},
 		{"verify", badJob("verify: some", ""), []string{`jobs[0].verify: "some" is not one of none, transferred, all`}},
 		{"publish", badJob("publish: eager", ""), []string{`jobs[0].publish: "eager" is not one of atomic, progressive`}},
-		{"order", badJob("order: [hls, '[a-']", ""), []string{`jobs[0].order[1]: "[a-" is not a known ordering rule (the only one is "hls")`}},
+		{"order", badJob("order: [hls, '[a-']", ""), []string{`jobs[0].order[1]: "[a-" is not a known ordering rule (known: "hls", "dash")`}},
 		{"concurrency low", badJob("concurrency: -1", ""), []string{"jobs[0].concurrency: must be between 1 and 1024, got -1"}},
 		{"concurrency high", badJob("concurrency: 1025", ""), []string{"jobs[0].concurrency: must be between 1 and 1024, got 1025"}},
 		{"checkers", badJob("checkers: 5000", ""), []string{"jobs[0].checkers: must be between 1 and 1024, got 5000"}},
@@ -684,5 +687,24 @@ func TestValidationErrorsNameTheFile(t *testing.T) {
 		if !errors.As(err, &ve) || !strings.HasPrefix(err.Error(), "config file "+p+":") || !strings.Contains(err.Error(), "jobs[0].") {
 			t.Errorf("%s: %v, want a *ValidationError starting with the file and naming the key", name, err)
 		}
+	}
+}
+
+// Every wrong type is reported in one run, beside unknown keys and the
+// validation problems, not one per run.
+func TestTypeErrorsReportedTogether(t *testing.T) {
+	p := problemsOf(t, "c.yaml", "log_level: verbose\nreports: {keep: many}\n"+badJob("concurrency: abc\nchecksum: maybe\nexlude: x\nchecks: [1]\nmode: live", "part_size: [1]"), testEnv)
+	want := []string{
+		`jobs[0].checks: unknown key (did you mean "checkers"?)`,
+		`jobs[0].exlude: unknown key (did you mean "exclude"?)`,
+		`reports.keep: "many" is not a whole number`,
+		`jobs[0].destinations[0].part_size: must be a size such as 8MiB, got a list`,
+		`jobs[0].concurrency: "abc" is not a whole number`,
+		`jobs[0].checksum: "maybe" is not true or false`,
+		`log_level: "verbose" is not one of debug, info, warn, error`,
+		`jobs[0].mode: "live" is not one of once, watch`,
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(p, "\n  "), strings.Join(want, "\n  "))
 	}
 }

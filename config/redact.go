@@ -46,23 +46,26 @@ func (d Destination) Redacted() Destination {
 	return d
 }
 
-// redactURL removes userinfo from a URL; a string that does not parse but
-// contains '@' is withheld entirely, since it may hold a secret.
+// redactURL removes userinfo, the query string and the fragment from a URL:
+// an S3 endpoint needs none of them, and each may carry a secret
+// (?X-Amz-Signature=, ?secret=). A string that does not parse but contains
+// '@', '?' or '#' is withheld entirely.
 func redactURL(s string) string {
-	if s == "" {
-		return ""
-	}
 	u, err := url.Parse(s)
 	if err != nil {
-		if strings.Contains(s, "@") {
+		if strings.ContainsAny(s, "@?#") {
 			return "<redacted invalid URL>"
 		}
 		return s
 	}
-	if u.User == nil {
+	hidden := u.RawQuery != "" || u.ForceQuery || u.Fragment != ""
+	if u.User == nil && !hidden {
 		return s
 	}
-	u.User = nil
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	if hidden {
+		return u.String() + "?<redacted>"
+	}
 	return u.String()
 }
 

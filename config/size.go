@@ -38,6 +38,9 @@ var sizeUnits = map[string]int64{
 // Negative values and values that overflow int64 are errors.
 func ParseSize(s string) (Size, error) {
 	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "-") {
+		return 0, fmt.Errorf("invalid size %q: must not be negative", s)
+	}
 	i := 0
 	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
 		i++

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,8 +43,18 @@ func (e *ValidationError) Error() string {
 // Validate checks a Config (normally after SetDefaults) and returns a
 // *ValidationError listing every problem, or nil. Load already calls it;
 // it is exported for configs built in code.
-func (c *Config) Validate() error {
-	if p := c.problems(); len(p) > 0 {
+func (c *Config) Validate() error { return c.ValidateContext(context.Background()) }
+
+// ValidateContext is Validate that stops, returning ctx's error, when ctx
+// is done, so that a huge configuration cannot hold off SIGTERM.
+func (c *Config) ValidateContext(ctx context.Context) error { return asError(c.problems(ctx)) }
+
+// asError turns a list of problems into a *ValidationError, nil when empty.
+func asError(p []string, err error) error {
+	if err != nil {
+		return err
+	}
+	if len(p) > 0 {
 		return &ValidationError{Problems: p}
 	}
 	return nil
@@ -77,6 +90,8 @@ func (c *checker) absPath(path, v string) {
 	switch {
 	case v == "":
 		c.add(path, "required")
+	case strings.IndexByte(v, 0) >= 0:
+		c.add(path, "must not contain a NUL byte, got %q", v)
 	case !filepath.IsAbs(v):
 		c.add(path, "must be an absolute path, got %q", v)
 	}
@@ -88,8 +103,8 @@ func (c *checker) between(path string, v, lo, hi int) {
 	}
 }
 
-// problems returns every validation problem, in key order.
-func (cfg *Config) problems() []string {
+// problems returns every validation problem, in key order, or ctx's error.
+func (cfg *Config) problems(ctx context.Context) ([]string, error) {
 	c := &checker{}
 	if cfg.StateDir == "" {
 		c.add("state_dir", "not set, and none of STATE_DIRECTORY, XDG_STATE_HOME or HOME is in the environment")
@@ -122,6 +137,9 @@ func (cfg *Config) problems() []string {
 	}
 	names := map[string]int{}
 	for i := range cfg.Jobs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		p := index("jobs", i)
 		j := &cfg.Jobs[i]
 		if j.Name != "" {
@@ -133,8 +151,11 @@ func (cfg *Config) problems() []string {
 		}
 		j.check(c, p)
 	}
-	c.list = append(c.list, cfg.overlapProblems()...)
-	return c.list
+	overlaps, err := cfg.overlapProblems(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(c.list, overlaps...), nil
 }
 
 func (j *Job) check(c *checker, p string) {
@@ -161,8 +182,8 @@ func (j *Job) check(c *checker, p string) {
 	c.oneOf(p+".verify", j.Verify, "none", "transferred", "all")
 	c.oneOf(p+".publish", j.Publish, "atomic", "progressive")
 	for i, o := range j.Order {
-		if o != "hls" {
-			c.add(index(p+".order", i), "%q is not a known ordering rule (the only one is \"hls\")", o)
+		if o != "hls" && o != "dash" {
+			c.add(index(p+".order", i), "%q is not a known ordering rule (known: \"hls\", \"dash\")", o)
 		}
 	}
 	j.checkTuning(c, p)
@@ -213,6 +234,7 @@ func (j *Job) checkTuning(c *checker, p string) {
 	if j.Bandwidth < 0 {
 		c.add(p+".bandwidth", "must not be negative")
 	}
+	j.checkBwLimit(c, p)
 }
 
 // checkAfterArchive refuses the combinations in which after_archive:
@@ -280,7 +302,7 @@ func (d *Destination) checkS3(c *checker, p string) {
 	if len(d.Tags) > 7 {
 		c.add(p+".tags", "at most 7 tags: S3 allows 10 and efssync keeps 3 for the BLAKE3, mtime and mode of large objects; got %d", len(d.Tags))
 	}
-	for _, k := range sortedKeys(d.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(d.Tags)) {
 		switch {
 		case k == "" || len(k) > 128:
 			c.add(p+".tags", "tag key %q must be 1 to 128 characters", k)
@@ -299,8 +321,11 @@ func checkBucketPrefix(c *checker, p, bucket, prefix string) {
 	case !validBucket(bucket) || strings.Contains(bucket, ".."):
 		c.add(p+".bucket", "%q is not a valid bucket name (3-63 lowercase letters, digits, '.' and '-')", bucket)
 	}
-	if strings.HasPrefix(prefix, "/") {
+	switch {
+	case strings.HasPrefix(prefix, "/"):
 		c.add(p+".prefix", "%q must not start with '/'", prefix)
+	case strings.IndexByte(prefix, 0) >= 0:
+		c.add(p+".prefix", "must not contain a NUL byte, got %q", prefix)
 	}
 }
 
@@ -313,7 +338,7 @@ func checkEndpoint(c *checker, p, e string) {
 		if strings.Contains(e, "@") {
 			c.add(p, "must be an http:// or https:// URL with a host, and must not contain credentials")
 		} else {
-			c.add(p, "must be an http:// or https:// URL with a host, got %q", e)
+			c.add(p, "must be an http:// or https:// URL with a host, got %q", redactURL(e))
 		}
 	case u.User != nil:
 		c.add(p, "must not contain credentials (user:password@); S3 credentials come from the AWS credential chain (environment, profile, instance role)")

@@ -111,6 +111,33 @@ install_packaging_tools() {
 }
 # --- end packaging tools -------------------------------------------------------
 
+# --- live-stream players (dash.js in headless Chromium) ----------------------
+# Owned by the live-streaming maintainers (internal/playertest, make
+# bench-live). The DASH-IF reference player, pinned, from npm into .bin
+# (gitignored), and Debian's chromium to run it headless.
+DASHJS_VERSION="5.2.1"
+
+install_live_players() {
+	if ! command -v chromium >/dev/null; then
+		local sudo=()
+		if [ "$(id -u)" -ne 0 ]; then
+			sudo=(sudo)
+		fi
+		echo "installing chromium with apt-get"
+		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends chromium ||
+			{ "${sudo[@]}" apt-get update && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends chromium; }
+	fi
+	if [ "$(cat "$BIN/dashjs/VERSION" 2>/dev/null)" = "$DASHJS_VERSION" ]; then
+		echo "dash.js $DASHJS_VERSION already in $BIN/dashjs"
+		return
+	fi
+	echo "installing dash.js $DASHJS_VERSION into $BIN/dashjs"
+	mkdir -p "$BIN/dashjs"
+	npm install --silent --no-audit --no-fund --prefix "$BIN/dashjs" "dashjs@$DASHJS_VERSION"
+	echo "$DASHJS_VERSION" >"$BIN/dashjs/VERSION"
+}
+# --- end live-stream players ---------------------------------------------------
+
 # With arguments, only the named parts run (e.g. install_packaging_tools).
 main() {
 	if [ "$#" -gt 0 ]; then
@@ -123,6 +150,7 @@ main() {
 	install_apt_packages
 	install_s3_test_servers
 	install_packaging_tools
+	install_live_players
 }
 
 main "$@"

@@ -10,10 +10,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/efssync/efssync/agent/liveorder"
 )
 
 // ErrNotPlaylist is returned by ParsePlaylist when the data does not start
@@ -43,6 +44,23 @@ type Playlist struct {
 	// uris are the raw URIs, in order of appearance and without duplicates,
 	// that must exist before this playlist may be served.
 	uris []string
+	// ends holds, per URI named only through byte ranges, the end of the
+	// furthest range: a segment stored inside one growing file
+	// (#EXT-X-BYTERANGE, ffmpeg's -hls_flags single_file) needs only the
+	// bytes before it. A URI also named whole has no entry.
+	ends map[string]int64
+}
+
+// Needs returns what must be at a destination before the playlist at
+// playlistRel may be served there: each referenced file (resolved as Refs
+// does), with the byte range it needs when the playlist names it only
+// through byte ranges.
+func (p *Playlist) Needs(playlistRel string) []liveorder.Ref {
+	raw := make([]liveorder.Ref, len(p.uris))
+	for i, u := range p.uris {
+		raw[i] = liveorder.Ref{Path: u, End: p.ends[u]}
+	}
+	return liveorder.Collect(playlistRel, raw)
 }
 
 // URIs returns the raw URIs, as written in the playlist, of every resource
@@ -54,70 +72,16 @@ func (p *Playlist) URIs() []string {
 	return append([]string(nil), p.uris...)
 }
 
-// Refs resolves the playlist's URIs against playlistRel, the playlist's own
-// slash-separated path relative to the source root, and returns root-relative
-// slash paths. References that cannot name a file under the root are
-// dropped: absolute URLs (http:, https:, data:, skd:, ...), server-absolute
-// paths ("/x"), and relative paths that escape the root with "..". Query
-// strings and fragments are stripped and percent-escapes decoded.
+// Refs returns the root-relative paths of what the playlist references,
+// resolved against playlistRel as liveorder.Resolve does (references that
+// cannot name a file under the root are dropped).
 func (p *Playlist) Refs(playlistRel string) []string {
-	dir := path.Dir(path.Clean("/" + playlistRel))[1:]
-	out := make([]string, 0, len(p.uris))
-	seen := make(map[string]struct{}, len(p.uris))
-	for _, u := range p.uris {
-		rel, ok := resolve(dir, u)
-		if !ok {
-			continue
-		}
-		if _, dup := seen[rel]; dup {
-			continue
-		}
-		seen[rel] = struct{}{}
-		out = append(out, rel)
+	needs := p.Needs(playlistRel)
+	out := make([]string, len(needs))
+	for i, r := range needs {
+		out[i] = r.Path
 	}
 	return out
-}
-
-// resolve maps one playlist URI to a root-relative path, or reports false
-// when it names nothing replicable under the root.
-func resolve(dir, uri string) (string, bool) {
-	if i := strings.IndexAny(uri, "?#"); i >= 0 {
-		uri = uri[:i]
-	}
-	uri = strings.TrimSpace(uri)
-	if uri == "" || strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, `\`) || hasScheme(uri) {
-		return "", false
-	}
-	if strings.Contains(uri, "%") {
-		if dec, err := url.PathUnescape(uri); err == nil {
-			uri = dec
-		}
-	}
-	if strings.ContainsRune(uri, 0) || strings.HasPrefix(uri, "/") {
-		return "", false
-	}
-	rel := path.Clean(path.Join(dir, uri))
-	if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || strings.HasPrefix(rel, "/") {
-		return "", false
-	}
-	return rel, true
-}
-
-// hasScheme reports whether uri starts with an RFC 3986 scheme ("http:",
-// "data:"), which makes it absolute rather than a path.
-func hasScheme(uri string) bool {
-	for i := 0; i < len(uri); i++ {
-		c := uri[i]
-		switch {
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
-		case c == ':':
-			return i > 0
-		default:
-			return false
-		}
-	}
-	return false
 }
 
 // ParsePlaylist parses a media or master playlist. It is lenient about tags
@@ -126,19 +90,28 @@ func hasScheme(uri string) bool {
 // numeric header tags must be numbers.
 func ParsePlaylist(data []byte) (*Playlist, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	p := &Playlist{}
+	p := &Playlist{ends: map[string]int64{}}
 	seen := make(map[string]struct{})
-	add := func(u string) {
+	whole := make(map[string]bool)
+	// add records u; end > 0 when only bytes [0, end) of it are named.
+	add := func(u string, end int64) {
 		u = strings.TrimSpace(u)
 		if u == "" {
 			return
 		}
-		if _, dup := seen[u]; dup {
-			return
+		if _, dup := seen[u]; !dup {
+			seen[u] = struct{}{}
+			p.uris = append(p.uris, u)
 		}
-		seen[u] = struct{}{}
-		p.uris = append(p.uris, u)
+		switch {
+		case end <= 0 || whole[u]:
+			whole[u] = true
+			delete(p.ends, u)
+		case end > p.ends[u]:
+			p.ends[u] = end
+		}
 	}
+	var br byteRanges
 
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
@@ -158,7 +131,9 @@ func ParsePlaylist(data []byte) (*Playlist, error) {
 			continue
 		}
 		if !strings.HasPrefix(line, "#") {
-			add(line) // a media segment URI, or a variant after #EXT-X-STREAM-INF
+			// A media segment URI (its byte range, if any, came before),
+			// or a variant after #EXT-X-STREAM-INF.
+			add(line, br.take(line))
 			continue
 		}
 		if !strings.HasPrefix(line, "#EXT") {
@@ -193,11 +168,29 @@ func ParsePlaylist(data []byte) (*Playlist, error) {
 		case "#EXT-X-I-FRAME-STREAM-INF", "#EXT-X-MEDIA":
 			p.Master = true
 			if u, ok := attr(value, "URI"); ok {
-				add(u)
+				add(u, 0)
 			}
-		case "#EXT-X-MAP", "#EXT-X-PART", "#EXT-X-KEY":
+		case "#EXT-X-BYTERANGE":
+			if err := br.next(value); err != nil {
+				return nil, fmt.Errorf("hls: line %d: bad #EXT-X-BYTERANGE %q: %w", lineNo, value, err)
+			}
+		case "#EXT-X-MAP", "#EXT-X-PART":
+			u, ok := attr(value, "URI")
+			if !ok {
+				break
+			}
+			var end int64
+			if r, ok := attr(value, "BYTERANGE"); ok {
+				e, err := br.attr(u, r)
+				if err != nil {
+					return nil, fmt.Errorf("hls: line %d: bad BYTERANGE %q: %w", lineNo, r, err)
+				}
+				end = e
+			}
+			add(u, end)
+		case "#EXT-X-KEY":
 			if u, ok := attr(value, "URI"); ok {
-				add(u)
+				add(u, 0)
 			}
 		}
 	}

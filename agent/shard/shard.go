@@ -2,11 +2,13 @@
 // migration, so that each of N agents, started by a scheduler with nothing
 // but its index, decides alone and identically to the others which files
 // are its own. There is no coordinator: every agent walks the whole tree and
-// applies the same pure functions to what it sees.
+// applies the same pure functions to what it sees (Partition).
 //
-// # The partition (stable: changing it moves files between shards)
+// # Files: the largest by a plan, the rest by a path hash
 //
-// A path belongs to shard Of(rel, n):
+// Every item (a file, or all names of a hard-linked inode) that is not
+// among the Keep(N) largest of the tree belongs to shard Of(key, n) of
+// its path, the moment the walk shows it is not:
 //
 //	h     = BLAKE3-256(rel)                  // rel: the path relative to the job's source, '/'-separated, no leading "./"
 //	x     = h[0] | h[1]<<8 | ... | h[7]<<56  // the first 8 bytes as a little-endian uint64
@@ -18,22 +20,33 @@
 // the uniform 64-bit x onto 0..n-1 without the bias of a modulo that is not
 // a power of two.
 //
+// A hash balances counts but not bytes: a few large files land where their
+// hash says. So the Keep(N) largest items (by size, then path) are held
+// until the walk ends and then planned, largest first, onto the shares the
+// hash left (see balancer.finish). Which items are the largest, and what
+// the hash left, depend only on the tree, never on the walk's order, so
+// every agent that saw the same tree computes the same plan.
+//
+// A file whose size changes between two agents' walks can change the plan
+// those two compute. Files outside the largest never move: their shard is
+// their hash. A planned file may then be handled by two shards in that run
+// (each publishes a complete, source-confirmed copy atomically; an
+// unchanged one is recorded by the one and adopted, not copied, by the
+// other) or by none (the next run over a quiet tree copies it).
+//
 // # Hard links
 //
-// All names of a hard-linked inode belong to the shard of the smallest of
+// All names of a hard-linked inode form one item keyed by the smallest of
 // those names (byte order) that the walk sees, so exactly one agent copies
 // the content once and links the other names. Every agent lstats every
 // entry anyway, so each can compute this alone: see Links.
 //
-// # Directories
+// # Paths gone from the source, and directories
 //
-// Every shard lists every directory (it must, to find its files) and creates
-// a directory at a destination idempotently when one of its files needs it.
-// A directory's own metadata (mode, owner, mtime) is set only by the
-// directory's shard, Of(dirRel, n), after that shard's files in it are
-// published. Other shards creating files in it later move its mtime again;
-// a later run of the directory's shard sets it back, so the mtime is final
-// once every shard has run over an unchanged tree.
+// A path that no longer exists has no size: a mirror delete removes it in
+// the shard of its hash, Owns. Every shard lists every directory and
+// creates, idempotently, those its files need; a directory's owner is set
+// only by the shard of its path's hash.
 package shard
 
 import (
@@ -56,9 +69,10 @@ func Of(rel string, count int) int {
 	return int(hi)
 }
 
-// Owns reports whether shard s owns rel: the filter a sharded walk applies
-// to every file that is not hard-linked, and a sharded mirror delete to
-// every path it would remove. An unsharded agent owns every path.
+// Owns reports whether shard s owns rel by its hash: the rule for paths
+// that have no size to plan by (what a mirror delete removes, directories'
+// owners). Files of the source are placed by a Partition. An unsharded
+// agent owns every path.
 func Owns(s config.Shard, rel string) bool {
 	return !s.Sharded() || Of(rel, s.Count) == s.Index
 }

@@ -7,28 +7,49 @@ import (
 	"text/tabwriter"
 )
 
-// WriteText prints one row per shard with its deviation from the mean, and
-// the worst deviation last: the figure to judge N by.
-func (t *Tally) WriteText(w io.Writer) error {
-	var files, bytes int64
+// total is the whole tree's share.
+func (t *Tally) total() Share {
+	var sum Share
 	for _, s := range t.Shards {
-		files += s.Files
-		bytes += s.Bytes
+		sum.Files += s.Files
+		sum.Bytes += s.Bytes
 	}
-	n := float64(len(t.Shards))
-	meanF, meanB := float64(files)/n, float64(bytes)/n
-	var worstF, worstB float64
+	return sum
+}
+
+// deviations is shard i's distance from the mean, in percent of it, in
+// files and in bytes.
+func (t *Tally) deviations(i int) (files, bytes float64) {
+	sum, n := t.total(), float64(len(t.Shards))
+	return deviation(float64(t.Shards[i].Files), float64(sum.Files)/n),
+		deviation(float64(t.Shards[i].Bytes), float64(sum.Bytes)/n)
+}
+
+// Worst is the largest deviation of any shard from the mean, in percent of
+// it, in files and in bytes: the figures to judge N by.
+func (t *Tally) Worst() (files, bytes float64) {
+	for i := range t.Shards {
+		f, b := t.deviations(i)
+		files, bytes = max(files, math.Abs(f)), max(bytes, math.Abs(b))
+	}
+	return files, bytes
+}
+
+// WriteText prints one row per shard with its deviation from the mean, and
+// the worst deviation last.
+func (t *Tally) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shard\tfiles\t±mean\tbytes\t±mean\t")
 	for i, s := range t.Shards {
-		df, db := deviation(float64(s.Files), meanF), deviation(float64(s.Bytes), meanB)
-		worstF, worstB = max(worstF, math.Abs(df)), max(worstB, math.Abs(db))
+		df, db := t.deviations(i)
 		fmt.Fprintf(tw, "%d\t%d\t%+.1f%%\t%d\t%+.1f%%\t\n", i, s.Files, df, s.Bytes, db)
 	}
-	fmt.Fprintf(tw, "total\t%d\t\t%d\t\t\n", files, bytes)
+	sum := t.total()
+	fmt.Fprintf(tw, "total\t%d\t\t%d\t\t\n", sum.Files, sum.Bytes)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write shard tally: %w", err)
 	}
+	worstF, worstB := t.Worst()
 	_, err := fmt.Fprintf(w, "\ndirectories (listed by every shard): %d; worst shard: files ±%.1f%%, bytes ±%.1f%% of the mean\n",
 		t.Dirs, worstF, worstB)
 	if err != nil {

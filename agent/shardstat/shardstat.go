@@ -12,18 +12,14 @@ import (
 	"slices"
 	"syscall"
 
-	"github.com/efssync/efssync/agent"
 	"github.com/efssync/efssync/agent/shard"
+	"github.com/efssync/efssync/agent/walk"
 	"github.com/efssync/efssync/config"
 )
 
-// Share is what one shard would own.
-type Share struct {
-	// Files counts regular files and symlinks; every name of a hard link.
-	Files int64 `json:"files"`
-	// Bytes counts the content of regular files, a hard-linked inode once.
-	Bytes int64 `json:"bytes"`
-}
+// Share is what one shard would own: files (every name that is not a
+// directory) and bytes (of regular files, a hard-linked inode once).
+type Share = shard.Share
 
 // Tally is the result of a dry walk.
 type Tally struct {
@@ -33,7 +29,7 @@ type Tally struct {
 }
 
 // Count walks the sources of jobs (every job when names is empty) and
-// tallies them over count shards with shard.Of and shard.Links, as the
+// tallies them over count shards with shard.Partition, exactly as the
 // sharded agent assigns them. Symlinks are not followed; the jobs' include
 // and exclude rules apply.
 func Count(ctx context.Context, cfg *config.Config, names []string, count int) (*Tally, error) {
@@ -52,14 +48,15 @@ func Count(ctx context.Context, cfg *config.Config, names []string, count int) (
 	return t, nil
 }
 
-// walk tallies one job's source.
+// walk tallies one job's source. Each job is partitioned on its own, as
+// the agent does.
 func (t *Tally) walk(ctx context.Context, j config.Job, count int) error {
-	filter, err := agent.NewFilter(j.Include, j.Exclude)
+	filter, err := walk.NewFilter(j.Include, j.Exclude)
 	if err != nil {
 		return err
 	}
-	links := shard.NewLinks(count)
-	sizes := map[string]int64{}
+	part := shard.NewPartition[struct{}](count)
+	none := func(int, struct{}) error { return nil }
 	err = filepath.WalkDir(j.Source, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -82,52 +79,43 @@ func (t *Tally) walk(ctx context.Context, j config.Job, count int) error {
 			}
 			return nil
 		}
-		switch {
-		case d.IsDir():
+		if d.IsDir() {
 			t.Dirs++
-		case d.Type()&fs.ModeSymlink != 0:
-			t.Shards[shard.Of(rel, count)].Files++
-		case d.Type().IsRegular():
-			return t.file(p, rel, d, links, sizes)
+			return nil
 		}
-		return nil
+		e, err := entry(p, rel, d)
+		if err != nil {
+			return err
+		}
+		return part.Add(e, struct{}{}, none)
 	})
 	if err != nil {
 		return fmt.Errorf("walk %s: %w", j.Source, err)
 	}
-	for _, g := range links.Rest() {
-		t.add(g, sizes)
+	if err := part.Finish(none); err != nil {
+		return err
+	}
+	for i, s := range part.Shares() {
+		t.Shards[i].Files += s.Files
+		t.Shards[i].Bytes += s.Bytes
 	}
 	return nil
 }
 
-// file tallies one regular file, through the hard-link grouping when it
-// has more than one name.
-func (t *Tally) file(p, rel string, d fs.DirEntry, links *shard.Links, sizes map[string]int64) error {
+// entry is what the partition needs of the entry d at p: a regular file's
+// size and, when it has more than one name, its inode.
+func entry(p, rel string, d fs.DirEntry) (shard.Entry, error) {
+	e := shard.Entry{Rel: rel}
+	if !d.Type().IsRegular() {
+		return e, nil
+	}
 	info, err := d.Info()
 	if err != nil {
-		return fmt.Errorf("lstat %s: %w", p, err)
+		return e, fmt.Errorf("lstat %s: %w", p, err)
 	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok || st.Nlink <= 1 {
-		s := &t.Shards[shard.Of(rel, len(t.Shards))]
-		s.Files++
-		s.Bytes += info.Size()
-		return nil
+	e.Size = info.Size()
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+		e.Dev, e.Ino, e.Nlink = uint64(st.Dev), st.Ino, uint64(st.Nlink)
 	}
-	sizes[rel] = info.Size()
-	if g, done := links.Add(uint64(st.Dev), st.Ino, uint64(st.Nlink), rel); done {
-		t.add(g, sizes)
-	}
-	return nil
-}
-
-// add tallies a complete hard-link group in its owner's share.
-func (t *Tally) add(g shard.Group, sizes map[string]int64) {
-	s := &t.Shards[g.Owner]
-	s.Files += int64(len(g.Names))
-	s.Bytes += sizes[g.Names[0]]
-	for _, n := range g.Names {
-		delete(sizes, n)
-	}
+	return e, nil
 }

@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/efssync/efssync/agent"
+	"github.com/efssync/efssync/agent/report"
 )
 
 // maxLine bounds one report line: a path of PATH_MAX bytes, hex-encoded,
@@ -41,7 +41,7 @@ func Read(path string, in io.Reader) (*Report, error) {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var l agent.Line
+		var l report.Line
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Status == "" {
 			if err == nil {
 				err = errors.New(`no "status"`)
@@ -62,7 +62,7 @@ func Read(path string, in io.Reader) (*Report, error) {
 }
 
 // count adds one line to the report's tallies.
-func (r *Report) count(l agent.Line) {
+func (r *Report) count(l report.Line) {
 	r.Lines++
 	if l.Time.After(r.Last) {
 		r.Last = l.Time
@@ -72,15 +72,15 @@ func (r *Report) count(l agent.Line) {
 		dest = SourceDest
 	}
 	switch l.Status {
-	case agent.StatusSkipped, agent.StatusAdopted: // adopted: already in place, recorded unsent
+	case report.StatusSkipped, report.StatusAdopted: // adopted: already in place, recorded unsent
 		r.Unchanged++
-	case agent.StatusCopied, agent.StatusLinked, agent.StatusSymlinked:
+	case report.StatusCopied, report.StatusLinked, report.StatusSymlinked:
 		t := r.dest(dest)
 		t.Files++
 		t.Bytes += l.Bytes
-	case agent.StatusDeleted:
+	case report.StatusDeleted:
 		r.dest(dest).Deleted++
-	case agent.StatusFailed, agent.StatusChanged, agent.StatusInterrupted:
+	case report.StatusFailed, report.StatusChanged, report.StatusInterrupted:
 		r.Failed++
 		r.dest(dest).Failed++
 	}

@@ -1,5 +1,5 @@
 // Package summary merges the JSON-lines reports of the shards of one
-// migration (agent.Line, one file per run) into one account: what moved to
+// migration (report.Line, one file per run) into one account: what moved to
 // each destination, what still fails, and which shards are missing, so an
 // operator of a sharded migration reads one summary instead of N reports.
 //

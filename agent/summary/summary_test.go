@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/efssync/efssync/agent"
+	"github.com/efssync/efssync/agent/report"
 	"github.com/efssync/efssync/config"
 )
 
-// report builds a report the way the agent writes it: agent.Line as JSON.
-func report(t *testing.T, path string, at time.Time, lines ...agent.Line) *Report {
+// mkReport builds a report the way the agent writes it: report.Line as JSON.
+func mkReport(t *testing.T, path string, at time.Time, lines ...report.Line) *Report {
 	t.Helper()
 	var b strings.Builder
 	for i, l := range lines {
@@ -37,18 +37,18 @@ func report(t *testing.T, path string, at time.Time, lines ...agent.Line) *Repor
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // skip is the line of an unchanged file.
-var skip = agent.Line{Path: "u", Action: "skip", Status: agent.StatusSkipped}
+var skip = report.Line{Path: "u", Action: "skip", Status: report.StatusSkipped}
 
-func copied(dest string, n int64) agent.Line {
-	return agent.Line{Path: "f", Dest: dest, Action: "copy", Status: agent.StatusCopied, Bytes: n}
+func copied(dest string, n int64) report.Line {
+	return report.Line{Path: "f", Dest: dest, Action: "copy", Status: report.StatusCopied, Bytes: n}
 }
 
 func TestMergeTotalsPerDestination(t *testing.T) {
 	rs := []*Report{
-		report(t, "/r/run-0-of-2.jsonl", t0, copied("/efs", 10), copied("s3://b", 10), agent.Line{Path: "u", Status: agent.StatusSkipped},
-			agent.Line{Path: "gone", Dest: "/efs", Status: agent.StatusDeleted}),
-		report(t, "/r/reports-1-of-2/run-20261125.jsonl", t0, copied("/efs", 5), agent.Line{Path: "l", Dest: "/efs", Status: agent.StatusLinked},
-			agent.Line{Path: "v", Status: agent.StatusVanished}),
+		mkReport(t, "/r/run-0-of-2.jsonl", t0, copied("/efs", 10), copied("s3://b", 10), report.Line{Path: "u", Status: report.StatusSkipped},
+			report.Line{Path: "gone", Dest: "/efs", Status: report.StatusDeleted}),
+		mkReport(t, "/r/reports-1-of-2/run-20261125.jsonl", t0, copied("/efs", 5), report.Line{Path: "l", Dest: "/efs", Status: report.StatusLinked},
+			report.Line{Path: "v", Status: report.StatusVanished}),
 	}
 	s, err := Merge(rs, 0)
 	if err != nil {
@@ -69,10 +69,10 @@ func TestMergeTotalsPerDestination(t *testing.T) {
 }
 
 func TestMergeFailuresMissingAndReRuns(t *testing.T) {
-	fail := agent.Line{Path: "x", Dest: "/efs", Status: agent.StatusFailed, Error: "EIO"}
-	changed := agent.Line{Path: "y", Status: agent.StatusChanged}
-	first := report(t, "/r/a/run-2-of-4.jsonl", t0, copied("/efs", 1), fail, changed)
-	s, err := Merge([]*Report{first, report(t, "/r/run-0-of-4.jsonl", t0, skip)}, 0)
+	fail := report.Line{Path: "x", Dest: "/efs", Status: report.StatusFailed, Error: "EIO"}
+	changed := report.Line{Path: "y", Status: report.StatusChanged}
+	first := mkReport(t, "/r/a/run-2-of-4.jsonl", t0, copied("/efs", 1), fail, changed)
+	s, err := Merge([]*Report{first, mkReport(t, "/r/run-0-of-4.jsonl", t0, skip)}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +81,12 @@ func TestMergeFailuresMissingAndReRuns(t *testing.T) {
 	}
 	// The re-run of shard 2 repairs it: its old failures no longer count,
 	// its copies still do.
-	first = report(t, "/r/a/run-2-of-4.jsonl", t0, copied("/efs", 1), fail, changed)
-	rerun := report(t, "/r/b/run-2-of-4.jsonl", t0.Add(time.Hour), copied("/efs", 7))
+	first = mkReport(t, "/r/a/run-2-of-4.jsonl", t0, copied("/efs", 1), fail, changed)
+	rerun := mkReport(t, "/r/b/run-2-of-4.jsonl", t0.Add(time.Hour), copied("/efs", 7))
 	var rs []*Report
 	for i := range 4 {
 		if i != 2 {
-			rs = append(rs, report(t, "/r/run-"+config.Shard{Index: i, Count: 4}.String()+".jsonl", t0, skip))
+			rs = append(rs, mkReport(t, "/r/run-"+config.Shard{Index: i, Count: 4}.String()+".jsonl", t0, skip))
 		}
 	}
 	s, err = Merge(append(rs, rerun, first), 4)
@@ -99,9 +99,9 @@ func TestMergeFailuresMissingAndReRuns(t *testing.T) {
 }
 
 func TestMergeRefusesInconsistentCounts(t *testing.T) {
-	a := report(t, "/r/run-0-of-2.jsonl", t0)
-	b := report(t, "/r/run-1-of-3.jsonl", t0)
-	plain := report(t, "/r/run.jsonl", t0)
+	a := mkReport(t, "/r/run-0-of-2.jsonl", t0)
+	b := mkReport(t, "/r/run-1-of-3.jsonl", t0)
+	plain := mkReport(t, "/r/run.jsonl", t0)
 	for _, tc := range []struct {
 		rs    []*Report
 		count int
@@ -116,7 +116,7 @@ func TestMergeRefusesInconsistentCounts(t *testing.T) {
 		}
 	}
 	// Reports without shards merge as they are, each its own run.
-	s, err := Merge([]*Report{report(t, "/r/run.jsonl", t0, skip), report(t, "/r/other.jsonl", t0, skip)}, 0)
+	s, err := Merge([]*Report{mkReport(t, "/r/run.jsonl", t0, skip), mkReport(t, "/r/other.jsonl", t0, skip)}, 0)
 	if err != nil || !s.OK() || s.Count != 0 {
 		t.Fatalf("unsharded: %+v, %v", s, err)
 	}

@@ -20,6 +20,8 @@ func newConfigCmd(g *globals) *cobra.Command {
 			"configuration as efssync will run it: defaults filled in, EFSSYNC_* overrides applied, the\n" +
 			"derived manifest path shown, credentials in endpoints redacted. It neither opens the manifest\n" +
 			"nor touches sources or destinations, so it works while an agent runs.",
+		Example: `  efssync config check -c /etc/efssync/config.yaml
+  EFSSYNC_JOBS_0_MODE=watch efssync config check -c config.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			cfg, err := g.load()

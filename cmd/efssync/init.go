@@ -78,39 +78,36 @@ type starterDest struct{ Path, Bucket, Prefix string }
 func newInitCmd(g *globals) *cobra.Command {
 	var source, name, stateDir string
 	var dests []string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "init --source DIR --dest DIR|s3://BUCKET/PREFIX",
-		Short: "Write a commented starter configuration (never overwrites one)",
-		Long: "Write a commented starter configuration to --config, else $EFSSYNC_CONFIG, else " + defaultConfig + ".\n" +
-			"An existing file is never overwritten.",
+		Short: "Write a commented, validated starter configuration",
+		Long: "Write a commented starter configuration to --config (- for stdout), else $EFSSYNC_CONFIG, else\n" +
+			defaultConfig + ". Paths are written absolute. The result is validated before it is written: exit 0\n" +
+			"only when it validates. An existing file is replaced only with --force.",
+		Example: `  efssync init --source /srv/media --dest /mnt/efs/media -c /etc/efssync/config.yaml
+  efssync init --source /srv/media --dest s3://my-bucket/media -c - > media.yaml
+  efssync init --source /srv/media --dest /mnt/efs/media -c config.yaml --force`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			path, _ := g.configPath()
-			data := struct {
-				Path, StateDir, Name, Source string
-				Dests                        []starterDest
-			}{Path: path, StateDir: stateDir, Name: name, Source: source}
-			if data.Name == "" {
-				data.Name = jobName(source)
+			toStdout := path == "-"
+			if toStdout {
+				path = "config.yaml"
 			}
-			for _, d := range dests {
-				if rest, ok := strings.CutPrefix(d, "s3://"); ok {
-					bucket, prefix, _ := strings.Cut(rest, "/")
-					data.Dests = append(data.Dests, starterDest{Bucket: bucket, Prefix: prefix})
-				} else {
-					data.Dests = append(data.Dests, starterDest{Path: d})
-				}
-			}
-			var b strings.Builder
-			if err := starter.Execute(&b, data); err != nil {
-				return fmt.Errorf("render starter configuration: %w", err)
-			}
-			if err := writeNew(path, []byte(b.String())); err != nil {
+			out, err := renderStarter(path, source, name, stateDir, dests)
+			if err != nil {
 				return err
 			}
-			if _, err := config.Load(path, os.Environ()); err != nil {
-				fmt.Fprintf(g.stderr, "efssync: wrote %s, but it needs editing:\n%v\n", path, err)
-				return usageError{errors.New("the starter configuration does not validate yet")}
+			if err := validateStarter(out); err != nil {
+				return usageError{fmt.Errorf("the starter configuration does not validate, nothing written:\n%w", err)}
+			}
+			if toStdout {
+				_, err := g.stdout.Write(out)
+				return err
+			}
+			if err := writeConfigFile(path, out, force); err != nil {
+				return err
 			}
 			fmt.Fprintf(g.stdout, "wrote %s\ncheck it with: efssync run --config %s --dry-run\n", path, path)
 			return nil
@@ -120,6 +117,7 @@ func newInitCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&dests, "dest", nil, "a destination directory or s3://bucket/prefix (repeatable)")
 	cmd.Flags().StringVar(&name, "name", "", "the job's name (default: from the source directory)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", "", "where the manifest and reports live (default: efssync's own default, shown commented)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing configuration file")
 	_ = cmd.MarkFlagRequired("source")
 	_ = cmd.MarkFlagRequired("dest")
 	return cmd
@@ -139,10 +137,76 @@ func jobName(source string) string {
 	return "main"
 }
 
-// writeNew writes a new file at path and refuses to replace one: the
-// content goes to a temp file that is then hard-linked to its final name,
-// which fails if the name exists, so nothing partial ever stands there.
-func writeNew(path string, b []byte) error {
+// renderStarter fills the starter template, with every path absolute: the
+// configuration rejects relative ones.
+func renderStarter(path, source, name, stateDir string, dests []string) ([]byte, error) {
+	abs := func(p string) (string, error) {
+		if p == "" {
+			return "", nil
+		}
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return "", usageError{fmt.Errorf("%s: %w", p, err)}
+		}
+		return a, nil
+	}
+	var err error
+	data := struct {
+		Path, StateDir, Name, Source string
+		Dests                        []starterDest
+	}{Name: name}
+	if data.Path, err = abs(path); err != nil {
+		return nil, err
+	}
+	if data.Source, err = abs(source); err != nil {
+		return nil, err
+	}
+	if data.StateDir, err = abs(stateDir); err != nil {
+		return nil, err
+	}
+	if data.Name == "" {
+		data.Name = jobName(data.Source)
+	}
+	for _, d := range dests {
+		if rest, ok := strings.CutPrefix(d, "s3://"); ok {
+			bucket, prefix, _ := strings.Cut(rest, "/")
+			data.Dests = append(data.Dests, starterDest{Bucket: bucket, Prefix: prefix})
+			continue
+		}
+		p, err := abs(d)
+		if err != nil {
+			return nil, err
+		}
+		data.Dests = append(data.Dests, starterDest{Path: p})
+	}
+	var b strings.Builder
+	if err := starter.Execute(&b, data); err != nil {
+		return nil, fmt.Errorf("render starter configuration: %w", err)
+	}
+	return []byte(b.String()), nil
+}
+
+// validateStarter loads the rendered configuration from a scratch file, as
+// `efssync run` would load it.
+func validateStarter(b []byte) error {
+	dir, err := os.MkdirTemp("", "efssync-init-")
+	if err != nil {
+		return fmt.Errorf("validate starter configuration: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	p := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		return fmt.Errorf("validate starter configuration: %w", err)
+	}
+	_, err = config.Load(p, os.Environ())
+	return err
+}
+
+// writeConfigFile writes the file at path through a temp file, so nothing
+// partial ever stands under its name. Without force it refuses to replace
+// a file: the temp file is hard-linked to the final name, which fails if
+// the name exists; with force it is renamed over it.
+func writeConfigFile(path string, b []byte, force bool) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
@@ -156,15 +220,25 @@ func writeNew(path string, b []byte) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
+	if force {
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return usageError{fmt.Errorf("%s already exists; efssync init never overwrites a configuration", path)}
+			return usageError{fmt.Errorf("%s already exists; give --force to replace it", path)}
 		}
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -31,8 +31,11 @@ func TestInterruptedOnceRunExitsNonZero(t *testing.T) {
 			}
 			<-s.done
 			var ee *exec.ExitError
-			if !errors.As(s.err, &ee) || !ee.Exited() || ee.ExitCode() == 0 {
-				t.Fatalf("interrupted run: %v, want a non-zero exit\nstderr:\n%s", s.err, s.stderr.String())
+			if !errors.As(s.err, &ee) || !ee.Exited() || ee.ExitCode() != ExitInterrupted {
+				t.Fatalf("interrupted run: %v, want exit %d\nstderr:\n%s", s.err, ExitInterrupted, s.stderr.String())
+			}
+			if n := strings.Count(s.stderr.String(), "interrupted: "); n != 1 {
+				t.Errorf("want one line \"interrupted: N files done, M left for the next run\", got %d:\n%s", n, s.stderr.String())
 			}
 			if got := finished(t, s.stderr.String())["interrupted"]; got != true {
 				t.Errorf("run finished line says interrupted=%v", got)

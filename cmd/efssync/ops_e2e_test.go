@@ -249,7 +249,7 @@ func TestS3EndpointDownIsOneErrorAtStart(t *testing.T) {
 	began := time.Now()
 	r := efssync(t, []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test-secret"}, "run", "--config", cfg)
 	took := time.Since(began)
-	mustCode(t, r, 1)
+	mustCode(t, r, ExitNothingDone)
 	if n := strings.Count(r.stderr, "unreachable"); n != 1 || !strings.Contains(r.stderr, "archive") {
 		t.Errorf("want one error naming the destination as unreachable, got %d:\n%s", n, r.stderr)
 	}
@@ -319,7 +319,7 @@ func TestMetricsTextfile(t *testing.T) {
 	if err := os.RemoveAll(dirs[1]); err != nil {
 		t.Fatal(err)
 	}
-	mustCode(t, efssync(t, nil, "run", "--config", cfg), 1)
+	mustCode(t, efssync(t, nil, "run", "--config", cfg), ExitNothingDone)
 	got, _ = os.ReadFile(prom)
 	if !strings.Contains(string(got), "efssync_last_run_success 0") || lineWithPrefix(string(got), "efssync_last_success_timestamp_seconds ") != success {
 		t.Errorf("after a failed run:\n%s\nwant success 0 and the last success kept (%s)", got, success)
@@ -494,7 +494,7 @@ func TestS3PreflightOnTheBinary(t *testing.T) {
 		t.Errorf("the usable destination was not synced:\n%s", r.stderr)
 	}
 	r = efssync(t, []string{"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=wrong-secret"}, "run", "--config", cfg)
-	mustCode(t, r, 1)
+	mustCode(t, r, ExitNothingDone)
 	if n := strings.Count(r.stderr, "access denied"); n != 2 || !strings.Contains(r.stderr, `"copied":0`) {
 		t.Errorf("wrong credentials: want one access-denied error per destination and nothing copied, got %d:\n%s", n, r.stderr)
 	}

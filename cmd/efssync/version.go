@@ -100,6 +100,9 @@ func (b buildInfo) String() string {
 func setVersionFlag(root *cobra.Command) {
 	info := currentBuildInfo()
 	root.Version = info.Version
+	// Declared here, without a shorthand, so cobra does not give it -v:
+	// -v is --verbose, as in rsync and rclone.
+	root.Flags().Bool("version", false, "print the version, commit, build date and Go version")
 	// cobra parses the template: a "{{" in a linker-set value is quoted.
 	root.SetVersionTemplate(strings.ReplaceAll(info.String(), "{{", `{{"{{"}}`))
 }
@@ -108,7 +111,9 @@ func newVersionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit, build date and Go version",
-		Args:  cobra.NoArgs,
+		Example: `  efssync version
+  efssync --version | head -1`,
+		Args: cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
 			fmt.Fprint(g.stdout, currentBuildInfo().String())
 		},

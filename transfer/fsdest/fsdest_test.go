@@ -30,18 +30,7 @@ func TestConformance(t *testing.T) {
 // put publishes one small file through d.
 func put(t *testing.T, d *fsdest.Dest, rel, content string) {
 	t.Helper()
-	ctx := context.Background()
-	m := transfer.Meta{Size: int64(len(content)), Mode: 0o644, ModTime: time.Unix(1_700_000_000, 0), UID: -1, GID: -1}
-	u, err := d.Begin(ctx, rel, m, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := u.Write(ctx, 0, []byte(content)); err != nil {
-		t.Fatal(err)
-	}
-	if err := u.Commit(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	publishMeta(t, d, rel, content, transfer.Meta{Mode: 0o644, ModTime: time.Unix(1_700_000_000, 0), UID: -1, GID: -1})
 }
 
 // openDirs counts this process's descriptors open on directories under root.

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -118,7 +117,9 @@ func (d *Dest) Remove(_ context.Context, rel string) error {
 }
 
 // Mkdir implements transfer.DirMaker: it creates rel (parents must exist or
-// are created 0755) or fixes the mode of an existing directory. A file or
+// are created 0755) or fixes the metadata (mode, owner, xattrs, mtime) of
+// an existing directory. Entries published into it later move its mtime
+// again: a final mtime needs one more Mkdir after them. A file or
 // symlink where the source now has a directory is replaced.
 func (d *Dest) Mkdir(_ context.Context, rel string, m transfer.Meta) error {
 	p, dir, base, err := d.entry("mkdir", rel)
@@ -138,16 +139,9 @@ func (d *Dest) Mkdir(_ context.Context, rel string, m transfer.Meta) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("mkdir %s: %w", p, classify(err))
 	}
-	// mkdir(2) applies the umask; set the source's mode exactly.
-	if want := unixMode(m.Mode); st.Mode&0o7777 != want {
-		if err := chmodPathFD(fd, want); err != nil {
-			return fmt.Errorf("chmod %s: %w", p, classify(err))
-		}
-	}
-	if d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
-		if err := unix.Fchownat(dir.fd, base, m.UID, m.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("chown %s: %w", p, classify(err))
-		}
+	// mkdir(2) applies the umask; applyMeta sets the source's mode exactly.
+	if err := d.applyMeta(pathTarget(fd), p, m, owned{mode: st.Mode & 0o7777, uid: int(st.Uid), gid: int(st.Gid)}); err != nil {
+		return classify(err)
 	}
 	d.markKnown(rel)
 	return nil
@@ -179,13 +173,6 @@ func makeDir(dirfd int, name string, mode uint32) (fd int, made bool, err error)
 	return -1, false, fmt.Errorf("directory keeps changing: %w", unix.EAGAIN)
 }
 
-// chmodPathFD changes the mode of what the O_PATH descriptor fd refers to.
-// fchmod refuses O_PATH descriptors, and fchmodat cannot refuse to follow
-// a symlink; the descriptor's /proc link names exactly the opened inode.
-func chmodPathFD(fd int, mode uint32) error {
-	return unix.Fchmodat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), mode, 0)
-}
-
 // Symlink implements transfer.Symlinker: the link is created under a temp
 // name and renamed over rel, so an existing entry is replaced atomically.
 func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) error {
@@ -198,15 +185,11 @@ func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) e
 	if err := unix.Symlinkat(target, dir.fd, tmp); err != nil {
 		return fmt.Errorf("symlink %s: %w", final, classify(err))
 	}
-	if d.opts.Chown && m.UID >= 0 && m.GID >= 0 {
-		if err := unix.Fchownat(dir.fd, tmp, m.UID, m.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			_ = unix.Unlinkat(dir.fd, tmp, 0)
-			return fmt.Errorf("chown %s: %w", final, classify(err))
-		}
-	}
-	if !m.ModTime.IsZero() {
-		ts := []unix.Timespec{unix.NsecToTimespec(m.ModTime.UnixNano()), unix.NsecToTimespec(m.ModTime.UnixNano())}
-		_ = unix.UtimesNanoAt(dir.fd, tmp, ts, unix.AT_SYMLINK_NOFOLLOW)
+	// A new link belongs to this process and has no mode of its own.
+	have := owned{mode: unixMode(m.Mode), uid: d.euid, gid: d.egid}
+	if err := d.applyMeta(linkTarget{dir: dir.fd, name: tmp}, final, m, have); err != nil {
+		_ = unix.Unlinkat(dir.fd, tmp, 0)
+		return classify(err)
 	}
 	return d.publishTemp(dir, tmp, base, final)
 }

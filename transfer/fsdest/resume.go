@@ -61,7 +61,8 @@ func (d *Dest) reopen(u *upload, dir string, cp *transfer.Checkpoint) bool {
 		unix.Close(fd)
 		return false
 	}
-	u.fd, u.name, u.created = fd, name, st.Mode&0o7777
+	u.fd, u.name = fd, name
+	u.have = owned{mode: st.Mode & 0o7777, uid: int(st.Uid), gid: int(st.Gid)}
 	u.held, u.durable, u.end, u.written = held, held, held, held
 	u.parts = append(u.parts[:0], cp.Parts...)
 	return true

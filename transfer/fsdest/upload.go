@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path"
-	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -14,8 +12,12 @@ import (
 )
 
 // Begin implements transfer.Destination. The file is created under a hidden
-// temp name in its target directory (or in place when Progressive), already
-// with its final permission bits where the umask allows, to save a chmod.
+// temp name in its target directory, already with its final permission
+// bits where the umask allows, to save a chmod. When Progressive, the new
+// file is renamed over the final name before its first byte, so readers
+// see it grow there; whatever the name held before (a hard link to a file
+// elsewhere, a file of another owner or mode) is replaced, never written
+// through.
 func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *transfer.Checkpoint) (transfer.Upload, error) {
 	final, err := d.abs(rel)
 	if err != nil {
@@ -32,15 +34,10 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *t
 	}
 	// O_NOFOLLOW: a symlink under the final name is never written through.
 	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_CLOEXEC | unix.O_NOFOLLOW
-	if d.opts.Progressive {
-		u.inPlace, u.name = true, u.base
-		flags |= unix.O_TRUNC
-	} else {
-		u.name = d.tempName()
-		flags |= unix.O_EXCL
-		if d.resumable(m.Size) {
-			u.name, u.every = d.partName(), d.opts.ResumeEvery
-		}
+	u.name = d.tempName()
+	flags |= unix.O_EXCL
+	if d.resumable(m.Size) {
+		u.name, u.every = d.partName(), d.opts.ResumeEvery
 	}
 	u.dir, err = d.dirs.acquire(dirRel, d.absOf(dirRel))
 	if err == nil && u.every > 0 && d.reopen(u, d.absOf(dirRel), resume) {
@@ -64,8 +61,29 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *t
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", d.absOf(path.Join(dirRel, u.name)), classify(symlinkErr(err)))
 	}
-	u.created = perm &^ d.umask
+	u.have = owned{mode: perm &^ d.umask, uid: d.euid, gid: d.egid}
+	if d.opts.Progressive && (d.opts.Atomic == nil || !d.opts.Atomic(rel)) {
+		if err := u.publishEmpty(); err != nil {
+			return nil, err
+		}
+	}
 	return u, nil
+}
+
+// publishEmpty renames the freshly created, still empty file of a
+// progressive upload over its final name, where it is then written in
+// place.
+func (u *upload) publishEmpty() error {
+	if err := unix.Renameat(u.dir.fd, u.name, u.dir.fd, u.base); err != nil {
+		_ = unix.Unlinkat(u.dir.fd, u.name, 0)
+		_ = unix.Close(u.fd)
+		u.fd = -1
+		u.done()
+		return fmt.Errorf("publish %s: %w", u.final, classify(err))
+	}
+	u.inPlace, u.name = true, u.base
+	u.d.markDirty(u.dir.rel)
+	return nil
 }
 
 // upload writes through a raw descriptor: an *os.File would cost four
@@ -81,9 +99,9 @@ type upload struct {
 	base    string
 	inPlace bool
 	fd      int
-	created uint32 // permission bits the file was created with
-	end     int64  // highest offset written, holes left for zeros included
-	written int64  // highest offset actually written
+	have    owned // the mode and owner the file was created with
+	end     int64 // highest offset written, holes left for zeros included
+	written int64 // highest offset actually written
 	resumeState
 }
 
@@ -149,8 +167,9 @@ func allZero(p []byte) bool {
 // Commit applies the metadata through the open descriptor (only what the
 // create did not already set), makes the data durable, checks the size, and
 // renames into place. Its errors are never marked retriable: a failed Commit
-// has dropped its temp file, so the whole file must be sent again. The
-// directory fsync that makes the rename durable waits for Sync.
+// has dropped its temp file, so the whole file must be sent again. Out of
+// space (which NFS may report only at fsync or close) is marked
+// transfer.NoSpace. The directory fsync that makes the rename durable waits for Sync.
 func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 	if u.fd < 0 {
 		return fmt.Errorf("publish %s: upload already finished", u.final)
@@ -159,6 +178,7 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 	if cerr := unix.Close(u.fd); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", u.final, cerr)
 	}
+	err = noSpace(err)
 	u.fd = -1
 	defer u.done()
 	if err != nil {
@@ -172,7 +192,7 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 		// lstat of the target as os.Rename would make.
 		if err := unix.Renameat(u.dir.fd, u.name, u.dir.fd, u.base); err != nil {
 			_ = unix.Unlinkat(u.dir.fd, u.name, 0)
-			return fmt.Errorf("publish %s: %w", u.final, err)
+			return noSpace(fmt.Errorf("publish %s: %w", u.final, err))
 		}
 	}
 	u.d.markDirty(u.dir.rel)
@@ -183,38 +203,18 @@ func (u *upload) finish(m transfer.Meta) error {
 	fd := u.fd
 	// The size check counts what the writes acknowledged rather than
 	// asking the file system: on a network mount a stat is a round trip.
-	if !u.d.opts.Progressive && u.end != m.Size {
+	if !u.inPlace && u.end != m.Size {
 		return fmt.Errorf("%s: %d bytes written, want %d", u.final, u.end, m.Size)
 	}
 	// Progressive files are cut to the size; a file ending in a hole is
 	// extended to it.
-	if u.d.opts.Progressive || u.end > u.written {
+	if u.inPlace || u.end > u.written {
 		if err := unix.Ftruncate(fd, m.Size); err != nil {
 			return fmt.Errorf("truncate %s: %w", u.final, err)
 		}
 	}
-	if u.d.opts.Chown && m.UID >= 0 && m.GID >= 0 && (m.UID != u.d.euid || m.GID != u.d.egid) {
-		if err := unix.Fchown(fd, m.UID, m.GID); err != nil {
-			return fmt.Errorf("chown %s: %w", u.final, err)
-		}
-	}
-	// chown clears set-id bits, and the umask may have cleared others.
-	if mode := unixMode(m.Mode); mode != u.created || mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
-		if err := unix.Fchmod(fd, mode); err != nil {
-			return fmt.Errorf("chmod %s: %w", u.final, err)
-		}
-	}
-	if u.d.opts.Xattrs {
-		for k, v := range m.Xattrs {
-			if err := unix.Fsetxattr(fd, k, v, 0); err != nil {
-				return fmt.Errorf("set xattr %s on %s: %w", k, u.final, err)
-			}
-		}
-	}
-	if !m.ModTime.IsZero() {
-		if err := futimens(fd, m.ModTime); err != nil {
-			return fmt.Errorf("set mtime of %s: %w", u.final, err)
-		}
+	if err := u.d.applyMeta(fileTarget(fd), u.final, m, u.have); err != nil {
+		return err
 	}
 	if err := unix.Fsync(fd); err != nil {
 		return fmt.Errorf("fsync %s: %w", u.final, err)
@@ -238,17 +238,6 @@ func (u *upload) Abort(context.Context) error {
 	}
 	if err := unix.Unlinkat(u.dir.fd, u.name, 0); err != nil && err != unix.ENOENT {
 		return fmt.Errorf("remove temp file %s: %w", u.tmp(), err)
-	}
-	return nil
-}
-
-// futimens sets atime and mtime through the descriptor with nanosecond
-// precision, saving a path lookup on a network mount.
-func futimens(fd int, t time.Time) error {
-	ts := [2]unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
-	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
-	if e != 0 {
-		return e
 	}
 	return nil
 }

@@ -12,6 +12,11 @@
 // Put the limiter inside the retry decorator (retry.New(limit.New(d, l),
 // p)): a retried Write sends its bytes again, and they count again.
 //
+// A timetable (NewScheduled) changes the limiter's rate when a write finds
+// that another entry is in force, judged on an injected clock. A write that
+// is already waiting finishes at the rate it started with; as waits are
+// taken in slices of the burst, the new rate applies within one burst.
+//
 // The decorator intercepts no optional ability, so it implements only
 // Destination and Unwrapper, and transfer.As finds the inner destination's
 // abilities unchanged.
@@ -20,6 +25,7 @@ package limit
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -30,6 +36,52 @@ import (
 type Dest struct {
 	inner transfer.Destination
 	l     *rate.Limiter
+	s     Schedule // nil: l's rate never changes
+	clock Clock
+}
+
+// Schedule gives the rate in force at a time, in bytes per second; 0 or
+// less is no limit. config.BwLimit (the key bwlimit) is one.
+type Schedule interface {
+	RateAt(t time.Time) int64
+}
+
+// Clock tells the time a Schedule is read at; SystemClock in production.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock, in the local time zone, as an operator
+// reads a timetable.
+type SystemClock struct{}
+
+// Now implements Clock.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// NewScheduled wraps d as New does, and sets l's rate to the one s gives at
+// c's time before every write. l is shared by a job's destinations, so the
+// timetable bounds the job's total; its burst must be at least 1, since a
+// timetable's rates change from "off" (rate.Inf) to a limit. A nil s is New.
+func NewScheduled(d transfer.Destination, l *rate.Limiter, s Schedule, c Clock) transfer.Destination {
+	if s == nil || l == nil {
+		return New(d, l)
+	}
+	return &Dest{inner: d, l: l, s: s, clock: c}
+}
+
+// follow sets the limiter's rate to the timetable's at this moment.
+func (d *Dest) follow() {
+	if d.s == nil {
+		return
+	}
+	now := d.clock.Now()
+	want := rate.Inf
+	if r := d.s.RateAt(now); r > 0 {
+		want = rate.Limit(r)
+	}
+	if d.l.Limit() != want {
+		d.l.SetLimit(want) // the limiter keeps its own time, as WaitN does
+	}
 }
 
 // New wraps d so writes wait for l, one token per byte. A nil l means no
@@ -55,7 +107,7 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *t
 	if err != nil {
 		return nil, err
 	}
-	return &upload{u: u, l: d.l, rel: rel}, nil
+	return &upload{u: u, d: d, rel: rel}, nil
 }
 
 // Stat implements transfer.Destination.
@@ -70,7 +122,7 @@ func (d *Dest) Remove(ctx context.Context, rel string) error {
 
 type upload struct {
 	u   transfer.Upload
-	l   *rate.Limiter
+	d   *Dest
 	rel string
 }
 
@@ -78,7 +130,8 @@ type upload struct {
 // then hands p to the inner upload in one piece: splitting it would
 // multiply the calls (and, for S3, fragment nothing but the bookkeeping).
 func (u *upload) Write(ctx context.Context, off int64, p []byte) error {
-	if err := wait(ctx, u.l, len(p)); err != nil {
+	u.d.follow()
+	if err := wait(ctx, u.d.l, len(p)); err != nil {
 		return fmt.Errorf("bandwidth limit for %q at %d: %w", u.rel, off, err)
 	}
 	return u.u.Write(ctx, off, p)

@@ -127,3 +127,68 @@ func TestNilLimiterAndAbilities(t *testing.T) {
 		t.Fatalf("Name %q", d.Name())
 	}
 }
+
+// steps is a timetable for tests: rate[i] is in force from at[i] on, and
+// rate[0] before at[0]; 0 is no limit.
+type steps struct {
+	at   []time.Time
+	rate []int64
+}
+
+func (s steps) RateAt(t time.Time) int64 {
+	r := s.rate[0]
+	for i, a := range s.at {
+		if !t.Before(a) {
+			r = s.rate[i]
+		}
+	}
+	return r
+}
+
+// utcClock is the clock of the synctest bubble, read in UTC.
+type utcClock struct{}
+
+func (utcClock) Now() time.Time { return time.Now().UTC() }
+
+// A timetable's rate applies from the write that finds it in force: 4 MiB in
+// 1 MiB writes at 1 MiB/s take 3.75 s, but 2.75 s when the limit goes off at
+// 2 s (the write starting at 2.75 s goes through at once).
+func TestScheduledRateGoesOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		s := steps{at: []time.Time{start, start.Add(2 * time.Second)}, rate: []int64{mib, 0}}
+		d := limit.NewScheduled(desttest.NewFS(t), rate.NewLimiter(rate.Inf, 256<<10), s, utcClock{})
+		data := transfertest.Content(3, 4*mib)
+		transfertest.Upload(t, d, "f", data, mib)
+		if elapsed, want := time.Since(start), 2750*time.Millisecond; !near(elapsed, want) {
+			t.Fatalf("took %v, want %v", elapsed, want)
+		}
+		transfertest.CheckContent(t, d, "f", data)
+	})
+}
+
+// From "off" to a limit: unlimited writes take no time, then the limit holds.
+func TestScheduledRateComesOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		s := steps{at: []time.Time{start, start.Add(10 * time.Second)}, rate: []int64{0, mib}}
+		d := limit.NewScheduled(desttest.NewFS(t), rate.NewLimiter(rate.Inf, 256<<10), s, utcClock{})
+		transfertest.Upload(t, d, "a", transfertest.Content(4, 8*mib), mib)
+		if elapsed := time.Since(start); elapsed != 0 {
+			t.Fatalf("8 MiB with the limit off took %v, want 0", elapsed)
+		}
+		time.Sleep(10 * time.Second) // the bubble's clock: no real wait
+		start = time.Now()
+		transfertest.Upload(t, d, "b", transfertest.Content(5, 2*mib), mib)
+		if elapsed, want := time.Since(start), 1750*time.Millisecond; !near(elapsed, want) {
+			t.Fatalf("2 MiB at 1 MiB/s with a 256 KiB burst took %v, want %v", elapsed, want)
+		}
+	})
+}
+
+func TestScheduledWithoutSchedule(t *testing.T) {
+	fs := desttest.NewFS(t)
+	if d := limit.NewScheduled(fs, nil, steps{rate: []int64{1}}, utcClock{}); d != transfer.Destination(fs) {
+		t.Fatal("a nil limiter should leave the destination unwrapped")
+	}
+}

@@ -1,5 +1,5 @@
-// Command livebench measures the viewer-visible lag of live HLS
-// replication: a real ffmpeg encoder writes a live stream into a source
+// Command livebench measures the viewer-visible lag of live HLS or
+// MPEG-DASH replication: a real ffmpeg encoder writes a live stream into a source
 // directory, efssync (watch mode) and lsyncd replicate it each to a plain
 // tmpfs directory and to a latency-injecting FUSE mount (a simulated
 // EFS/NFS), and a poller records, every 2 ms, when each segment first
@@ -8,7 +8,7 @@
 // measurement writes a large file at a steady rate and times how long after
 // close() each replica holds it whole.
 //
-//	livebench -efssync PATH [-duration 60s] [-profile nfs] [-lsyncd-modes rsync,direct] [-json FILE] [-md FILE]
+//	livebench -efssync PATH [-format hls|dash] [-duration 60s] [-profile nfs] [-lsyncd-modes rsync,direct] [-json FILE] [-md FILE]
 //
 // It needs root (or fusermount3) and /dev/fuse for the mounts, ffmpeg with
 // libx264, and lsyncd with rsync.
@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/efssync/efssync/agent/livefmt"
 	"github.com/efssync/efssync/internal/faultfs"
 )
 
@@ -43,6 +44,7 @@ func main() {
 // options are the command-line settings.
 type options struct {
 	efssync, lsyncd, ffmpeg string
+	format                  string // hls or dash
 	duration                time.Duration
 	profile                 string
 	lsyncdModes             []string
@@ -58,6 +60,7 @@ type options struct {
 // Report is the JSON output: settings and both measurements.
 type Report struct {
 	Date        string       `json:"date"`
+	Format      string       `json:"format"`
 	Duration    string       `json:"duration"`
 	Profile     string       `json:"profile"`
 	PollEvery   string       `json:"poll_every"`
@@ -78,6 +81,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.efssync, "efssync", "efssync", "efssync binary")
 	flag.StringVar(&o.lsyncd, "lsyncd", "lsyncd", "lsyncd binary")
 	flag.StringVar(&o.ffmpeg, "ffmpeg", "ffmpeg", "ffmpeg binary")
+	flag.StringVar(&o.format, "format", "hls", "stream format: hls (MPEG-TS segments) or dash (fMP4, SegmentTimeline)")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "length of the live stream")
 	flag.StringVar(&o.profile, "profile", "nfs", "latency profile of the FUSE destinations (nfs, efs, none)")
 	flag.StringVar(&modes, "lsyncd-modes", "rsync", "lsyncd layers to run, comma-separated: rsync (default.rsync), direct (default.direct); empty for none")
@@ -98,6 +102,9 @@ func parseFlags() (*options, error) {
 		default:
 			return nil, fmt.Errorf("-lsyncd-modes: unknown mode %q (rsync, direct)", m)
 		}
+	}
+	if o.format != "hls" && o.format != "dash" {
+		return nil, fmt.Errorf("-format: unknown format %q (hls, dash)", o.format)
 	}
 	o.bigSize = bigMiB << 20
 	o.bigRate *= 1 << 20
@@ -190,7 +197,7 @@ func run(ctx context.Context) error {
 			p.stop(10 * time.Second)
 		}
 	}()
-	p, err := startEfssync(ctx, o.efssync, work, src, byTool["efssync"], logs)
+	p, err := startEfssync(ctx, o.efssync, o.format, work, src, byTool["efssync"], logs)
 	if err != nil {
 		return err
 	}
@@ -208,20 +215,25 @@ func run(ctx context.Context) error {
 	logf("all replicators follow %s", src)
 
 	// The live stream.
-	rep := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Duration: o.duration.String(), Profile: o.profile,
+	rep := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Format: o.format, Duration: o.duration.String(), Profile: o.profile,
 		PollEvery: o.every.String(), LsyncdModes: o.lsyncdModes, BigMiB: o.bigSize >> 20, BigRateMiBs: o.bigRate / (1 << 20)}
-	pl := newPoller(src, "live.m3u8", dests)
+	manifest := manifestName(o.format)
+	rules, err := livefmt.New([]string{o.format})
+	if err != nil {
+		return err
+	}
+	pl := newPoller(src, manifest, rules, dests)
 	stopPoll := make(chan struct{})
 	pollDone := make(chan struct{})
 	go func() { defer close(pollDone); pl.run(stopPoll, o.every) }()
-	rep.FFmpeg, err = runFFmpeg(ctx, o.ffmpeg, src, o.duration, logs)
+	rep.FFmpeg, err = runFFmpeg(ctx, o.ffmpeg, o.format, src, o.duration, logs)
 	if err != nil {
 		close(stopPoll)
 		<-pollDone
 		return err
 	}
-	logf("ffmpeg done; waiting for the replicas to publish the final playlist")
-	settle(ctx, src, "live.m3u8", dests, 15*time.Second)
+	logf("ffmpeg done; waiting for the replicas to publish the final manifest")
+	settle(ctx, src, manifest, dests, 15*time.Second)
 	// Give the poller a few more rounds: the last replica may have
 	// converged after its last poll.
 	time.Sleep(50 * o.every)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/efssync/efssync/agent/livefmt"
 )
 
 func TestPercentileNearestRank(t *testing.T) {
@@ -16,10 +18,18 @@ func TestPercentileNearestRank(t *testing.T) {
 	}
 }
 
-func TestParsePlaylistKeepsURIsOnly(t *testing.T) {
-	got := parsePlaylist([]byte("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg1.ts\n\n#EXTINF:1.0,\r\nseg2.ts\r\n#EXT-X-ENDLIST\n"))
+func TestNamesKeepsURIsOnly(t *testing.T) {
+	rules, _ := livefmt.New([]string{"hls"})
+	p := newPoller(t.TempDir(), "live.m3u8", rules, nil)
+	got := p.names([]byte("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg1.ts\n\n#EXTINF:1.0,\r\nseg2.ts\r\n#EXT-X-ENDLIST\n"))
 	if len(got) != 2 || got[0] != "seg1.ts" || got[1] != "seg2.ts" {
-		t.Fatalf("parsePlaylist = %q", got)
+		t.Fatalf("names = %q", got)
+	}
+	rules, _ = livefmt.New([]string{"dash"})
+	p = newPoller(t.TempDir(), "live.mpd", rules, nil)
+	got = p.names([]byte(`<MPD type="dynamic"><Period><AdaptationSet><Representation id="0"><SegmentTemplate media="c$RepresentationID$-$Number%05d$.m4s" initialization="i$RepresentationID$.m4s" startNumber="3"><SegmentTimeline><S t="0" d="10" r="1"/></SegmentTimeline></SegmentTemplate></Representation></AdaptationSet></Period></MPD>`))
+	if len(got) != 3 || got[0] != "i0.m4s" || got[2] != "c0-00004.m4s" {
+		t.Fatalf("names = %q", got)
 	}
 }
 
@@ -53,7 +63,8 @@ func TestPollerCountsPlaylistAheadOfSegment(t *testing.T) {
 	pl := "#EXTM3U\n#EXTINF:1.0,\nseg1.ts\n"
 	write(src, "seg1.ts", "segment one")
 	write(src, "live.m3u8", pl)
-	p := newPoller(src, "live.m3u8", []*dest{{tool: "a", kind: "plain", read: good}, {tool: "b", kind: "plain", read: bad}})
+	rules, _ := livefmt.New([]string{"hls"})
+	p := newPoller(src, "live.m3u8", rules, []*dest{{tool: "a", kind: "plain", read: good}, {tool: "b", kind: "plain", read: bad}})
 	p.poll()
 	write(good, "seg1.ts", "segment one")
 	write(good, "live.m3u8", pl)

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/zeebo/blake3"
+
+	"github.com/efssync/efssync/agent/livefmt"
 )
 
 // dest is one replica under test: where its tool writes (through FUSE for
@@ -51,6 +52,7 @@ type destState struct {
 type poller struct {
 	src      string
 	playlist string
+	rules    livefmt.Rules
 	srcSeen  map[string]time.Time
 	srcInfo  map[string]segInfo
 	dests    []*destState
@@ -58,23 +60,25 @@ type poller struct {
 	maxPoll  time.Duration
 }
 
-func newPoller(src, playlist string, dests []*dest) *poller {
-	p := &poller{src: src, playlist: playlist, srcSeen: map[string]time.Time{}, srcInfo: map[string]segInfo{}}
+func newPoller(src, playlist string, rules livefmt.Rules, dests []*dest) *poller {
+	p := &poller{src: src, playlist: playlist, rules: rules, srcSeen: map[string]time.Time{}, srcInfo: map[string]segInfo{}}
 	for _, d := range dests {
 		p.dests = append(p.dests, &destState{d: d, firstSeen: map[string]time.Time{}, verified: map[string]bool{}, badSegs: map[string]bool{}})
 	}
 	return p
 }
 
-// parsePlaylist returns the URIs an HLS media playlist lists, in order.
-func parsePlaylist(data []byte) []string {
-	var segs []string
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		segs = append(segs, line)
+// names returns the files a manifest (HLS playlist or DASH MPD) names,
+// in order, with the parser efssync uses: segments and init segments.
+// A manifest that does not parse names nothing.
+func (p *poller) names(data []byte) []string {
+	refs, err := p.rules.Needs(p.playlist, data, time.Now())
+	if err != nil {
+		return nil
+	}
+	segs := make([]string, len(refs))
+	for i, r := range refs {
+		segs[i] = r.Path
 	}
 	return segs
 }
@@ -116,7 +120,7 @@ func (p *poller) pollSource() {
 		return
 	}
 	now := time.Now()
-	for _, s := range parsePlaylist(data) {
+	for _, s := range p.names(data) {
 		if _, ok := p.srcSeen[s]; ok {
 			continue
 		}
@@ -136,7 +140,7 @@ func (p *poller) pollDest(ds *destState) {
 		return
 	}
 	now := time.Now()
-	segs := parsePlaylist(data)
+	segs := p.names(data)
 	changed := !bytes.Equal(data, ds.last)
 	ds.last = data
 	for _, s := range segs {

@@ -62,19 +62,20 @@ func (p *proc) stop(grace time.Duration) {
 	}
 }
 
-// startEfssync runs efssync in watch mode with the HLS ordering rule and
-// mirror deletes, replicating src to both destinations of one job.
-func startEfssync(_ context.Context, bin, work, src string, dests []*dest, logs string) (*proc, error) {
+// startEfssync runs efssync in watch mode with the ordering rule of the
+// stream's format and mirror deletes, replicating src to both destinations
+// of one job.
+func startEfssync(_ context.Context, bin, format, work, src string, dests []*dest, logs string) (*proc, error) {
 	cfg := fmt.Sprintf(`state_dir: %s
 jobs:
   - name: live
     source: %s
     mode: watch
-    order: [hls]
+    order: [%s]
     delete: mirror
     max_delete: "100%%"
     destinations:
-`, filepath.Join(work, "efssync", "state"), src)
+`, filepath.Join(work, "efssync", "state"), src, format)
 	for _, d := range dests {
 		cfg += fmt.Sprintf("      - {type: fs, path: %s}\n", d.write)
 	}
@@ -149,22 +150,37 @@ func waitReady(ctx context.Context, src string, dests []*dest, procs []*proc) er
 	return nil
 }
 
-// runFFmpeg encodes a live test stream into src for the given duration and
-// returns its command line. Segments are written in place (no temp_file
-// flag); ffmpeg renames each new playlist into place.
-func runFFmpeg(ctx context.Context, bin, src string, d time.Duration, logs string) ([]string, error) {
+// manifestName is the manifest the encoder writes for format.
+func manifestName(format string) string {
+	if format == "dash" {
+		return "live.mpd"
+	}
+	return "live.m3u8"
+}
+
+// runFFmpeg encodes a live test stream in format into src for the given
+// duration and returns its command line. HLS segments are written in place
+// (no temp_file flag) and each new playlist renamed into place; the DASH
+// muxer writes segments and manifests as .tmp and renames them, keeping
+// window_size segments in the manifest and extra_window_size more on disk.
+func runFFmpeg(ctx context.Context, bin, format, src string, d time.Duration, logs string) ([]string, error) {
 	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
 		"-f", "lavfi", "-i", "testsrc=size=1280x720:rate=25",
 		"-t", strconv.FormatFloat(d.Seconds(), 'f', -1, 64),
 		"-c:v", "libx264", "-preset", "ultrafast", "-b:v", "3M", "-maxrate", "3M", "-bufsize", "3M",
-		"-g", "25", "-sc_threshold", "0",
-		"-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments",
-		"-hls_segment_filename", filepath.Join(src, "seg%05d.ts"),
-		filepath.Join(src, "live.m3u8")}
+		"-g", "25", "-sc_threshold", "0"}
+	if format == "dash" {
+		args = append(args, "-f", "dash", "-window_size", "5", "-extra_window_size", "2", "-seg_duration", "1",
+			"-use_template", "1", "-use_timeline", "1")
+	} else {
+		args = append(args, "-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments",
+			"-hls_segment_filename", filepath.Join(src, "seg%05d.ts"))
+	}
+	args = append(args, filepath.Join(src, manifestName(format)))
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	logf("ffmpeg: %d s live HLS stream", int(d.Seconds()))
+	logf("ffmpeg: %d s live %s stream", int(d.Seconds()), format)
 	if err := cmd.Run(); err != nil {
 		_ = os.WriteFile(filepath.Join(logs, "ffmpeg.log"), stderr.Bytes(), 0o644)
 		return nil, fmt.Errorf("ffmpeg: %w: %s", err, stderr.String())

@@ -1,0 +1,180 @@
+package report
+
+import (
+	"bufio"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Status is the outcome of one entry at one destination, as reported.
+type Status string
+
+// Outcomes written to the report. Only StatusFailed and StatusChanged make a
+// run exit 1; a vanished file was deleted by its owner, which is no fault.
+const (
+	StatusCopied    Status = "copied"
+	StatusLinked    Status = "linked"
+	StatusSymlinked Status = "symlinked"
+	StatusMkdir     Status = "mkdir"
+	StatusDeleted   Status = "deleted"
+	StatusSkipped   Status = "skipped"
+	StatusFailed    Status = "failed"
+	StatusVanished  Status = "vanished"
+	StatusChanged   Status = "changed"
+	StatusPlanned   Status = "planned" // dry run: would be done
+	// StatusUnfinished: the file changed within finished.quiet and is left
+	// for a later run.
+	StatusUnfinished Status = "unfinished"
+	// StatusArchived: the source was removed after its copies were verified.
+	StatusArchived Status = "archived"
+)
+
+// StatusAdopted: the destination already held the entry as the source has
+// it; it was recorded without being sent.
+const StatusAdopted Status = "adopted"
+
+// StatusPending is an archived object (GLACIER, DEEP_ARCHIVE) whose
+// restore was requested: a later run reads it once S3 made it available.
+const StatusPending Status = "pending restore"
+
+// StatusUnsupported: the source entry cannot be replicated and was left
+// out: a FIFO, a socket or a device (efssync creates none of them, unlike
+// rsync -a as root), or a file named like efssync's own temp files, which
+// a destination would hide and clean away. Unlike skipped (unchanged), it
+// means the destination lacks the entry.
+const StatusUnsupported Status = "unsupported"
+
+// StatusInterrupted is the report's last line when a once-mode run was
+// stopped (SIGTERM, SIGINT) before it finished: a cut-over script must not
+// read the report, or the exit status, as "everything is in sync".
+const StatusInterrupted Status = "interrupted"
+
+// Line is one line of the JSON-lines run report: what happened to one path at
+// one destination, so an operator can audit every file of a migration.
+type Line struct {
+	Time time.Time `json:"time"`
+	Job  string    `json:"job"`
+	Path string    `json:"path"`
+	// PathHex carries the exact bytes of a path that is not valid UTF-8,
+	// which JSON strings cannot hold.
+	PathHex    string  `json:"path_hex,omitempty"`
+	Dest       string  `json:"dest,omitempty"`
+	Action     string  `json:"action,omitempty"`
+	Status     Status  `json:"status"`
+	Bytes      int64   `json:"bytes"`
+	BLAKE3     string  `json:"blake3,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// Writer serialises report lines from many workers into one file.
+type Writer struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	c    io.Closer
+	enc  *json.Encoder
+	path string
+	buf  []byte
+	// rot, when set, starts a new file when this one is too large or too
+	// old (watch mode runs for months with one report).
+	rot *rotation
+}
+
+// Stdout is the report path ("--report -") that writes the lines to
+// standard output, for piping into jq or a log shipper.
+const Stdout = "-"
+
+// Open opens the report file. An empty path discards the lines;
+// Stdout writes them to standard output.
+func Open(path string) (*Writer, error) {
+	if path == "" {
+		w := bufio.NewWriter(io.Discard)
+		return &Writer{w: w, enc: json.NewEncoder(w)}, nil
+	}
+	if path == Stdout {
+		w := bufio.NewWriterSize(os.Stdout, 64<<10)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return &Writer{w: w, enc: enc, path: "standard output"}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create report directory for %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open report %s: %w", path, err)
+	}
+	w := bufio.NewWriterSize(f, 256<<10)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &Writer{w: w, c: f, enc: enc, path: path}, nil
+}
+
+func (r *Writer) Write(l Line) {
+	if !utf8.ValidString(l.Path) {
+		l.PathHex = hex.EncodeToString([]byte(l.Path))
+	}
+	r.mu.Lock()
+	_ = r.enc.Encode(l)
+	r.rotateIfDue(l.Time)
+	r.mu.Unlock()
+}
+
+// WriteSkip writes the line of an unchanged entry. It is the line a large
+// unchanged tree writes most, so plain paths skip the reflection of
+// encoding/json; anything that needs escaping takes the general path.
+func (r *Writer) WriteSkip(now time.Time, job, rel string) {
+	if !plainJSON(rel) || !plainJSON(job) {
+		r.Write(Line{Time: now, Job: job, Path: rel, Action: "skip", Status: StatusSkipped})
+		return
+	}
+	r.mu.Lock()
+	b := r.buf[:0]
+	b = append(b, `{"time":"`...)
+	b = now.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","job":"`...)
+	b = append(b, job...)
+	b = append(b, `","path":"`...)
+	b = append(b, rel...)
+	b = append(b, `","action":"skip","status":"skipped","bytes":0,"duration_ms":0}`+"\n"...)
+	_, _ = r.w.Write(b)
+	r.buf = b
+	r.rotateIfDue(now)
+	r.mu.Unlock()
+}
+
+// plainJSON reports whether s can stand in a JSON string as it is.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Writer) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.w.Flush()
+	if r.rot != nil && r.rot.err != nil && err == nil {
+		err = r.rot.err
+	}
+	if r.c != nil {
+		if cerr := r.c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write report %s: %w", r.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package walk
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Filter decides which source paths a job syncs. A pattern without a slash
+// matches a name at any depth ("*.tmp"); one with a slash matches the whole
+// relative path ("logs/**/*.gz"). Excludes win over includes; when includes
+// are given, only files matching one are synced, while directories are still
+// descended so their matching contents are found.
+type Filter struct {
+	include, exclude []string
+}
+
+// NewFilter checks every pattern up front so a typo fails the config, not
+// silently the sync.
+func NewFilter(include, exclude []string) (*Filter, error) {
+	for _, p := range append(append([]string{}, include...), exclude...) {
+		if !doublestar.ValidatePattern(p) {
+			return nil, fmt.Errorf("invalid glob pattern %q", p)
+		}
+	}
+	return &Filter{include: include, exclude: exclude}, nil
+}
+
+func match(pattern, rel string) bool {
+	if !strings.Contains(pattern, "/") {
+		ok, _ := doublestar.Match(pattern, path.Base(rel))
+		return ok
+	}
+	ok, _ := doublestar.Match(strings.TrimPrefix(pattern, "/"), rel)
+	return ok
+}
+
+// Excluded reports whether rel (a directory's subtree, when isDir) is left out.
+func (f *Filter) Excluded(rel string, isDir bool) bool {
+	if f == nil {
+		return false
+	}
+	for _, p := range f.exclude {
+		if match(p, rel) {
+			return true
+		}
+	}
+	if isDir || len(f.include) == 0 {
+		return false
+	}
+	for _, p := range f.include {
+		if match(p, rel) {
+			return false
+		}
+	}
+	return true
+}
