@@ -57,7 +57,8 @@ soak:
 bench:
 	bash bench/run.sh
 
-# S3 into a local MinIO: efssync vs aws s3 sync and rclone.
+# S3 into a local MinIO: efssync vs aws s3 sync and rclone. BENCH_NET=model
+# puts Toxiproxy (latency, per-connection bandwidth) in front of it.
 bench-s3:
 	bash bench/s3.sh
 

@@ -28,9 +28,17 @@
 #   BENCH_KEEP=1                 keep the work directory
 #   BENCH_SMOKE=1                tiny data sets (300 files, 2 x 8 MiB) to test the harness
 #   BENCH_S3_RESTORE=0           leave out the restore section (bench/s3restore.sh)
+#   BENCH_NET=loopback           the network profile: loopback (this script), or
+#                                model (bench/s3net.sh: MinIO behind Toxiproxy with
+#                                per-response latency and per-connection bandwidth)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+case "${BENCH_NET:-loopback}" in
+loopback) ;;
+model) exec bash "$REPO/bench/s3net.sh" ;;
+*) echo "bench-s3: BENCH_NET=${BENCH_NET}: want loopback or model" >&2; exit 2 ;;
+esac
 RUNS="${BENCH_RUNS:-3}"
 TRANSFERS="${BENCH_S3_TRANSFERS:-8 32 64}"
 TOOLS="${BENCH_S3_TOOLS:-efssync aws rclone}"
@@ -46,6 +54,8 @@ BUCKET=bench
 
 # shellcheck source=bench/lib/minio.sh
 . "$REPO/bench/lib/minio.sh"
+# shellcheck source=bench/lib/s3run.sh
+. "$REPO/bench/lib/s3run.sh"
 minio_find bench-s3
 for tool in aws rclone go curl python3; do
 	command -v "$tool" >/dev/null || { echo "bench-s3: $tool missing" >&2; exit 2; }
@@ -74,11 +84,9 @@ LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 # --- build ----------------------------------------------------------------------
 cd "$REPO"
 log "building"
-go build -o "$WORK/bin/gendata" ./bench/cmd/gendata
-if [ -n "${BENCH_S3_BIN:-}" ]; then cp "$BENCH_S3_BIN" "$WORK/bin/efssync"; else CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync; fi
+build_tools "$WORK"
 if [ -n "${BENCH_S3_BASELINE:-}" ]; then cp "$BENCH_S3_BASELINE" "$WORK/bin/baseline"; fi
 EFSSYNC_VERSION="$("$WORK/bin/efssync" version 2>/dev/null | head -1 || echo unknown)"
-EFSSYNC_COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 # --- MinIO -----------------------------------------------------------------------
 log "starting MinIO"
@@ -155,14 +163,10 @@ measure() {
 		log "FAILED: $cmd"
 		tail -5 "$WORK/tool.log" >&2
 	fi
-	read -r secs rss cpu < <(awk -F': ' '
-		/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]}
-		/Maximum resident set size/ {r = $2}
-		/User time/ {c += $2} /System time/ {c += $2}
-		END {printf "%.2f %d %.2f\n", s, r, c}' "$WORK/time.out")
+	read -r secs rss cpu < <(time_fields "$WORK/time.out")
 	srv1="$(minio_ticks)"
 	local srvcpu
-	srvcpu="$(awk -v a="$srv0" -v b="$srv1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"
+	srvcpu="$(cpu_seconds "$srv0" "$srv1")"
 	# A run that leaves objects missing or short does not count, however fast.
 	local got
 	got="$(rclone size --json "minio:$BUCKET/$prefix" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["count"], d["bytes"])' || echo "0 0")"
@@ -387,22 +391,6 @@ fi
 # Splice: replace the text between the markers; if there are none yet,
 # insert the section above bench/run.sh's generated marker (benchreport keeps
 # everything above it), or append it when that marker is absent too.
-python3 - "$OUT" "$WORK/section.md" "$BEGIN" "$END" "$GEN_MARKER" <<'PY'
-import os, sys
-out, section_path, begin, end, gen = sys.argv[1:6]
-section = open(section_path).read().rstrip("\n")
-doc = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
-b, e = doc.find(begin), doc.find(end)
-if b >= 0 and e > b:
-    doc = doc[:b] + section + doc[e + len(end):]
-else:
-    g = doc.find(gen)
-    if g >= 0:
-        doc = doc[:g] + section + "\n\n" + doc[g:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section + "\n"
-open(out + ".tmp", "w").write(doc)
-os.replace(out + ".tmp", out)
-PY
+splice_section "$OUT" "$WORK/section.md" "$BEGIN" "$END" "$GEN_MARKER"
 log "wrote the s3 section of $OUT (${ELAPSED}s)"
 restore_section

@@ -35,6 +35,8 @@ BUCKET=restore
 
 # shellcheck source=bench/lib/minio.sh
 . "$REPO/bench/lib/minio.sh"
+# shellcheck source=bench/lib/s3run.sh
+. "$REPO/bench/lib/s3run.sh"
 minio_find bench-s3-restore
 for tool in aws rclone go curl python3; do
 	command -v "$tool" >/dev/null || { echo "bench-s3-restore: $tool missing" >&2; exit 2; }
@@ -64,10 +66,8 @@ LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 cd "$REPO"
 log "building"
-go build -o "$WORK/bin/gendata" ./bench/cmd/gendata
+build_tools "$WORK"
 go build -o "$WORK/bin/latencyfs" ./bench/cmd/latencyfs
-CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync
-EFSSYNC_COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 # --- MinIO, with its request metrics readable without a token -----------------------
 log "starting MinIO"
@@ -183,13 +183,9 @@ measure() { # ds target tool n phase run dst state
 		tail -5 "$WORK/tool.log" >&2
 	fi
 	m1="$(minio_ticks)"
-	srv="$(awk -v a="$m0" -v b="$m1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"
+	srv="$(cpu_seconds "$m0" "$m1")"
 	[ "$tool" = efssync ] && g1="$(gets)"
-	read -r secs rss cpu < <(awk -F': ' '
-		/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]}
-		/Maximum resident set size/ {r = $2}
-		/User time/ {c += $2} /System time/ {c += $2}
-		END {printf "%.2f %d %.2f\n", s, r, c}' "$WORK/time.out")
+	read -r secs rss cpu < <(time_fields "$WORK/time.out")
 	local got
 	got="$(find "$dst" -type f ! -name '.efssync-*' -printf '%s\n' | awk '{n++; s+=$1} END {print n+0, s+0}')"
 	if [ "$got" != "${NFILES[$ds]} ${NBYTES[$ds]}" ]; then
@@ -263,14 +259,5 @@ if [ "$OUT" = - ]; then
 	cat "$WORK/section.md"
 	exit 0
 fi
-python3 - "$OUT" "$WORK/section.md" "$BEGIN" "$END" <<'PY'
-import os, sys
-out, section_path, begin, end = sys.argv[1:5]
-section = open(section_path).read().rstrip("\n")
-doc = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
-b, e = doc.find(begin), doc.find(end)
-doc = doc[:b] + section + doc[e + len(end):] if b >= 0 and e > b else doc.rstrip("\n") + "\n\n" + section + "\n"
-open(out + ".tmp", "w").write(doc)
-os.replace(out + ".tmp", out)
-PY
+splice_section "$OUT" "$WORK/section.md" "$BEGIN" "$END"
 log "wrote the restore section of $OUT (${ELAPSED}s)"

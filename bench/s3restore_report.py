@@ -1,13 +1,13 @@
 """Markdown section of bench/s3restore.sh from its results.tsv."""
-import statistics
+import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from s3report import fmt, load, median as med  # noqa: E402
+
 results, meta_path, commands_path, begin, end = sys.argv[1:6]
-rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
-meta = [l.rstrip("\n").split("=", 1) for l in open(meta_path) if "=" in l]
-labels = {k[len("label_"):]: v for k, v in meta if k.startswith("label_")}
-meta = [(k, v) for k, v in meta if not k.startswith("label_")]
-commands = open(commands_path).read().rstrip("\n")
+rows, meta, labels, commands = load(results, meta_path, commands_path)
 
 acc = {}
 for ds, target, tool, n, phase, run, secs, rss, cpu, ok, gets, srv in rows:
@@ -17,7 +17,6 @@ for ds, target, tool, n, phase, run, secs, rss, cpu, ok, gets, srv in rows:
         a["m"].append(float(srv))
     else:
         a["f"] += 1
-med = lambda v: statistics.median(v) if v else None
 cells = {k: {"s": med(a["s"]), "r": med(a["r"]), "c": med(a["c"]), "m": med(a["m"]),
              "g": max(a["g"]) if a["g"] else None, "f": a["f"]}
          for k, a in acc.items()}
@@ -32,19 +31,6 @@ def best_n(ds, target):
 def cell(ds, target, tool, phase):
     n = best_n(ds, target) if tool == "rclone" else ""
     return cells.get((ds, target, tool, n or "", phase)), n
-
-
-def fmt(c, ref):
-    if c is None:
-        return "—"
-    if c["s"] is None:
-        return "failed"
-    s = f"{c['s']:.2f} s"
-    if ref and ref["s"] and c is not ref:
-        s += f" ({c['s'] / ref['s']:.2f}×)"
-    if c["f"]:
-        s += f" ({c['f']} failed)"
-    return s
 
 
 ds_names = {"small": "5,000 objects of 1–16 KiB", "large": "2 objects of 256 MiB"}

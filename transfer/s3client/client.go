@@ -48,6 +48,12 @@ type Options struct {
 	// smaller than that closes a connection after nearly every request
 	// and dials a new one for the next.
 	IdleConns int
+	// MaxInFlight, when positive, bounds the requests waiting for S3 at
+	// once; below it, a window adapts to the latency of the answers (see
+	// window). Zero sends every request at once, as the caller makes them.
+	// Request bodies over 1 MiB (multipart parts) are not counted: they
+	// are bounded by the caller's part concurrency and limited by the link.
+	MaxInFlight int
 	// Log receives the SDK's own log lines; nil means slog's default.
 	Log *slog.Logger
 }
@@ -103,7 +109,8 @@ func New(ctx context.Context, what string, opts Options) (*s3.Client, error) {
 }
 
 // newHTTPClient keeps the SDK's transport settings (proxy, custom CA bundle)
-// and adds stall detection to every connection.
+// and adds stall detection to every connection and, with MaxInFlight, the
+// adaptive window of requests in flight.
 func newHTTPClient(base aws.HTTPClient, opts Options) *http.Client {
 	var tr *http.Transport
 	if bc, ok := base.(*awshttp.BuildableClient); ok {
@@ -121,6 +128,9 @@ func newHTTPClient(base aws.HTTPClient, opts Options) *http.Client {
 	var rt http.RoundTripper = tr
 	if opts.WrapTransport != nil {
 		rt = opts.WrapTransport(rt)
+	}
+	if opts.MaxInFlight > 0 {
+		rt = newGate(rt, opts.MaxInFlight)
 	}
 	return &http.Client{Transport: rt}
 }

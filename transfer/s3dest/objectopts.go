@@ -51,28 +51,36 @@ func (d *Dest) tagSet(meta map[string]string) []types.Tag {
 	return tags
 }
 
-// partPool recycles part buffers between the uploads of one Dest, so a
-// steady stream of large files does not allocate a part per part.
-type partPool struct {
-	size int64
-	p    sync.Pool
+// partPools recycles part buffers between the uploads of one Dest, so a
+// steady stream of large files does not allocate a part per part. Parts
+// come in a few sizes (partPlan rounds them to whole MiB), one pool each.
+type partPools struct {
+	mu    sync.Mutex
+	sizes map[int64]*sync.Pool
 }
 
-func newPartPool(size int64) *partPool {
-	pp := &partPool{size: size}
-	pp.p.New = func() any {
-		b := make([]byte, 0, size)
-		return &b
+func (pp *partPools) pool(size int64) *sync.Pool {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.sizes == nil {
+		pp.sizes = map[int64]*sync.Pool{}
 	}
-	return pp
+	p, ok := pp.sizes[size]
+	if !ok {
+		p = &sync.Pool{New: func() any { b := make([]byte, 0, size); return &b }}
+		pp.sizes[size] = p
+	}
+	return p
 }
 
-func (pp *partPool) get() *[]byte { return pp.p.Get().(*[]byte) }
+// get returns an empty buffer with room for size bytes.
+func (pp *partPools) get(size int64) *[]byte { return pp.pool(size).Get().(*[]byte) }
 
-func (pp *partPool) put(b *[]byte) {
-	if b == nil || int64(cap(*b)) != pp.size {
+// put gives b back to the pool of its capacity.
+func (pp *partPools) put(b *[]byte) {
+	if b == nil {
 		return
 	}
 	*b = (*b)[:0]
-	pp.p.Put(b)
+	pp.pool(int64(cap(*b))).Put(b)
 }

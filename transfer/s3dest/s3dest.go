@@ -38,6 +38,7 @@
 package s3dest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,8 +96,12 @@ type Options struct {
 	// PartSize is the multipart part size, default 16 MiB, at least 5 MiB.
 	// A file smaller than one part is sent with a single PutObject.
 	PartSize int64
-	// PartConcurrency is how many parts of one file are in flight at once,
-	// default 4. An upload holds at most PartConcurrency+1 part buffers.
+	// PartConcurrency is how many parts of PartSize one file has in flight
+	// at once, default 4: PartSize × PartConcurrency bytes. A file that
+	// would be cut into fewer than 2×PartConcurrency parts is cut into
+	// smaller ones (at least 5 MiB), more of them in flight within the same
+	// bytes, so a mid-sized file moves on more connections (see partPlan).
+	// An upload holds at most one part buffer more than it has in flight.
 	PartConcurrency int
 	// Concurrency is how many files the caller uploads at once (the job's
 	// concurrency). It sizes the pool of idle keep-alive connections: a
@@ -105,6 +110,11 @@ type Options struct {
 	// both ends a TCP handshake and the server a fresh connection each
 	// time. Zero means one file.
 	Concurrency int
+	// MaxInFlight bounds the requests waiting for S3 at once, below which
+	// the adaptive window of transfer/s3client moves. Zero means
+	// Concurrency × PartConcurrency (the keep-alive pool); negative sends
+	// every request as soon as it is made, with no window.
+	MaxInFlight int
 	// Credentials overrides the SDK's default credential chain (tests).
 	Credentials aws.CredentialsProvider
 	// Log receives the SDK's own log lines; nil means slog's default.
@@ -134,7 +144,7 @@ type Dest struct {
 	prefix   string // without leading or trailing "/"
 	opts     Options
 	client   *s3.Client
-	pool     *partPool
+	pools    partPools
 	tagValue string // URL-encoded configured tags for the Tagging header
 	bucketOK atomic.Bool
 	// metaKept: an object this Dest published was read back with its
@@ -174,7 +184,7 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 		Region: opts.Region, Endpoint: opts.Endpoint, PathStyle: opts.PathStyle,
 		Credentials: opts.Credentials, WrapTransport: opts.WrapTransport,
 		MaxAttempts: opts.MaxAttempts, MaxBackoff: opts.MaxBackoff, StallTimeout: opts.StallTimeout,
-		IdleConns: idleConns(opts), Log: opts.Log,
+		IdleConns: idleConns(opts), MaxInFlight: cmp.Or(opts.MaxInFlight, idleConns(opts)), Log: opts.Log,
 	})
 	if err != nil {
 		return nil, err
@@ -185,7 +195,6 @@ func New(ctx context.Context, opts Options) (*Dest, error) {
 		prefix: strings.Trim(opts.Prefix, "/"),
 		opts:   opts,
 		client: client,
-		pool:   newPartPool(opts.PartSize),
 	}
 	d.name = opts.Name
 	if d.name == "" {

@@ -126,6 +126,7 @@ func TestS3Dest(t *testing.T) {
 	t.Run("Sizes", func(t *testing.T) { testSizes(t, e) })
 	t.Run("MetadataTagsClass", func(t *testing.T) { testMetadata(t, e) })
 	t.Run("PartConcurrency", func(t *testing.T) { testPartConcurrency(t, e) })
+	t.Run("SplitParts", func(t *testing.T) { testSplitParts(t, e) })
 	t.Run("ConnectionReuse", func(t *testing.T) { testConnectionReuse(t, e) })
 	t.Run("NoDiagnosticHeaders", func(t *testing.T) { testNoDiagnosticHeaders(t, e) })
 	t.Run("Resume", func(t *testing.T) { testResume(t, e) })
@@ -288,6 +289,36 @@ func testPartConcurrency(t *testing.T, e *env) {
 	}
 }
 
+// testSplitParts: a file of a few part_size parts is cut finer (21 MiB
+// with 16 MiB × 2: four parts of 6 MiB, up to five in flight), lands
+// byte-exact, and its composite checksum is the one Compute derives from
+// the source with PartSizeFor, which the agent checks before it deletes an
+// archived source.
+func testSplitParts(t *testing.T, e *env) {
+	const mib = 1 << 20
+	d, c := e.dest(t, func(o *s3dest.Options) { o.PartSize, o.PartConcurrency = 16*mib, 2 })
+	data := transfertest.Content(37, 21*mib)
+	if got := d.PartSizeFor(int64(len(data))); got != 6*mib {
+		t.Fatalf("PartSizeFor(21 MiB) = %d, want 6 MiB", got)
+	}
+	upload(t, d, "split.bin", data)
+	checkObject(t, d, "split.bin", data)
+	c.mu.Lock()
+	parts, maxPar := len(c.parts), c.maxPar
+	c.mu.Unlock()
+	if parts != 4 || maxPar > 5 {
+		t.Errorf("%d parts sent, at most %d at once; want 4, at most 5", parts, maxPar)
+	}
+	st, err := d.Checksum(t.Context(), "split.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s3dest.Compute(bytes.NewReader(data), int64(len(data)), st, d.PartSizeFor(int64(len(data))))
+	if err != nil || got != st.Value {
+		t.Fatalf("Compute with PartSizeFor: %q, %v; S3 stored %s %q", got, err, st.Algorithm, st.Value)
+	}
+}
+
 // barrier holds callers until want of them have arrived, then lets them all
 // go and starts over. A caller that waits a minute goes on anyway, so a
 // retried request (which arrives a second time) fails the count instead of
@@ -345,6 +376,9 @@ func testConnectionReuse(t *testing.T, e *env) {
 	d, _ := e.dest(t, func(o *s3dest.Options) {
 		o.Concurrency = conc
 		o.PartConcurrency = 1
+		// Every request at once, as the barrier needs: the adaptive window
+		// would hold some back (s3client's gate_test.go tests the window).
+		o.MaxInFlight = -1
 		o.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 			dc.next = rt
 			return dc

@@ -16,8 +16,8 @@ import (
 // Upload is one file on its way into S3.
 //
 // Write buffers until a part is full and then sends it in the background,
-// with at most PartConcurrency parts in flight; Write blocks while that many
-// are. Checkpoint is safe to call from any goroutine and lists the parts
+// with at most the parts partPlan allows in flight; Write blocks while that
+// many are. Checkpoint is safe to call from any goroutine and lists the parts
 // the server has acknowledged so far: the agent calls it after each Write
 // and persists it whenever its Parts grew, so that after a crash Begin can
 // continue the upload without sending those parts again. Flush waits for
@@ -54,27 +54,17 @@ type Upload struct {
 	err      error // first failure of a background part
 }
 
-// partSizeFor raises the configured part size for a file that would need
-// more than S3's 10,000 parts, to the next MiB that fits.
-func partSizeFor(configured, size int64) int64 {
-	if size <= configured*maxParts {
-		return configured
-	}
-	const mib = 1 << 20
-	need := (size + maxParts - 1) / maxParts
-	return min((need+mib-1)/mib*mib, MaxPartSize)
-}
-
 func newUpload(ctx context.Context, d *Dest, key string, m transfer.Meta) *Upload {
 	uctx, cancel := context.WithCancel(ctx)
+	size, inFlight := partPlan(d.opts.PartSize, d.opts.PartConcurrency, m.Size)
 	return &Upload{
 		d:        d,
 		key:      key,
 		begin:    m,
-		partSize: partSizeFor(d.opts.PartSize, m.Size),
+		partSize: size,
 		ctx:      uctx,
 		cancel:   cancel,
-		sem:      make(chan struct{}, d.opts.PartConcurrency),
+		sem:      make(chan struct{}, inFlight),
 		parts:    map[int32]transfer.Part{},
 	}
 }
@@ -172,17 +162,12 @@ func (u *Upload) newBuffer() {
 		u.buf, u.fromPool = &b, false
 		return
 	}
-	if u.partSize != u.d.opts.PartSize {
-		b := make([]byte, 0, u.partSize) // a raised part size: not the pool's
-		u.buf, u.fromPool = &b, false
-		return
-	}
-	u.buf, u.fromPool = u.d.pool.get(), true
+	u.buf, u.fromPool = u.d.pools.get(u.partSize), true
 }
 
 func (u *Upload) releaseBuffer(b *[]byte, fromPool bool) {
 	if fromPool {
-		u.d.pool.put(b)
+		u.d.pools.put(b)
 	}
 }
 

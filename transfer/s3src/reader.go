@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/efssync/efssync/transfer/s3client"
 )
 
 // ErrChanged means the object is no longer the one listed (its ETag, size
@@ -44,20 +46,23 @@ func (c Chunk) Release() {
 	}
 }
 
-// Reader delivers one object's bytes in order, fetched ahead by up to
-// PartConcurrency parallel GETs. Every GET is pinned to the listed ETag
+// Reader delivers one object's bytes in order, fetched ahead by parallel
+// GETs: as many as its units fit in PartSize × PartConcurrency bytes, and
+// at least PartConcurrency. Every GET is pinned to the listed ETag
 // (If-Match) and version, so a changed object fails with ErrChanged
 // instead of mixing two versions.
 //
 // A multipart object (its ETag ends in "-N") is read part by part (GET
 // with partNumber): S3 returns each part's checksum with it, which is
-// verified. Any other object larger than PartSize is read in PartSize
-// ranges, for which S3 returns no checksum; a small one is one GET,
-// verified against its whole-object checksum. The BLAKE3 in Meta covers
+// verified. Any other object larger than PartSize is read in ranges cut by
+// s3client.Split (at most PartSize each), for which S3 returns no
+// checksum; a small one is one GET, verified against its whole-object
+// checksum. The BLAKE3 in Meta covers
 // every case.
 //
-// It holds at most PartConcurrency buffers, counting chunks not yet
-// released: release a chunk before asking for the PartConcurrency-th next.
+// It holds at most as many buffers as it has GETs in flight, counting
+// chunks not yet released: release a chunk before asking for the
+// PartConcurrency-th next.
 // With MaxBuffered, all Readers of a Source together hold at most that
 // many bytes.
 type Reader struct {
@@ -67,6 +72,7 @@ type Reader struct {
 	start int64
 	parts int32 // multipart parts, 0 when read by ranges
 	plen  int64 // multipart part length (of the first part read)
+	rlen  int64 // range length of an object read by ranges
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -124,13 +130,21 @@ func (s *Source) Open(ctx context.Context, obj Object, resume *Checkpoint) (*Rea
 		}
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &Reader{s: s, obj: obj, ctx: rctx, cancel: cancel,
-		order: make(chan chan part, s.opts.PartConcurrency), sem: make(chan struct{}, s.opts.PartConcurrency)}
+	r := &Reader{s: s, obj: obj, ctx: rctx, cancel: cancel}
+	r.rlen, _ = s3client.Split(s.opts.PartSize, s.opts.PartConcurrency, obj.Size, minRange)
 	first, resp, err := r.openFirst(resume)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
+	// As many GETs in flight as units fit in PartSize × PartConcurrency
+	// bytes: an object archived in small parts is read on more connections.
+	unitLen := r.rlen
+	if r.parts > 0 {
+		unitLen = r.plen
+	}
+	n := s3client.InFlight(s.opts.PartSize, s.opts.PartConcurrency, unitLen)
+	r.order, r.sem = make(chan chan part, n), make(chan struct{}, n)
 	r.wg.Add(1)
 	go r.dispatch(first, resp)
 	return r, nil
@@ -182,12 +196,12 @@ func (r *Reader) firstUnit(cp *Checkpoint) unit {
 		return unit{num: 1}
 	}
 	if resumes {
-		return unit{off: cp.Done, n: min(ps, o.Size-cp.Done)}
+		return unit{off: cp.Done, n: min(r.rlen, o.Size-cp.Done)}
 	}
 	if o.Size <= ps {
 		return unit{n: o.Size, whole: true}
 	}
-	return unit{n: ps}
+	return unit{n: r.rlen}
 }
 
 // Meta is what the first GET told about the object.
@@ -341,5 +355,5 @@ func (r *Reader) after(u unit) (unit, bool) {
 	if u.whole || off >= r.obj.Size {
 		return unit{}, false
 	}
-	return unit{off: off, n: min(r.s.opts.PartSize, r.obj.Size-off)}, true
+	return unit{off: off, n: min(r.rlen, r.obj.Size-off)}, true
 }

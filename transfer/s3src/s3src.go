@@ -29,6 +29,7 @@ const (
 	DefaultPartConcurrency  = 4
 	DefaultListConcurrency  = 8
 	MinPartSize             = 1 << 20
+	minRange                = 4 << 20 // smallest range Split cuts a large object into
 	MaxPartSize             = 1 << 30
 	defaultListBuffer       = 1000
 	defaultBodyReadAttempts = 5
@@ -103,6 +104,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	copts := opts.Client
 	copts.IdleConns = max(opts.Concurrency, 1)*opts.PartConcurrency + opts.ListConcurrency
+	copts.MaxInFlight = copts.IdleConns
 	client, err := s3client.New(ctx, "s3src: s3://"+opts.Bucket, copts)
 	if err != nil {
 		return nil, err
