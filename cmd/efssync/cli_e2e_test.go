@@ -35,6 +35,8 @@ func TestExitCodes(t *testing.T) {
 	treetest.Write(t, src, map[string]string{"a.txt": "a", "d/b.txt": "b"})
 	env := stateEnvFor(t)
 	missing := filepath.Join(base, "not-mounted")
+	badFilter := filepath.Join(base, "bad-filter")
+	writeTestFile(t, badFilter, "+ *.txt\n* no sign\n")
 	rows := []struct {
 		name string
 		args []string
@@ -50,6 +52,10 @@ func TestExitCodes(t *testing.T) {
 		{"--json with --report -", []string{"copy", "--json", "--report", "-", src, dst}, ExitUsage},
 		{"S3 to S3", []string{"copy", "s3://a/b", "s3://c/d"}, ExitUsage},
 		{"invalid --max-delete", []string{"sync", "--max-delete", "lots", src, dst}, ExitUsage},
+		{"--bwlimit timetable", []string{"copy", "--bwlimit", "00:00,100M 12:00,off", src, dst}, ExitOK},
+		{"invalid --bwlimit", []string{"copy", "--bwlimit", "08:00", src, dst}, ExitUsage},
+		{"invalid --transfers", []string{"copy", "--transfers", "0", src, dst}, ExitUsage},
+		{"bad --filter-from rule", []string{"copy", "--filter-from", badFilter, src, dst}, ExitUsage},
 		{"missing --exclude-from file", []string{"copy", "--exclude-from", filepath.Join(base, "none"), src, dst}, ExitUsage},
 		{"every destination unusable", []string{"copy", src, missing}, ExitNothingDone},
 		{"source unusable", []string{"copy", filepath.Join(base, "no-source"), dst}, ExitNothingDone},

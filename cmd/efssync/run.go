@@ -103,7 +103,7 @@ func execRun(ctx context.Context, g *globals, cfg *config.Config, f *runFlags, r
 		opts.Progress = statsLogger{log: log, every: time.Duration(cfg.ProgressInterval)}
 	}
 	if flags := f.inForce(); len(flags) > 0 {
-		log.Info("flags in force", "flags", flags)
+		log.Debug("flags in force", "flags", flags)
 	}
 	if !f.dryRun {
 		pruneReports(cfg, log)
