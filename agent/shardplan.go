@@ -2,12 +2,10 @@ package agent
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 
-	"github.com/efssync/efssync/agent/walk"
-
 	"github.com/efssync/efssync/agent/shard"
+	"github.com/efssync/efssync/agent/walk"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/manifest"
 	"github.com/efssync/efssync/transfer"
@@ -16,25 +14,22 @@ import (
 // shardPlan is the filter a sharded job puts in front of the plan step, so
 // that this agent handles only its own part of the tree while it walks all
 // of it (docs/scale-out.md). Directories go through to every shard: each
-// creates the ones its files need, idempotently, with the same mode. Other
-// entries go through when their path hashes to this shard, except the names
-// of hard-linked files, which are held until every name of their inode was
-// seen and then go through together when this shard owns the group (the
-// shard of the smallest name). It is nil for an unsharded job.
+// creates the ones its files need, idempotently, with the same mode. Every
+// other entry goes through shard.Partition, which every shard computes
+// alike from its own walk: most entries are decided, and planned, as they
+// arrive; the names of hard-linked files wait for their group, and the
+// largest files for the end of the walk (finish). It is nil for an
+// unsharded job.
 type shardPlan struct {
-	s     config.Shard
-	links *shard.Links
+	s    config.Shard
+	part *shard.Partition[heldEntry]
 	// tree counts every entry of the walk, this shard's or not: the whole
 	// tree's size, for the mirror-delete guard.
 	tree atomic.Int64
-
-	mu sync.Mutex
-	// held are the walked names of hard-linked files whose group is not
-	// complete yet, with their manifest records.
-	held map[string]heldEntry
 }
 
-// heldEntry is one name of a hard-linked file waiting for its group.
+// heldEntry is a walked entry with its manifest record, as the partition
+// holds it until its shard is decided.
 type heldEntry struct {
 	e     walk.Entry
 	rec   manifest.Record
@@ -46,79 +41,72 @@ func newShardPlan(s config.Shard) *shardPlan {
 	if !s.Sharded() {
 		return nil
 	}
-	return &shardPlan{s: s, links: shard.NewLinks(s.Count), held: map[string]heldEntry{}}
+	return &shardPlan{s: s, part: shard.NewPartition[heldEntry](s.Count)}
 }
 
-// owns reports whether this shard handles rel as a path of its own (mirror
-// delete, verify): every path when the job is not sharded.
+// owns reports whether this shard owns rel by its path's hash: the rule
+// for what has no size to place it by (a path gone from the source, a
+// directory's owner). Every path when the job is not sharded.
 func (p *shardPlan) owns(rel string) bool {
 	return p == nil || shard.Owns(p.s, rel)
 }
 
-// planShard plans e when this agent is to handle it; see shardPlan.
-func (j *jobRun) planShard(ctx context.Context, e walk.Entry, rec manifest.Record, known bool, tasks chan<- task) error {
-	p := j.shards
+// admit passes h to do when h's entry, which is not a directory, is this
+// shard's: now, or from a later admit or finish that decides it. Every
+// entry when the job is not sharded.
+func (p *shardPlan) admit(h heldEntry, do func(heldEntry) error) error {
 	if p == nil {
-		return j.planEntry(ctx, e, rec, known, tasks)
+		return do(h)
 	}
-	p.tree.Add(1)
-	switch {
-	case e.Mode.IsDir():
-		return j.planEntry(ctx, e, rec, known, tasks)
-	case !e.Mode.IsRegular() || e.St.Nlink <= 1:
-		if !p.owns(e.Rel) {
+	e := shard.Entry{Rel: h.e.Rel}
+	if h.e.Mode.IsRegular() {
+		e.Size = h.e.St.Size
+		if h.e.St.Nlink > 1 {
+			e.Dev, e.Ino, e.Nlink = h.e.St.Dev, h.e.St.Ino, h.e.St.Nlink
+		}
+	}
+	return p.part.Add(e, h, p.mine(do))
+}
+
+// finish passes to do, after the walk, this shard's entries the partition
+// decides only then: the largest files, and hard-link groups some of whose
+// names the walk did not see.
+func (p *shardPlan) finish(do func(heldEntry) error) error {
+	if p == nil {
+		return nil
+	}
+	return p.part.Finish(p.mine(do))
+}
+
+func (p *shardPlan) mine(do func(heldEntry) error) func(int, heldEntry) error {
+	return func(s int, h heldEntry) error {
+		if s != p.s.Index {
 			return nil
 		}
+		return do(h)
+	}
+}
+
+// planShard plans e when this agent is to handle it; see shardPlan.
+func (j *jobRun) planShard(ctx context.Context, e walk.Entry, rec manifest.Record, known bool, tasks chan<- task) error {
+	if j.shards == nil || e.Mode.IsDir() {
+		if j.shards != nil {
+			j.shards.tree.Add(1)
+		}
 		return j.planEntry(ctx, e, rec, known, tasks)
 	}
-	p.mu.Lock()
-	p.held[e.Rel] = heldEntry{e: e, rec: rec, known: known}
-	p.mu.Unlock()
-	g, done := p.links.Add(e.St.Dev, e.St.Ino, e.St.Nlink, e.Rel)
-	if !done {
-		return nil
-	}
-	return j.planGroup(ctx, g, tasks)
+	j.shards.tree.Add(1)
+	return j.shards.admit(heldEntry{e: e, rec: rec, known: known}, j.planHeld(ctx, tasks))
 }
 
-// planGroup plans every name of a complete hard-link group when this shard
-// owns it, smallest name first: the planner copies the first name it sees of
-// an inode and links the others to it. Other shards' groups are forgotten.
-func (j *jobRun) planGroup(ctx context.Context, g shard.Group, tasks chan<- task) error {
-	p := j.shards
-	entries := make([]heldEntry, 0, len(g.Names))
-	p.mu.Lock()
-	for _, name := range g.Names {
-		if h, ok := p.held[name]; ok {
-			entries = append(entries, h)
-			delete(p.held, name)
-		}
-	}
-	p.mu.Unlock()
-	if g.Owner != p.s.Index {
-		return nil
-	}
-	for _, h := range entries {
-		if err := j.planEntry(ctx, h.e, h.rec, h.known, tasks); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// planShardRest plans, after the walk, the hard-link groups some of whose
-// names the walk did not see (outside the source, excluded, or unlinked
-// meanwhile): each is final over the names seen.
+// planShardRest plans, after the walk, this shard's entries that the
+// partition decides only then.
 func (j *jobRun) planShardRest(ctx context.Context, tasks chan<- task) error {
-	if j.shards == nil {
-		return nil
-	}
-	for _, g := range j.shards.links.Rest() {
-		if err := j.planGroup(ctx, g, tasks); err != nil {
-			return err
-		}
-	}
-	return nil
+	return j.shards.finish(j.planHeld(ctx, tasks))
+}
+
+func (j *jobRun) planHeld(ctx context.Context, tasks chan<- task) func(heldEntry) error {
+	return func(h heldEntry) error { return j.planEntry(ctx, h.e, h.rec, h.known, tasks) }
 }
 
 // treeWalked is the number of entries the last walk saw in the whole tree,

@@ -34,21 +34,32 @@ func (a *Agent) Verify(ctx context.Context, out io.Writer) (int, error) {
 		if err != nil {
 			return diffs, fmt.Errorf("job %s: %w", job.Name, err)
 		}
-		err = walk.Tree(ctx, j.src, j.filter, func(e walk.Entry) error {
-			if !j.shards.owns(e.Rel) {
-				return nil // another shard verifies it
-			}
+		check := func(h heldEntry) error {
 			for _, d := range j.dests {
-				if why := j.verifyEntry(ctx, d, e); why != "" {
+				if why := j.verifyEntry(ctx, d, h.e); why != "" {
 					diffs++
-					fmt.Fprintf(out, "%s\t%s\t%q\t%s\n", job.Name, d.name, e.Rel, why)
+					fmt.Fprintf(out, "%s\t%s\t%q\t%s\n", job.Name, d.name, h.e.Rel, why)
 				}
 			}
 			return nil
+		}
+		// The shard's own entries, placed as its run places them; a
+		// directory by its path's hash. Another shard verifies the rest.
+		err = walk.Tree(ctx, j.src, j.filter, func(e walk.Entry) error {
+			if e.Mode.IsDir() {
+				if !j.shards.owns(e.Rel) {
+					return nil
+				}
+				return check(heldEntry{e: e})
+			}
+			return j.shards.admit(heldEntry{e: e}, check)
 		}, func(rel string, err error) {
 			diffs++
 			fmt.Fprintf(out, "%s\t-\t%q\tsource unreadable: %v\n", job.Name, rel, err)
 		})
+		if err == nil {
+			err = j.shards.finish(check)
+		}
 		if err != nil {
 			return diffs, fmt.Errorf("job %s: %w", job.Name, err)
 		}

@@ -15,6 +15,9 @@
 #   BENCH_SHARDS="1 2 4"   shard counts to run
 #   BENCH_FILES=20000      files in the data set (BENCH_DIRS directories,
 #   BENCH_DIRS=200         1..16 KiB each)
+#   BENCH_BIG=4            also this many big files of about 5% of the data
+#                          set's bytes each (sparse): the long tail the
+#                          partition balances bytes over (0 for none)
 #   BENCH_PROFILE=efs      latencyfs profile: efs (0.25 ms reads, 2.7 ms writes) or nfs
 #   BENCH_OUT=             also write the table to this file
 #   BENCH_KEEP=1           keep the work directory
@@ -25,6 +28,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARDS="${BENCH_SHARDS:-1 2 4}"
 FILES="${BENCH_FILES:-20000}"
 DIRS="${BENCH_DIRS:-200}"
+BIG="${BENCH_BIG:-4}"
 PROFILE="${BENCH_PROFILE:-efs}"
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then FILES=1000 DIRS=20; fi
 
@@ -67,6 +71,14 @@ CGO_ENABLED=0 go build -o "$WORK/bin/efssync" ./cmd/efssync
 
 log "generating $FILES files in $DIRS directories"
 "$WORK/bin/gendata" -dir "$T/src" -files "$FILES" -dirs "$DIRS" -min 1024 -max 16384
+if [ "$BIG" -gt 0 ]; then
+	# Each big file is 5% of the final total: small / (1 - 0.05 * BIG) / 20.
+	small=$(du -sb --apparent-size "$T/src" | cut -f1)
+	big=$(awk -v s="$small" -v b="$BIG" 'BEGIN { printf "%d", s / (1 - 0.05 * b) / 20 }')
+	log "adding $BIG big files of $big bytes"
+	for ((i = 0; i < BIG; i++)); do truncate -s "$big" "$T/src/big-$i.bin"; done
+	FILES=$((FILES + BIG))
+fi
 
 # cpu_of FILE: user + system seconds from a /usr/bin/time -f '%e %U %S' file.
 cpu_of() { awk '{ printf "%.3f", $2 + $3 }' "$1"; }
@@ -121,29 +133,34 @@ for n in $SHARDS; do
 	done
 	unmount_all
 
-	copied=() agent_cpu=0 total=0
+	copied=() bytes=() agent_cpu=0 total=0
 	for ((i = 0; i < n; i++)); do
 		c=$(grep -o '"copied":[0-9]*' "$WORK/run-$n-$i.log" | tail -1 | cut -d: -f2)
+		b=$(grep '"run finished"' "$WORK/run-$n-$i.log" | grep -o '"bytes":[0-9]*' | tail -1 | cut -d: -f2)
 		copied+=("${c:-0}")
+		bytes+=("${b:-0}")
 		total=$((total + ${c:-0}))
 		agent_cpu=$(awk -v a="$agent_cpu" -v b="$(cpu_of "$WORK/run-$n-$i.time")" 'BEGIN { print a + b }')
 	done
 	[ "$total" = "$FILES" ] || { echo "bench: N=$n copied $total files, the data set has $FILES" >&2; exit 1; }
 	awk -v n="$n" -v s="$start" -v e="$end" -v files="$total" -v acpu="$agent_cpu" -v fcpu="$fuse_cpu" \
-		-v per="${copied[*]}" 'BEGIN {
+		-v per="${copied[*]}" -v perb="${bytes[*]}" 'BEGIN {
 		wall = e - s
 		k = split(per, c, " "); mean = files / k; dev = 0
 		for (i = 1; i <= k; i++) { d = (c[i] - mean) / mean; if (d < 0) d = -d; if (d > dev) dev = d }
-		printf "| %d | %.2f | %.0f | %s | ±%.1f%% | %.0f | %.0f |\n", n, wall, files / wall, per, 100 * dev, 1e6 * acpu / files, 1e6 * fcpu / files
+		split(perb, b, " "); sum = 0; for (i = 1; i <= k; i++) sum += b[i]; meanb = sum / k; devb = 0
+		for (i = 1; i <= k; i++) { d = meanb ? (b[i] - meanb) / meanb : 0; if (d < 0) d = -d; if (d > devb) devb = d }
+		printf "| %d | %.2f | %.0f | %s | ±%.1f%% | ±%.1f%% | %.0f | %.0f |\n", n, wall, files / wall, per, 100 * dev, 100 * devb, 1e6 * acpu / files, 1e6 * fcpu / files
 	}' >>"$ROWS"
 	rm -rf "$backing"
 done
 
 {
-	echo "Sharded migration into the simulated EFS mount (profile $PROFILE): $FILES files of 1–16 KiB in $DIRS directories,"
+	echo "Sharded migration into the simulated EFS mount (profile $PROFILE): $FILES files of 1–16 KiB in $DIRS directories"
+	echo "and $BIG big files of about 5% of the bytes each,"
 	echo "each shard its own efssync process through its own latencyfs process over one backing directory, on $(nproc) cores."
 	echo
-	echo "| shards | wall s | aggregate files/s | files per shard | worst shard vs mean | efssync CPU µs/file | latencyfs CPU µs/file |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| shards | wall s | aggregate files/s | files per shard | worst shard vs mean: files | bytes | efssync CPU µs/file | latencyfs CPU µs/file |"
+	echo "|---|---|---|---|---|---|---|---|"
 	cat "$ROWS"
 } | tee "${BENCH_OUT:-/dev/null}"

@@ -69,7 +69,8 @@ const initialMmapSize = 256 << 20
 
 // Open opens the manifest at path exclusively, creating it (mode 0600, parent
 // directory 0700) when missing. A manifest held by another opener fails at
-// once with an error wrapping ErrLocked; a damaged file fails with an error
+// once with an error wrapping ErrLocked; a damaged file (either of bbolt's
+// two meta pages included, see checkMetaPages) fails with an error
 // wrapping ErrCorrupt; a manifest of a newer schema fails with
 // ErrNewerVersion.
 func Open(path string) (db *DB, err error) {
@@ -92,6 +93,11 @@ func Open(path string) (db *DB, err error) {
 	bdb, err := bolt.Open(path, 0o600, boltOptions(&file))
 	if err != nil {
 		return nil, openError(path, err)
+	}
+	// Checked under the lock bbolt now holds: no writer is mid-commit.
+	if err := checkMetaPages(path); err != nil {
+		_ = bdb.Close()
+		return nil, err
 	}
 	db = &DB{path: path, bolt: bdb}
 	if err := db.initSchema(); err != nil {

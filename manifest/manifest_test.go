@@ -478,20 +478,53 @@ func TestDamagedMetaPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	pageSize := os.Getpagesize()
-	// One damaged meta page: bbolt falls back to the other.
-	one := slices.Clone(data)
-	one[40] ^= 0xff
-	if err := os.WriteFile(path, one, 0o600); err != nil {
+	// One damaged meta page, either one, in its magic, version or
+	// checksummed fields: bbolt would fall back to the other and lose a
+	// commit without a word; Open refuses the file, naming it and the page.
+	for _, c := range []struct {
+		page, off int
+		cause     string
+	}{
+		{0, 16, "bad magic"}, {1, 16, "bad magic"},
+		{0, 20, "version"}, {1, 20, "version"},
+		{0, 40, "checksum"}, {1, 40, "checksum"}, // root bucket
+		{0, 64, "checksum"}, {1, 56, "checksum"}, // txid, high-water page
+		{0, 72, "checksum"}, {1, 72, "checksum"}, // the checksum itself
+	} {
+		one := slices.Clone(data)
+		one[c.page*pageSize+c.off] ^= 0x5a
+		if err := os.WriteFile(path, one, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(path)
+		if err == nil {
+			db.Close()
+			t.Errorf("meta page %d byte %d damaged: Open succeeded", c.page, c.off)
+			continue
+		}
+		want := fmt.Sprintf("meta page %d of 2", c.page)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), c.cause) {
+			t.Errorf("meta page %d byte %d damaged: Open = %v, want ErrCorrupt naming %s, %q and %q", c.page, c.off, err, path, want, c.cause)
+		}
+		// The refusal leaves no lock behind: the file can be moved aside
+		// and a new manifest opened in its place.
+		if _, err := Open(path); errors.Is(err, ErrLocked) {
+			t.Fatal("refused Open left the lock held")
+		}
+	}
+	// The undamaged file still opens, and a new file too.
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if db, err := Open(path); err != nil {
-		t.Logf("one damaged meta page: %v", err)
-	} else {
-		if err := exercise(db); err != nil {
-			t.Logf("one damaged meta page: %v", err)
-		}
-		db.Close()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatalf("undamaged copy: %v", err)
 	}
+	if n, err := db.Count("a"); err != nil || n != 50 {
+		t.Errorf("undamaged copy: %d records, %v", n, err)
+	}
+	db.Close()
 	// Both damaged: the file is unusable and must say so.
 	both := slices.Clone(data)
 	both[40] ^= 0xff

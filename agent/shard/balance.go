@@ -48,13 +48,15 @@ func larger(a, b Item) bool { return order(a, b) < 0 }
 // of hashing them, for count shards: enough that the items left to the
 // hash are small beside a shard's share (their imbalance is then small)
 // and that the planned ones can even out what imbalance remains, yet
-// bounded, because each agent holds these items, and their entries, in
-// memory until its walk ends. One shard plans nothing.
+// bounded, because each agent holds these items, and their entries (about
+// 600 bytes each with the manifest record), in memory until its walk
+// ends: 65,536 up to 4 shards, 16,384 per shard above, at most 262,144
+// (from 16 shards). One shard plans nothing.
 func Keep(count int) int {
 	if count <= 1 {
 		return 0
 	}
-	return min(max(16384*count, 1<<16), 1<<20)
+	return min(max(16384*count, 1<<16), 1<<18)
 }
 
 // held is an item waiting, with the caller's values for its names (one

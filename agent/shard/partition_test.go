@@ -251,3 +251,41 @@ func TestFinishTwice(t *testing.T) {
 		t.Error("a second Finish was accepted")
 	}
 }
+
+// TestChangedTreeMovesOnlyPlannedFiles: two shards that walk the tree
+// before and after one file grows can disagree only about files among the
+// largest of either walk (those the plan places): every other file is in
+// its hash's shard in both views, so it is copied by exactly one shard.
+func TestChangedTreeMovesOnlyPlannedFiles(t *testing.T) {
+	const keep = 200
+	before := longTail(13, 4000, 5)
+	after := slices.Clone(before)
+	i := slices.IndexFunc(after, func(e Entry) bool { return e.Size > 100<<10 && e.Size < 200<<10 })
+	if i < 0 {
+		t.Fatal("no file of 100-200 KiB to grow")
+	}
+	after[i].Size *= 100 // a small file grows into the largest
+	planned := map[string]bool{}
+	for _, view := range [][]Entry{before, after} {
+		bySize := slices.Clone(view)
+		slices.SortFunc(bySize, func(a, b Entry) int { return order(Item{Key: a.Rel, Size: a.Size}, Item{Key: b.Rel, Size: b.Size}) })
+		for _, e := range bySize[:keep] {
+			planned[e.Rel] = true
+		}
+	}
+	a, _ := partitionOf(t, before, 8, keep)
+	b, _ := partitionOf(t, after, 8, keep)
+	moved := 0
+	for rel, s := range a {
+		if b[rel] != s {
+			moved++
+			if !planned[rel] {
+				t.Errorf("%s moved from shard %d to %d but is planned in neither view", rel, s, b[rel])
+			}
+		}
+	}
+	t.Logf("%d of %d planned files moved", moved, len(planned))
+	if moved == 0 {
+		t.Error("the growth moved no file: the test shows nothing")
+	}
+}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,9 +34,12 @@ type shardRig struct {
 	fs           []*faultfs.FS
 	cfgs         []string
 	base         string
-	// owner is the shard that copies each regular file: its path's shard,
-	// or for every name of a hard-linked inode the shard of the smallest.
+	// owner is the shard that copies each regular file, by the partition
+	// every shard computes (shard.Partition): every name of a hard-linked
+	// inode has the group's.
 	owner map[string]int
+	// size is each regular file's size.
+	size map[string]int64
 	// groups are the hard-linked names, smallest first.
 	groups [][]string
 }
@@ -50,16 +55,17 @@ var linkGroups = [][]string{
 	{"links/g0", "d00/sub2/g1"},
 }
 
-// newShardRig writes the source (400 random files in 21 directories and
-// the hard-link groups) and mounts count shards' views of one backing
-// directory.
+// newShardRig writes the source (400 random files in 21 directories, the
+// hard-link groups, and a long tail: four recordings of about 5% of the
+// bytes each) and mounts count shards' views of one backing directory.
 func newShardRig(t *testing.T, count int, extra string, opts faultfs.Options) *shardRig {
 	t.Helper()
 	base := t.TempDir()
 	dirs := mkdirs(t, base, "src", "backing")
-	r := &shardRig{src: dirs[0], backing: dirs[1], base: base, owner: map[string]int{}}
-	for _, rel := range treetest.Random(t, r.src, 14, 400, 16<<10) {
-		r.owner[rel] = shard.Of(rel, count)
+	r := &shardRig{src: dirs[0], backing: dirs[1], base: base}
+	treetest.Random(t, r.src, 14, 400, 16<<10)
+	for i := range 4 {
+		writeTestFile(t, filepath.Join(r.src, fmt.Sprintf("d0%d/rec%d.mov", i, i)), strings.Repeat(fmt.Sprintf("frame %d ", i), 24<<10))
 	}
 	for i, g := range linkGroups {
 		writeTestFile(t, filepath.Join(r.src, g[0]), strings.Repeat(fmt.Sprintf("group %d\n", i), 100))
@@ -68,14 +74,51 @@ func newShardRig(t *testing.T, count int, extra string, opts faultfs.Options) *s
 				t.Fatal(err)
 			}
 		}
-		names := slices.Sorted(slices.Values(g))
-		r.groups = append(r.groups, names)
-		for _, name := range names {
-			r.owner[name] = shard.Of(names[0], count)
-		}
+		r.groups = append(r.groups, slices.Sorted(slices.Values(g)))
 	}
+	r.owner, r.size = partition(t, r.src, count)
 	r.mount(t, count, extra, opts)
 	return r
+}
+
+// partition places the regular files of src among count shards as every
+// shard does, from a walk of its own.
+func partition(t *testing.T, src string, count int) (map[string]int, map[string]int64) {
+	t.Helper()
+	p := shard.NewPartition[string](count)
+	owner, size := map[string]int{}, map[string]int64{}
+	emit := func(s int, rel string) error { owner[rel] = s; return nil }
+	for _, rel := range regularFiles(t, src) {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(filepath.Join(src, rel), &st); err != nil {
+			t.Fatal(err)
+		}
+		e := shard.Entry{Rel: rel, Size: st.Size}
+		if st.Nlink > 1 {
+			e.Dev, e.Ino, e.Nlink = st.Dev, st.Ino, uint64(st.Nlink)
+		}
+		size[rel] = st.Size
+		if err := p.Add(e, rel, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Finish(emit); err != nil {
+		t.Fatal(err)
+	}
+	return owner, size
+}
+
+// balance is each shard's files (every name) and bytes (an inode once).
+func (r *shardRig) balance(files []string) []shard.Share {
+	out := make([]shard.Share, r.count)
+	for _, rel := range files {
+		s := &out[r.owner[rel]]
+		s.Files++
+		if g := slices.IndexFunc(r.groups, func(g []string) bool { return slices.Contains(g, rel) }); g < 0 || r.groups[g][0] == rel {
+			s.Bytes += r.size[rel]
+		}
+	}
+	return out
 }
 
 // mount gives each of count shards its own mount and configuration.
@@ -208,6 +251,29 @@ func TestShardsCopyEachFileOnce(t *testing.T) {
 	}
 	if want := int64(len(files) - countLinked(r.groups)); total != want {
 		t.Errorf("%d files created across the shards, the source has %d inodes", total, want)
+	}
+	// Each shard copied its files, so their balance is the partition's:
+	// within 10% of the mean in files and in bytes, big files included,
+	// and `efssync shards` shows the same tally.
+	shares := r.balance(files)
+	var sum shard.Share
+	for _, s := range shares {
+		sum.Files += s.Files
+		sum.Bytes += s.Bytes
+	}
+	for i, s := range shares {
+		df := float64(s.Files)/(float64(sum.Files)/4) - 1
+		db := float64(s.Bytes)/(float64(sum.Bytes)/4) - 1
+		t.Logf("shard %d/4: %d files (%+.1f%%), %d bytes (%+.1f%%)", i, s.Files, 100*df, s.Bytes, 100*db)
+		if math.Abs(df) > 0.1 || math.Abs(db) > 0.1 {
+			t.Errorf("shard %d/4 holds %+.1f%% of the mean files and %+.1f%% of the mean bytes: beyond 10%%", i, 100*df, 100*db)
+		}
+	}
+	tally := efssync(t, nil, "shards", "--config", r.cfgs[0], "--count", "4", "--json")
+	mustCode(t, tally, 0)
+	var got struct{ Shards []shard.Share }
+	if err := json.Unmarshal([]byte(tally.stdout), &got); err != nil || !slices.Equal(got.Shards, shares) {
+		t.Errorf("efssync shards shows %v (%v), the shards copied %v", got.Shards, err, shares)
 	}
 	r.runAll(t)
 	for i, f := range r.fs {
@@ -445,6 +511,50 @@ func extraPaths(t *testing.T, src, dst string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestShardsPlanChangeAdopts: a recording that doubles between two rounds
+// changes the plan, so unchanged files move to other shards. Their new
+// shards adopt them (a stat, no copy) and the old ones leave them alone:
+// the second round creates one file, the changed one, and deletes nothing.
+func TestShardsPlanChangeAdopts(t *testing.T) {
+	t.Parallel()
+	r := newShardRig(t, 4, "    delete: mirror\n", faultfs.Options{CacheTimeout: -1})
+	r.runAll(t)
+	rec := filepath.Join(r.src, "d00/rec0.mov")
+	f, err := os.OpenFile(rec, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(strings.Repeat("more ", 40<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := r.owner
+	r.owner, r.size = partition(t, r.src, 4)
+	moved := 0
+	for rel, s := range r.owner {
+		if before[rel] != s && rel != "d00/rec0.mov" {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the change moved no unchanged file to another shard: the test shows nothing")
+	}
+	r.runAll(t)
+	treetest.Equal(t, r.src, r.backing)
+	var creates, removed int64
+	for _, f := range r.fs {
+		c := f.Counts()
+		creates += c["create"] + c["link"]
+		removed += c["unlink"] + c["rmdir"]
+	}
+	t.Logf("%d unchanged files moved to another shard", moved)
+	if creates != 1 || removed != 0 {
+		t.Errorf("the second round created or linked %d entries and deleted %d; want 1 (the changed recording) and 0", creates, removed)
+	}
 }
 
 // TestReshardCopiesNothing: a migration done by 4 shards, run again by 8,

@@ -37,6 +37,11 @@ type Options struct {
 	// first byte, as a new file, and writes it in place there, for
 	// consumers that read growing files. Readers may see partial content.
 	Progressive bool
+	// Atomic, when set, names files that are published atomically (temp
+	// file, then rename) even when Progressive: a live stream's manifests,
+	// which a player must never read half-written while the media files
+	// they name grow in place.
+	Atomic func(rel string) bool
 	// TempTag names the agent in its temp files (.efssync-tmp-TAG-...), so
 	// Cleanup removes only this agent's leftovers, never the files another
 	// agent (a shard writing into the same tree) is still writing.
@@ -230,7 +235,8 @@ func unixMode(m fs.FileMode) uint32 {
 	return mode
 }
 
-// classify marks errors a network mount may clear on its own as retriable.
+// classify marks errors a network mount may clear on its own as retriable,
+// and an out-of-space error as such (see noSpace).
 func classify(err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
@@ -238,6 +244,18 @@ func classify(err error) error {
 		case unix.EIO, unix.ETIMEDOUT, unix.ESTALE, unix.EAGAIN, unix.EINTR:
 			return transfer.Retriable(err)
 		}
+	}
+	return noSpace(err)
+}
+
+// noSpace marks a full file system (ENOSPC) or an exhausted quota (EDQUOT)
+// with transfer.NoSpace, so the agent stops this destination for the run
+// instead of failing every further file one by one. On NFS both may come
+// as late as fsync or close, so Commit marks its errors this way too (but
+// never as retriable: a failed Commit has dropped its temp file).
+func noSpace(err error) error {
+	if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+		return transfer.NoSpace(err)
 	}
 	return err
 }

@@ -38,31 +38,32 @@ type owned struct {
 // applyMeta gives the entry t (shown as show in errors) m's owner, mode,
 // extended attributes and mtime, in that order: chown clears set-id bits
 // that the chmod after it sets again, and setting the mtime last keeps
-// nothing from moving it afterwards.
+// nothing from moving it afterwards. Its errors are not classified: the
+// caller knows whether a retry may follow.
 func (d *Dest) applyMeta(t metaTarget, show string, m transfer.Meta, have owned) error {
 	chowned := false
 	if d.opts.Chown && m.UID >= 0 && m.GID >= 0 && (m.UID != have.uid || m.GID != have.gid) {
 		if err := t.chown(m.UID, m.GID); err != nil {
-			return fmt.Errorf("chown %s: %w", show, classify(err))
+			return fmt.Errorf("chown %s: %w", show, err)
 		}
 		chowned = true
 	}
 	if mode := unixMode(m.Mode); mode != have.mode || chowned && mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
 		if err := t.chmod(mode); err != nil {
-			return fmt.Errorf("chmod %s: %w", show, classify(err))
+			return fmt.Errorf("chmod %s: %w", show, err)
 		}
 	}
 	if d.opts.Xattrs {
 		for k, v := range m.Xattrs {
 			if err := t.setxattr(k, v); err != nil {
-				return fmt.Errorf("set xattr %s on %s: %w", k, show, classify(err))
+				return fmt.Errorf("set xattr %s on %s: %w", k, show, err)
 			}
 		}
 	}
 	if !m.ModTime.IsZero() {
 		ts := [2]unix.Timespec{timespec(m.ModTime), timespec(m.ModTime)}
 		if err := t.utimes(&ts); err != nil {
-			return fmt.Errorf("set mtime of %s: %w", show, classify(err))
+			return fmt.Errorf("set mtime of %s: %w", show, err)
 		}
 	}
 	return nil

@@ -141,7 +141,7 @@ func (d *Dest) Mkdir(_ context.Context, rel string, m transfer.Meta) error {
 	}
 	// mkdir(2) applies the umask; applyMeta sets the source's mode exactly.
 	if err := d.applyMeta(pathTarget(fd), p, m, owned{mode: st.Mode & 0o7777, uid: int(st.Uid), gid: int(st.Gid)}); err != nil {
-		return err
+		return classify(err)
 	}
 	d.markKnown(rel)
 	return nil
@@ -189,7 +189,7 @@ func (d *Dest) Symlink(_ context.Context, rel, target string, m transfer.Meta) e
 	have := owned{mode: unixMode(m.Mode), uid: d.euid, gid: d.egid}
 	if err := d.applyMeta(linkTarget{dir: dir.fd, name: tmp}, final, m, have); err != nil {
 		_ = unix.Unlinkat(dir.fd, tmp, 0)
-		return err
+		return classify(err)
 	}
 	return d.publishTemp(dir, tmp, base, final)
 }

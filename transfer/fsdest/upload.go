@@ -62,7 +62,7 @@ func (d *Dest) Begin(ctx context.Context, rel string, m transfer.Meta, resume *t
 		return nil, fmt.Errorf("create %s: %w", d.absOf(path.Join(dirRel, u.name)), classify(symlinkErr(err)))
 	}
 	u.have = owned{mode: perm &^ d.umask, uid: d.euid, gid: d.egid}
-	if d.opts.Progressive {
+	if d.opts.Progressive && (d.opts.Atomic == nil || !d.opts.Atomic(rel)) {
 		if err := u.publishEmpty(); err != nil {
 			return nil, err
 		}
@@ -167,8 +167,9 @@ func allZero(p []byte) bool {
 // Commit applies the metadata through the open descriptor (only what the
 // create did not already set), makes the data durable, checks the size, and
 // renames into place. Its errors are never marked retriable: a failed Commit
-// has dropped its temp file, so the whole file must be sent again. The
-// directory fsync that makes the rename durable waits for Sync.
+// has dropped its temp file, so the whole file must be sent again. Out of
+// space (which NFS may report only at fsync or close) is marked
+// transfer.NoSpace. The directory fsync that makes the rename durable waits for Sync.
 func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 	if u.fd < 0 {
 		return fmt.Errorf("publish %s: upload already finished", u.final)
@@ -177,6 +178,7 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 	if cerr := unix.Close(u.fd); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", u.final, cerr)
 	}
+	err = noSpace(err)
 	u.fd = -1
 	defer u.done()
 	if err != nil {
@@ -190,7 +192,7 @@ func (u *upload) Commit(_ context.Context, m transfer.Meta) error {
 		// lstat of the target as os.Rename would make.
 		if err := unix.Renameat(u.dir.fd, u.name, u.dir.fd, u.base); err != nil {
 			_ = unix.Unlinkat(u.dir.fd, u.name, 0)
-			return fmt.Errorf("publish %s: %w", u.final, err)
+			return noSpace(fmt.Errorf("publish %s: %w", u.final, err))
 		}
 	}
 	u.d.markDirty(u.dir.rel)
@@ -201,12 +203,12 @@ func (u *upload) finish(m transfer.Meta) error {
 	fd := u.fd
 	// The size check counts what the writes acknowledged rather than
 	// asking the file system: on a network mount a stat is a round trip.
-	if !u.d.opts.Progressive && u.end != m.Size {
+	if !u.inPlace && u.end != m.Size {
 		return fmt.Errorf("%s: %d bytes written, want %d", u.final, u.end, m.Size)
 	}
 	// Progressive files are cut to the size; a file ending in a hole is
 	// extended to it.
-	if u.d.opts.Progressive || u.end > u.written {
+	if u.inPlace || u.end > u.written {
 		if err := unix.Ftruncate(fd, m.Size); err != nil {
 			return fmt.Errorf("truncate %s: %w", u.final, err)
 		}
