@@ -119,8 +119,10 @@ func execRun(ctx context.Context, g *globals, cfg *config.Config, f *runFlags, r
 		// SIGTERM/SIGINT: in-flight work was checkpointed or aborted. A
 		// watch job stops so; a once run that did not finish is not in sync.
 		if sum != nil && sum.Interrupted {
-			done := sum.Copied + sum.Adopted + sum.Skipped + sum.Deleted
-			left := max(sum.Files-sum.Copied-sum.Adopted-sum.Skipped-sum.Failed-sum.Vanished-sum.Unsupported, 0)
+			// Files the walk found that ended neither done nor failed:
+			// cut short (sum.Stopped) or never started.
+			done := sum.Copied + sum.Adopted + sum.Skipped
+			left := max(sum.Files-done-sum.Failed-sum.Changed-sum.Vanished-sum.Unsupported, sum.Stopped)
 			fmt.Fprintf(g.stderr, "interrupted: %d files done, %d left for the next run\n", done, left)
 			return quietError{errInterrupted}
 		}
