@@ -178,4 +178,3 @@ func (j *jobRun) reportResult(r result) {
 func stoppedBy(err error) bool {
 	return errors.Is(err, context.Canceled)
 }
-
