@@ -53,6 +53,12 @@ type Options struct {
 	Now func() time.Time
 	// Sources, when set, sees every source file before it is sent (tests).
 	Sources SourceHook
+	// Lines, when set, receives every report line as it is written: the
+	// command line's -v.
+	Lines func(report.Line)
+	// Flags are the command-line flags that changed the configuration for
+	// this run; the report's first line carries them.
+	Flags []string
 }
 
 // ErrUnknownJob is a --job that names no job of the configuration: a usage
@@ -160,6 +166,7 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 	if err != nil {
 		return nil, err
 	}
+	a.startReport(rep, start)
 	prog := report.NewProgress(a.opts.Progress)
 	for _, job := range jobs {
 		if err := ctx.Err(); err != nil {
@@ -220,6 +227,7 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.startReport(rep, start)
 	if len(once) > 0 {
 		osum, err := a.runJobs(ctx, once)
 		if err != nil {
@@ -240,5 +248,15 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 func (a *Agent) notify(state string) {
 	if a.opts.Notify != nil {
 		a.opts.Notify(state)
+	}
+}
+
+// startReport connects the report to the -v echo and, when command-line
+// flags changed the configuration for this run, writes them on its first
+// line, so a report says under which overrides its files moved.
+func (a *Agent) startReport(rep *report.Writer, start time.Time) {
+	rep.SetEcho(a.opts.Lines)
+	if len(a.opts.Flags) > 0 {
+		rep.Write(report.Line{Time: start, Status: report.StatusStarted, Flags: a.opts.Flags})
 	}
 }

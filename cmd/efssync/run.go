@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -102,8 +103,14 @@ func execRun(ctx context.Context, g *globals, cfg *config.Config, f *runFlags, r
 	default:
 		opts.Progress = statsLogger{log: log, every: time.Duration(cfg.ProgressInterval)}
 	}
-	if flags := f.inForce(); len(flags) > 0 {
-		log.Debug("flags in force", "flags", flags)
+	opts.Flags = f.inForce()
+	if f.verbose > 0 && (!f.dryRun || f.verbose > 1) {
+		// A dry run lists its plan on stdout already; -vv adds the rest.
+		var w io.Writer = g.stdout
+		if g.term != nil && isTerminal(g.stdout) {
+			w = g.term // one terminal: the line goes above the bar
+		}
+		opts.Lines = (&lineEcho{w: w, level: f.verbose, json: f.json}).Line
 	}
 	if !f.dryRun {
 		pruneReports(cfg, log)

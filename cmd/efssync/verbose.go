@@ -22,7 +22,7 @@ type lineEcho struct {
 
 // Line prints l if the verbosity asks for it.
 func (e *lineEcho) Line(l agent.Line) {
-	if l.Status == agent.StatusSkipped && e.level < 2 {
+	if l.Status == agent.StatusSkipped && e.level < 2 || l.Status == agent.StatusStarted {
 		return
 	}
 	e.mu.Lock()
