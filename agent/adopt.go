@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+
 	"github.com/efssync/efssync/agent/plan"
 
 	"github.com/efssync/efssync/agent/send"
@@ -210,7 +212,7 @@ func (j *jobRun) destHolds(ctx context.Context, i int, t task, src *sourceHash) 
 	// later step relies on it: checksum re-hashes compare with it, and
 	// archiving removes a source only after the copy matches it, so such
 	// jobs also read the copy back, as adopt: verify does.
-	readBack := j.job.Adopt == config.AdoptVerify || j.job.AfterArchive == "delete"
+	readBack := j.job.Adopt == config.AdoptVerify || policy.Archives(j.job)
 	if !readBack && !j.job.Checksum {
 		return ""
 	}

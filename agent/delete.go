@@ -83,10 +83,12 @@ func (j *jobRun) goneAt(ctx context.Context, d *destination, limit func(int) int
 		return goneSet{}, fmt.Errorf("%s: cannot list the destination, so mirror delete is impossible", d.name)
 	}
 	var g goneSet
+	var kept []string
 	err := lister.List(ctx, func(rel string, m transfer.Meta) error {
 		owned := j.shards.owns(rel)
 		g.count(owned)
 		if j.filter.Excluded(rel, m.Mode.IsDir()) || excludedByParent(j.filter, rel) {
+			kept = append(kept, rel)
 			return nil
 		}
 		isGone, err := gone(rel)
@@ -98,6 +100,7 @@ func (j *jobRun) goneAt(ctx context.Context, d *destination, limit func(int) int
 	if err != nil {
 		return goneSet{}, fmt.Errorf("%s: list for mirror delete: %w", d.name, err)
 	}
+	g.owned, g.others = policy.KeepAncestors(g.owned, kept), policy.KeepAncestors(g.others, kept)
 	if err := j.guardDelete(g, d.name, limit, ruleText); err != nil {
 		return goneSet{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+
 	"github.com/efssync/efssync/agent/plan"
 
 	"github.com/efssync/efssync/manifest"
@@ -76,7 +78,7 @@ func baseRecord(t task, mode fs.FileMode) manifest.Record {
 }
 
 func (j *jobRun) meta(t task) transfer.Meta {
-	return transfer.Meta{Size: t.st.Size, Mode: t.e.Mode, ModTime: t.st.Mtime, UID: t.st.Uid, GID: t.st.Gid}
+	return policy.Meta(t.st, t.e.Mode)
 }
 
 // settle applies per-destination outcomes to rec: success publishes, failure

@@ -272,14 +272,10 @@ func (j *jobRun) pass(ctx context.Context) error {
 		defer close(tasks)
 		return j.plan(gctx, tasks)
 	})
-	for range j.job.Concurrency {
-		g.Go(func() error {
-			for t := range tasks {
-				j.execute(gctx, t)
-			}
-			return nil
-		})
-	}
+	g.Go(func() error {
+		runWorkers(j.job.Concurrency, tasks, func(t task) { j.execute(gctx, t) })
+		return nil
+	})
 	err := g.Wait()
 	if err == nil {
 		// Second and later names of hard-linked files, now that the first
@@ -307,7 +303,7 @@ func (j *jobRun) execute(ctx context.Context, t task) {
 // with after_archive: delete, a file published at every destination is
 // verified there once more and its source removed.
 func (j *jobRun) followUp(ctx context.Context, t task, r result) {
-	if j.job.AfterArchive != "delete" || r.status != StatusCopied || (r.kind != plan.KindCopy && r.kind != plan.KindRehash) {
+	if !policy.Archives(j.job) || r.status != StatusCopied || (r.kind != plan.KindCopy && r.kind != plan.KindRehash) {
 		return
 	}
 	switch {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/efssync/efssync/agent/walk"
+
 	"github.com/efssync/efssync/agent/policy"
 )
 
@@ -19,6 +21,16 @@ import (
 // max_delete, and its records below it leave the manifest), anything else
 // with one Remove.
 func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string) error {
+	// The one delete guard, as once mode and the sweeps ask it: a source
+	// that looks unmounted deletes nothing. A rolling-window limit for
+	// deletes one event at a time belongs in this check too.
+	empty, err := walk.Empty(j.src)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDeleteRefused, err)
+	}
+	if err := policy.DeleteAllowed(policy.DeleteCheck{Source: j.job.Source, SourceEmpty: empty}); err != nil {
+		return err
+	}
 	if tr, ok := asTreeRemover(d); ok {
 		limit, err := j.deleteLimit()
 		if err != nil {

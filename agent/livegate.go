@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/efssync/efssync/agent/policy"
+
 	"github.com/efssync/efssync/agent/plan"
 
 	"github.com/efssync/efssync/agent/walk"
@@ -162,7 +164,8 @@ func (l *live) publishReady(ctx context.Context, i int) {
 	}
 	for rel, p := range ready {
 		start := time.Now()
-		m := transfer.Meta{Size: int64(len(p.data)), Mode: p.mode, ModTime: p.st.Mtime, UID: p.st.Uid, GID: p.st.Gid}
+		m := policy.Meta(p.st, p.mode)
+		m.Size = int64(len(p.data))
 		res := j.sender.Send(ctx, send.File{Rel: rel, Meta: m, Dests: []int{i}}, &send.Bytes{Data: p.data, ID: identity(p.st)})
 		sum := res.Sum
 		m.Size = res.Size

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 
+	"github.com/efssync/efssync/agent/policy"
+
 	"github.com/efssync/efssync/agent/plan"
 
 	"github.com/efssync/efssync/agent/walk"
@@ -117,7 +119,7 @@ func (j *jobRun) planEntry(ctx context.Context, e walk.Entry, rec manifest.Recor
 		j.deliver(result{rel: e.Rel, kind: act.Kind, status: StatusUnfinished})
 		return nil
 	}
-	if isFile && act.Kind == plan.KindSkip && j.job.AfterArchive == "delete" {
+	if isFile && act.Kind == plan.KindSkip && policy.Archives(j.job) {
 		t.act = plan.Action{Kind: plan.KindArchive}
 		act = t.act
 	}

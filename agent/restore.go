@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/efssync/efssync/agent/plan"
 
@@ -87,17 +86,16 @@ func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
 	listErr := make(chan error, 1)
 	go func() { listErr <- r.src.List(lctx, objs) }()
 	tasks := make(chan objectTask, 2*j.job.Concurrency)
-	var wg sync.WaitGroup
 	var set aside
-	for range j.job.Concurrency {
-		wg.Go(func() {
-			for t := range tasks {
-				if res, ok := set.take(t, r.restoreObject(ctx, t)); ok {
-					j.deliver(res)
-				}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runWorkers(j.job.Concurrency, tasks, func(t objectTask) {
+			if res, ok := set.take(t, r.restoreObject(ctx, t)); ok {
+				j.deliver(res)
 			}
 		})
-	}
+	}()
 	listed := listing{}
 	var perr error
 	for o := range objs {
@@ -109,7 +107,7 @@ func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
 		}
 	}
 	close(tasks)
-	wg.Wait()
+	<-done
 	err := <-listErr
 	if perr != nil {
 		err = perr

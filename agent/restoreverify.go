@@ -42,15 +42,7 @@ func (a *Agent) verifyRestore(ctx context.Context, job config.Job, out io.Writer
 		fmt.Fprintf(out, "%s\t%s\t%q\t%s\n", job.Name, dest, rel, why)
 		mu.Unlock()
 	}
-	var wg sync.WaitGroup
-	for range max(job.Concurrency, 1) {
-		wg.Go(func() {
-			for o := range objs {
-				j.verifyObject(ctx, src, o, report)
-			}
-		})
-	}
-	wg.Wait()
+	runWorkers(job.Concurrency, objs, func(o s3src.Object) { j.verifyObject(ctx, src, o, report) })
 	if err := <-listErr; err != nil {
 		return diffs, fmt.Errorf("list %s: %w", src.Name(), err)
 	}

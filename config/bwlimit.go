@@ -44,6 +44,9 @@ var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 // is no limit (nil).
 func ParseBwLimit(text string) (BwLimit, error) {
 	fields := strings.Fields(text)
+	if len(fields) == 0 {
+		return nil, nil
+	}
 	if len(fields) == 1 && !strings.Contains(fields[0], ",") {
 		if strings.Contains(fields[0], ":") {
 			return nil, fmt.Errorf("invalid bwlimit %q: want a rate (10M, off) or timetable entries [Day-]HH:MM,RATE; upload:download pairs are not supported, efssync only uploads", text)

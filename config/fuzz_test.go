@@ -22,6 +22,10 @@ func FuzzLoad(f *testing.F) {
 		"jobs: [{}, null, 3]\n", "? [a]\n: b\n", "jobs:\n  - &a {name: x}\n  - *a\n",
 		"shard: {index: 0, count: 2}\njobs: [{name: j, source: /s, destinations: [{type: fs, path: /d}]}]\n",
 		"{}", "", "[]", "jobs = 3",
+		"jobs: [{name: j, source: /s, bwlimit: 'Mon-08:00,1M 19:00,off', destinations: [{type: fs, path: /d}]}]",
+		"jobs: [{name: j, source: /s, bwlimit: ' ', destinations: [{type: fs, path: /d}]}]",
+		"Jobs: [{Name: j, Source: /s, Max-Delete: 3, Destinations: [{Type: fs, Path: /d}]}]\n1: x\n",
+		"jobs: [{name: j, source: /s, checkers: 1.5, checksum: 1, bandwidth: -1, destinations: {type: fs}}]",
 	} {
 		f.Add([]byte(s))
 	}

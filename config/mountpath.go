@@ -67,7 +67,7 @@ func unescapeMount(s string) string {
 func locate(mounts []mountEntry, real string) (fsLocation, bool) {
 	best := -1
 	for i, m := range mounts {
-		if (real == m.point || m.point == "/" || within(real, m.point)) &&
+		if (real == m.point || strings.HasPrefix(real, strings.TrimSuffix(m.point, "/")+"/")) &&
 			(best < 0 || len(m.point) >= len(mounts[best].point)) {
 			best = i
 		}

@@ -44,7 +44,8 @@ type place struct {
 	real      string
 	ids       []fileID // the real path and its ancestors, nearest first; zero where missing
 	loc       fsLocation
-	located   bool // loc is known
+	located   bool        // loc is known
+	keys      [2][]string // identities of itself, and of the directories above it
 }
 
 // fileID names a directory (or file) independently of the path to it.
@@ -70,6 +71,7 @@ func (r *resolver) resolve(p *place) {
 	for d := p.real; ; d = filepath.Dir(d) {
 		p.ids = append(p.ids, r.idOf(d))
 		if d == filepath.Dir(d) {
+			p.keys = [2][]string{p.computeIdentities(true), p.computeIdentities(false)}
 			return
 		}
 	}
@@ -110,8 +112,15 @@ func (r *resolver) idOf(p string) fileID {
 
 // identities lists the keys place p is known by (self) or, with self false,
 // the keys of the directories strictly above it: real path, device and
-// inode, location in its file system.
+// inode, location in its file system. They are computed once, on resolving.
 func (p *place) identities(self bool) []string {
+	if self {
+		return p.keys[0]
+	}
+	return p.keys[1]
+}
+
+func (p *place) computeIdentities(self bool) []string {
 	var out []string
 	ids, paths := p.ids[1:], ancestors
 	if self {
@@ -159,13 +168,16 @@ func pairs(as, bs []*place, fn func(a, b *place, rel string)) {
 		}
 	}
 	for _, a := range as {
-		seen := map[*place]bool{a: true}
+		seen := []*place{a} // few: the places a overlaps
 		for _, self := range []bool{true, false} {
-			rel := map[bool]string{true: relSame, false: relInside}[self]
+			rel := relInside
+			if self {
+				rel = relSame
+			}
 			for _, k := range a.identities(self) {
 				for _, b := range ix[k] {
-					if !seen[b] {
-						seen[b] = true
+					if !slices.Contains(seen, b) {
+						seen = append(seen, b)
 						fn(a, b, rel)
 					}
 				}

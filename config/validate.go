@@ -321,8 +321,11 @@ func checkBucketPrefix(c *checker, p, bucket, prefix string) {
 	case !validBucket(bucket) || strings.Contains(bucket, ".."):
 		c.add(p+".bucket", "%q is not a valid bucket name (3-63 lowercase letters, digits, '.' and '-')", bucket)
 	}
-	if strings.HasPrefix(prefix, "/") {
+	switch {
+	case strings.HasPrefix(prefix, "/"):
 		c.add(p+".prefix", "%q must not start with '/'", prefix)
+	case strings.IndexByte(prefix, 0) >= 0:
+		c.add(p+".prefix", "must not contain a NUL byte, got %q", prefix)
 	}
 }
 

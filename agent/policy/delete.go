@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrDeleteRefused is returned when the delete guard stops a delete: the
@@ -65,4 +66,32 @@ func DeleteAllowed(c DeleteCheck) error {
 			ErrDeleteRefused, c.AllGone, c.Total, c.Dest, c.Shards, c.Rule, n)
 	}
 	return nil
+}
+
+// KeepAncestors answers "may this directory go?" for a mirror delete: a
+// directory goes only with everything it holds, and an entry that is kept
+// (the filters leave it out, so it is never deleted) keeps every directory
+// above it. It returns gone without those directories, in its order.
+// Without it, include: ["*.txt"] had the delete try a directory holding a
+// .bin on every run, fail with "directory not empty" and exit 1.
+func KeepAncestors(gone, kept []string) []string {
+	if len(kept) == 0 {
+		return gone
+	}
+	held := map[string]bool{}
+	for _, rel := range kept {
+		for i := strings.LastIndexByte(rel, '/'); i > 0; i = strings.LastIndexByte(rel[:i], '/') {
+			if held[rel[:i]] {
+				break // its ancestors are in already
+			}
+			held[rel[:i]] = true
+		}
+	}
+	out := gone[:0:0]
+	for _, rel := range gone {
+		if !held[rel] {
+			out = append(out, rel)
+		}
+	}
+	return out
 }

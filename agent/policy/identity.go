@@ -16,8 +16,8 @@ import (
 
 // Identity is what says that a source entry is the version seen before:
 // size, mtime, ctime, inode, device and mode for a file; size, ETag and
-// LastModified for an object. A zero Dev is "unknown" (the manifest does
-// not keep it) and matches any device.
+// LastModified for an object. A zero Dev is "unknown" (a record written
+// before the manifest kept it) and matches any device.
 type Identity struct {
 	Size  int64
 	Mtime time.Time
@@ -41,7 +41,7 @@ func ObjectIdentity(size int64, etag string, modified time.Time) Identity {
 
 // RecordIdentity is the identity the manifest recorded for an entry.
 func RecordIdentity(rec manifest.Record) Identity {
-	return Identity{Size: rec.Size, Mtime: rec.ModTime, Ctime: rec.CTime, Ino: rec.Inode, Mode: rec.Mode, ETag: rec.ETag}
+	return Identity{Size: rec.Size, Mtime: rec.ModTime, Ctime: rec.CTime, Ino: rec.Inode, Dev: rec.Dev, Mode: rec.Mode, ETag: rec.ETag}
 }
 
 // SourceUnchanged answers "is the source still the version seen?" for

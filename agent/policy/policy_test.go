@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,16 @@ func TestReleaseSourceNeedsEveryJobDestination(t *testing.T) {
 	rec.Dests.Set("s3", manifest.Published{Size: 5, ModTime: t0, Hash: [32]byte{9}})
 	if err := ReleaseSource("f", []string{"efs", "s3"}, rec); err == nil {
 		t.Error("a destination holding another version: released")
+	}
+}
+
+func TestKeepAncestors(t *testing.T) {
+	gone := []string{"a/b/c", "a/b", "a", "ab", "x/y", "x"}
+	got := KeepAncestors(gone, []string{"a/b/keep.bin", "x/y/z/keep"})
+	if want := []string{"a/b/c", "ab"}; !slices.Equal(got, want) {
+		t.Errorf("KeepAncestors = %v, want %v", got, want)
+	}
+	if got := KeepAncestors(gone, nil); !slices.Equal(got, gone) {
+		t.Errorf("nothing kept: %v", got)
 	}
 }

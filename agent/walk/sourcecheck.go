@@ -1,6 +1,9 @@
 package walk
 
 import (
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
@@ -26,4 +29,24 @@ func Lacks(root, rel string) bool {
 			return err == unix.ENOENT
 		}
 	}
+}
+
+// Empty reports whether the directory root holds no entry at all: what an
+// unmounted mount point looks like, and what the delete guard refuses to
+// mirror.
+func Empty(root string) (bool, error) {
+	fd, err := OpenNoSymlinks(root, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return false, fmt.Errorf("source %s: %w", root, err)
+	}
+	f := os.NewFile(uintptr(fd), root)
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	if err == io.EOF {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("source %s: %w", root, err)
+	}
+	return len(names) == 0, nil
 }
