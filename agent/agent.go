@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/zeebo/blake3"
 
@@ -59,6 +60,9 @@ type Options struct {
 	// Flags are the command-line flags that changed the configuration for
 	// this run; the report's first line carries them.
 	Flags []string
+	// FilterRules (--filter-from) are evaluated before every job's include
+	// and exclude lists, first match deciding (walk.Rule).
+	FilterRules []walk.Rule
 }
 
 // ErrUnknownJob is a --job that names no job of the configuration: a usage

@@ -174,7 +174,7 @@ func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *report.Wri
 }
 
 func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters, obs passObserver) (*jobRun, error) {
-	f, err := walk.NewFilter(job.Include, job.Exclude)
+	f, err := walk.NewFilter(job.Include, job.Exclude, a.opts.FilterRules...)
 	if err != nil {
 		return nil, err
 	}

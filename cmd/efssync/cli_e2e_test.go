@@ -296,3 +296,23 @@ func TestVerboseLinesAndFlagsInReport(t *testing.T) {
 		t.Errorf("report's first line: %+v, want status started with the flags", first)
 	}
 }
+
+// --filter-from rules come first, in order: "+ keep.log" wins over the
+// --exclude '*.log' given beside it, "- *" leaves out everything else the
+// rules did not take, and the walk still descends into directories.
+func TestCopyFilterFrom(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	dirs := mkdirs(t, base, "src", "dst")
+	src, dst := dirs[0], dirs[1]
+	treetest.Write(t, src, map[string]string{"keep.log": "k", "drop.log": "d", "a/b.jpg": "j", "a/c.txt": "t", "tmp/x.jpg": "x"})
+	rules := filepath.Join(base, "rules")
+	writeTestFile(t, rules, "# rclone syntax\n+ keep.log\n- /tmp/**\n+ *.jpg\n- *\n")
+	r := efssync(t, stateEnvFor(t), "copy", "--filter-from", rules, "--exclude", "*.log", src, dst)
+	mustCode(t, r, 0)
+	got := regularFiles(t, dst)
+	want := []string{"a/b.jpg", "keep.log"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("copied %v, want %v", got, want)
+	}
+}

@@ -104,6 +104,7 @@ func execRun(ctx context.Context, g *globals, cfg *config.Config, f *runFlags, r
 		opts.Progress = statsLogger{log: log, every: time.Duration(cfg.ProgressInterval)}
 	}
 	opts.Flags = f.inForce()
+	opts.FilterRules = f.rules
 	if f.verbose > 0 && (!f.dryRun || f.verbose > 1) {
 		// A dry run lists its plan on stdout already; -vv adds the rest.
 		var w io.Writer = g.stdout

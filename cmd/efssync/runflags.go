@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/efssync/efssync/agent/walk"
 	"github.com/efssync/efssync/config"
 )
 
@@ -45,7 +46,7 @@ type runFlags struct {
 	// and to list the flags in force.
 	set *pflag.FlagSet
 	// rules are the --filter-from rules, read by apply.
-	rules []filterRule
+	rules []walk.Rule
 }
 
 // register adds the shared flags to cmd. withJobs adds --job, which only a
