@@ -270,7 +270,11 @@ func (j *jobRun) pass(ctx context.Context) error {
 	tasks := make(chan task, 2*j.job.Concurrency)
 	g.Go(func() error {
 		defer close(tasks)
-		return j.plan(gctx, tasks)
+		err := j.plan(gctx, tasks)
+		if err == nil {
+			j.c.WalkDone.Store(true) // the totals are final: an ETA means something
+		}
+		return err
 	})
 	g.Go(func() error {
 		runWorkers(j.job.Concurrency, tasks, func(t task) { j.execute(gctx, t) })

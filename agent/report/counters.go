@@ -45,6 +45,9 @@ type Counters struct {
 	Adopted                                   atomic.Int64
 	Unsupported                               atomic.Int64
 	Stopped                                   atomic.Int64
+	// WalkDone is set once the walk has found everything there is to
+	// plan: before it, the planned total is only what was found so far.
+	WalkDone atomic.Bool
 	// Read counts source bytes read (the progress rate); Bytes counts
 	// bytes of files that were published.
 	Read atomic.Int64
