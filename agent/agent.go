@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/efssync/efssync/agent/report"
+	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/zeebo/blake3"
 
@@ -59,6 +60,15 @@ type Options struct {
 	// ones left out of this run included. Nil means the configuration the
 	// agent runs with.
 	Configured *config.Config
+	// Lines, when set, receives every report line as it is written: the
+	// command line's -v.
+	Lines func(report.Line)
+	// Flags are the command-line flags that changed the configuration for
+	// this run; the report's first line carries them.
+	Flags []string
+	// FilterRules (--filter-from) are evaluated before every job's include
+	// and exclude lists, first match deciding (walk.Rule).
+	FilterRules []walk.Rule
 }
 
 // ErrUnknownJob is a --job that names no job of the configuration: a usage
@@ -166,6 +176,7 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 	if err != nil {
 		return nil, err
 	}
+	a.startReport(rep, start)
 	prog := report.NewProgress(a.opts.Progress)
 	for _, job := range jobs {
 		if err := ctx.Err(); err != nil {
@@ -226,6 +237,7 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.startReport(rep, start)
 	if len(once) > 0 {
 		osum, err := a.runJobs(ctx, once)
 		if err != nil {
@@ -246,5 +258,15 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 func (a *Agent) notify(state string) {
 	if a.opts.Notify != nil {
 		a.opts.Notify(state)
+	}
+}
+
+// startReport connects the report to the -v echo and, when command-line
+// flags changed the configuration for this run, writes them on its first
+// line, so a report says under which overrides its files moved.
+func (a *Agent) startReport(rep *report.Writer, start time.Time) {
+	rep.SetEcho(a.opts.Lines)
+	if len(a.opts.Flags) > 0 {
+		rep.Write(report.Line{Time: start, Status: report.StatusStarted, Flags: a.opts.Flags})
 	}
 }

@@ -175,7 +175,7 @@ func (a *Agent) newWatchRun(ctx context.Context, job config.Job, rep *report.Wri
 }
 
 func (a *Agent) newJobRunFor(ctx context.Context, job config.Job, rep *report.Writer, c *report.Counters, obs passObserver) (*jobRun, error) {
-	f, err := walk.NewFilter(job.Include, job.Exclude)
+	f, err := walk.NewFilter(job.Include, job.Exclude, a.opts.FilterRules...)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +273,11 @@ func (j *jobRun) pass(ctx context.Context) error {
 	tasks := make(chan task, 2*j.job.Concurrency)
 	g.Go(func() error {
 		defer close(tasks)
-		return j.plan(gctx, tasks)
+		err := j.plan(gctx, tasks)
+		if err == nil {
+			j.c.WalkDone.Store(true) // the totals are final: an ETA means something
+		}
+		return err
 	})
 	g.Go(func() error {
 		runWorkers(j.job.Concurrency, tasks, func(t task) { j.execute(gctx, t) })

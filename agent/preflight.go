@@ -35,7 +35,13 @@ func Preflight(ctx context.Context, cfg *config.Config, only []string) (out *con
 			jobs = append(jobs, j)
 			continue
 		}
-		if err := checkDir(j.Source); err != nil && !j.From.IsS3() {
+		if j.From.IsS3() {
+			if err := s3[s3Key(sourcePlace(j.From))]; err != nil {
+				problems = append(problems, fmt.Errorf("jobs[%d].source: %w", i, err))
+				dropped = append(dropped, j.Name)
+				continue
+			}
+		} else if err := checkDir(j.Source); err != nil {
 			problems = append(problems, fmt.Errorf("jobs[%d].source %s: %w", i, j.Source, err))
 			dropped = append(dropped, j.Name)
 			continue
@@ -109,7 +115,11 @@ func s3Checks(ctx context.Context, cfg *config.Config, only []string) map[string
 		if len(only) > 0 && !slices.Contains(only, j.Name) {
 			continue
 		}
-		for _, d := range j.Destinations {
+		places := j.Destinations
+		if j.From.IsS3() {
+			places = append([]config.Destination{sourcePlace(j.From)}, places...)
+		}
+		for _, d := range places {
 			k := s3Key(d)
 			if d.Type != "s3" {
 				continue
@@ -142,4 +152,11 @@ func preflightS3(ctx context.Context, d config.Destination) error {
 		return err
 	}
 	return sd.Preflight(ctx)
+}
+
+// sourcePlace is an S3 source as the place the preflight checks: a
+// restore's bucket gets the same one clear message (credentials, endpoint,
+// bucket) as an archive's.
+func sourcePlace(s config.Source) config.Destination {
+	return config.Destination{Type: "s3", Name: s.String(), S3Location: s.S3Location}
 }

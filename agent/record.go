@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -96,6 +97,12 @@ func (j *jobRun) reportResult(r result) {
 		if r.err != nil {
 			l.Error = r.err.Error()
 		}
+		if r.status == StatusFailed && stoppedBy(r.err) {
+			l.Status = StatusInterrupted
+			j.c.Stopped.Add(1)
+			j.rep.Write(l)
+			return
+		}
 		switch r.status {
 		case StatusFailed:
 			j.c.Failed.Add(1)
@@ -121,7 +128,7 @@ func (j *jobRun) reportResult(r result) {
 		j.rep.Write(l)
 		return
 	}
-	failed := false
+	failed, stopped := false, false
 	for _, o := range r.outs {
 		l := base
 		l.Dest = j.names[o.dest]
@@ -133,7 +140,10 @@ func (j *jobRun) reportResult(r result) {
 		if o.err == nil && o.status != StatusSkipped && o.status != StatusAdopted {
 			j.a.metrics.Published(j.job.Name, l.Dest, o.bytes)
 		}
-		if o.err != nil {
+		if o.err != nil && stoppedBy(o.err) {
+			l.Status, l.Error = StatusInterrupted, o.err.Error()
+			stopped = true
+		} else if o.err != nil {
 			j.a.metrics.Failed(j.job.Name, l.Dest)
 			l.Status, l.Error = StatusFailed, o.err.Error()
 			failed = true
@@ -149,6 +159,8 @@ func (j *jobRun) reportResult(r result) {
 	switch {
 	case failed:
 		j.c.Failed.Add(1)
+	case stopped:
+		j.c.Stopped.Add(1)
 	case r.kind == plan.KindAdopt:
 		j.a.fx.did(&j.c.Adopted, 1)
 	case r.kind == plan.KindCopy || r.kind == plan.KindLink || r.kind == plan.KindRehash:
@@ -157,4 +169,12 @@ func (j *jobRun) reportResult(r result) {
 		}
 		j.a.fx.did(&j.c.Bytes, r.bytes)
 	}
+}
+
+// stoppedBy reports whether err only says that the run's context ended (an
+// interrupt cut the file short). Such a file is reported as interrupted
+// and counted as stopped, never as failed: nothing went wrong with it, and
+// the next run sends it. A stopped file still keeps the run from exit 0.
+func stoppedBy(err error) bool {
+	return errors.Is(err, context.Canceled)
 }

@@ -43,6 +43,7 @@ const (
 	StatusPending     = report.StatusPending
 	StatusUnsupported = report.StatusUnsupported
 	StatusInterrupted = report.StatusInterrupted
+	StatusStarted     = report.StatusStarted
 	// StdoutReport is the report path ("--report -") that writes to stdout.
 	StdoutReport = report.Stdout
 )

@@ -25,11 +25,14 @@ type Summary struct {
 	// Unsupported counts source entries left out: FIFOs, sockets, devices,
 	// names of efssync's temp files (StatusUnsupported).
 	Unsupported int64
+	// Stopped counts files cut short by the end of the run's context (an
+	// interrupt): not sent, not failed, left for the next run.
+	Stopped int64
 }
 
 // OK reports whether everything is in sync: the exit status 0.
 func (s *Summary) OK() bool {
-	return s.Failed == 0 && s.Changed == 0 && len(s.JobErrors) == 0 && !s.Interrupted
+	return s.Failed == 0 && s.Changed == 0 && s.Stopped == 0 && len(s.JobErrors) == 0 && !s.Interrupted
 }
 
 // Counters are one job's live counts, updated by many workers at once and
@@ -41,6 +44,10 @@ type Counters struct {
 	Opened                                    atomic.Int64
 	Adopted                                   atomic.Int64
 	Unsupported                               atomic.Int64
+	Stopped                                   atomic.Int64
+	// WalkDone is set once the walk has found everything there is to
+	// plan: before it, the planned total is only what was found so far.
+	WalkDone atomic.Bool
 	// Read counts source bytes read (the progress rate); Bytes counts
 	// bytes of files that were published.
 	Read atomic.Int64
@@ -62,4 +69,5 @@ func (c *Counters) AddTo(s *Summary) {
 	s.Planned += c.Planned.Load()
 	s.Adopted += c.Adopted.Load()
 	s.Unsupported += c.Unsupported.Load()
+	s.Stopped += c.Stopped.Load()
 }

@@ -21,8 +21,11 @@ type ProgressStats struct {
 	// over it.
 	Elapsed time.Duration
 	Rate    float64
-	// ETA is the time left at Rate, or 0 when unknown.
+	// ETA is the time left at Rate, or 0 when unknown: always while
+	// Walking, since the total is not known before the walk ends.
 	ETA time.Duration
+	// Walking: the walk is still finding files; PlannedBytes is a floor.
+	Walking bool
 }
 
 // ProgressSink receives a ProgressStats every ProgressEvery instead of a
@@ -107,12 +110,12 @@ func (p *Progress) stats() (ProgressStats, bool) {
 	s := ProgressStats{
 		Job: job, Files: c.Files.Load(), Copied: c.Copied.Load(), Unchanged: c.Skipped.Load(),
 		Failed: c.Failed.Load(), Bytes: c.Bytes.Load(), PlannedBytes: c.PlannedBytes.Load(),
-		Elapsed: time.Since(p.start),
+		Elapsed: time.Since(p.start), Walking: !c.WalkDone.Load(),
 	}
 	if el := s.Elapsed.Seconds(); el > 0 {
 		s.Rate = float64(s.Bytes) / el
 	}
-	if left := s.PlannedBytes - s.Bytes; s.Rate > 0 && left > 0 {
+	if left := s.PlannedBytes - s.Bytes; s.Rate > 0 && left > 0 && !s.Walking {
 		s.ETA = time.Duration(float64(left) / s.Rate * float64(time.Second)).Round(time.Second)
 	}
 	return s, true
@@ -143,6 +146,11 @@ func (s ProgressStats) Line() string {
 	job := ""
 	if s.Job != "" {
 		job = s.Job + ": "
+	}
+	if s.Walking {
+		// The total grows as the walk finds files: counts only, no ETA.
+		return fmt.Sprintf("%s%d files so far, walking (%d copied, %d unchanged, %d failed)  %s published  %s/s",
+			job, s.Files, s.Copied, s.Unchanged, s.Failed, iBytes(s.Bytes), iBytes(int64(s.Rate)))
 	}
 	return fmt.Sprintf("%s%d files (%d copied, %d unchanged, %d failed)  %s/%s published  %s/s  ETA %s",
 		job, s.Files, s.Copied, s.Unchanged, s.Failed,

@@ -17,9 +17,16 @@ func TestProgressShowsJobFilesPublishedBytesRateAndETA(t *testing.T) {
 	c.Bytes.Store(4 << 20)
 	c.PlannedBytes.Store(8 << 20)
 	p.Attach("home", c)
+	// While the walk runs the total is a floor: counts, no ETA.
+	p.draw()
+	if got := out.String(); !strings.Contains(got, "10 files so far, walking") || strings.Contains(got, "ETA") || strings.Contains(got, "8.0 MiB") {
+		t.Errorf("progress line while walking %q: want counts without a total or an ETA", got)
+	}
+	out.Reset()
+	c.WalkDone.Store(true)
 	p.draw()
 	got := out.String()
-	for _, want := range []string{"home: ", "10 files", "4 copied", "4.0 MiB/8.0 MiB published", "/s", "ETA "} {
+	for _, want := range []string{"home: ", "10 files", "4 copied", "4.0 MiB/8.0 MiB published", "/s", "ETA 1s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("progress line %q lacks %q", got, want)
 		}

@@ -72,7 +72,14 @@ type Line struct {
 	BLAKE3     string  `json:"blake3,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
 	Error      string  `json:"error,omitempty"`
+	// Flags are the command-line flags in force, on the run's first
+	// line (status started) only.
+	Flags []string `json:"flags,omitempty"`
 }
+
+// StatusStarted is a run's first line: when it started and, in Flags, the
+// command-line flags that changed the configuration for it.
+const StatusStarted Status = "started"
 
 // Writer serialises report lines from many workers into one file.
 type Writer struct {
@@ -85,7 +92,13 @@ type Writer struct {
 	// rot, when set, starts a new file when this one is too large or too
 	// old (watch mode runs for months with one report).
 	rot *rotation
+	// echo, when set, receives every line as it is written (-v).
+	echo func(Line)
 }
+
+// SetEcho makes every line written also go to fn, in the order written:
+// the command line prints them for -v. Call it before the first Write.
+func (r *Writer) SetEcho(fn func(Line)) { r.echo = fn }
 
 // Stdout is the report path ("--report -") that writes the lines to
 // standard output, for piping into jq or a log shipper.
@@ -124,6 +137,9 @@ func (r *Writer) Write(l Line) {
 	r.mu.Lock()
 	_ = r.enc.Encode(l)
 	r.rotateIfDue(l.Time)
+	if r.echo != nil {
+		r.echo(l)
+	}
 	r.mu.Unlock()
 }
 
@@ -131,7 +147,7 @@ func (r *Writer) Write(l Line) {
 // unchanged tree writes most, so plain paths skip the reflection of
 // encoding/json; anything that needs escaping takes the general path.
 func (r *Writer) WriteSkip(now time.Time, job, rel string) {
-	if !plainJSON(rel) || !plainJSON(job) {
+	if !plainJSON(rel) || !plainJSON(job) || r.echo != nil {
 		r.Write(Line{Time: now, Job: job, Path: rel, Action: "skip", Status: StatusSkipped})
 		return
 	}

@@ -15,17 +15,27 @@ import (
 // descended so their matching contents are found.
 type Filter struct {
 	include, exclude []string
+	// rules come first (rules.go): the first that matches decides.
+	rules []rule
 }
 
 // NewFilter checks every pattern up front so a typo fails the config, not
 // silently the sync.
-func NewFilter(include, exclude []string) (*Filter, error) {
+func NewFilter(include, exclude []string, rules ...Rule) (*Filter, error) {
 	for _, p := range append(append([]string{}, include...), exclude...) {
 		if !doublestar.ValidatePattern(p) {
 			return nil, fmt.Errorf("invalid glob pattern %q", p)
 		}
 	}
-	return &Filter{include: include, exclude: exclude}, nil
+	f := &Filter{include: include, exclude: exclude}
+	for _, r := range rules {
+		c, err := compileRule(r)
+		if err != nil {
+			return nil, err
+		}
+		f.rules = append(f.rules, c)
+	}
+	return f, nil
 }
 
 func match(pattern, rel string) bool {
@@ -41,6 +51,9 @@ func match(pattern, rel string) bool {
 func (f *Filter) Excluded(rel string, isDir bool) bool {
 	if f == nil {
 		return false
+	}
+	if excluded, ok := decide(f.rules, rel, isDir); ok {
+		return excluded
 	}
 	for _, p := range f.exclude {
 		if match(p, rel) {

@@ -35,6 +35,8 @@ func TestExitCodes(t *testing.T) {
 	treetest.Write(t, src, map[string]string{"a.txt": "a", "d/b.txt": "b"})
 	env := stateEnvFor(t)
 	missing := filepath.Join(base, "not-mounted")
+	badFilter := filepath.Join(base, "bad-filter")
+	writeTestFile(t, badFilter, "+ *.txt\n* no sign\n")
 	rows := []struct {
 		name string
 		args []string
@@ -50,6 +52,10 @@ func TestExitCodes(t *testing.T) {
 		{"--json with --report -", []string{"copy", "--json", "--report", "-", src, dst}, ExitUsage},
 		{"S3 to S3", []string{"copy", "s3://a/b", "s3://c/d"}, ExitUsage},
 		{"invalid --max-delete", []string{"sync", "--max-delete", "lots", src, dst}, ExitUsage},
+		{"--bwlimit timetable", []string{"copy", "--bwlimit", "00:00,100M 12:00,off", src, dst}, ExitOK},
+		{"invalid --bwlimit", []string{"copy", "--bwlimit", "08:00", src, dst}, ExitUsage},
+		{"invalid --transfers", []string{"copy", "--transfers", "0", src, dst}, ExitUsage},
+		{"bad --filter-from rule", []string{"copy", "--filter-from", badFilter, src, dst}, ExitUsage},
 		{"missing --exclude-from file", []string{"copy", "--exclude-from", filepath.Join(base, "none"), src, dst}, ExitUsage},
 		{"every destination unusable", []string{"copy", src, missing}, ExitNothingDone},
 		{"source unusable", []string{"copy", filepath.Join(base, "no-source"), dst}, ExitNothingDone},
@@ -231,4 +237,82 @@ func TestInitRelativeStdoutForce(t *testing.T) {
 		t.Error("an invalid starter was written")
 	}
 	mustCode(t, efssync(t, nil, "run", "-c", filepath.Join(dir, "c.yaml"), "--report", filepath.Join(dir, "r.jsonl")), ExitNothingDone)
+}
+
+// -v prints one line per file copied or deleted on stdout, -vv adds the
+// unchanged ones, --json -v makes each a JSON object beside the summary,
+// and the report's first line carries the flags in force.
+func TestVerboseLinesAndFlagsInReport(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	dirs := mkdirs(t, base, "src", "dst")
+	src, dst := dirs[0], dirs[1]
+	treetest.Write(t, src, map[string]string{"a.txt": "a", "d/b.txt": "b"})
+	env := stateEnvFor(t)
+	r := efssync(t, env, "copy", "-v", src, dst)
+	mustCode(t, r, 0)
+	for _, want := range []string{"copied      a.txt  -> " + dst, "copied      d/b.txt  -> " + dst} {
+		if !strings.Contains(r.stdout, want+"\n") {
+			t.Errorf("-v output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = efssync(t, env, "copy", "-v", src, dst)
+	if strings.Contains(r.stdout, "skipped") {
+		t.Errorf("-v printed unchanged files:\n%s", r.stdout)
+	}
+	r = efssync(t, env, "copy", "-vv", src, dst)
+	if !strings.Contains(r.stdout, "skipped     a.txt\n") {
+		t.Errorf("-vv did not print unchanged files:\n%s", r.stdout)
+	}
+	if err := os.Remove(filepath.Join(src, "a.txt")); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(base, "report.jsonl")
+	r = efssync(t, env, "sync", "-v", "--json", "--max-delete", "1", "--report", report, src, dst)
+	mustCode(t, r, 0)
+	var sawDelete bool
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("--json -v wrote a line that is not JSON: %q", line)
+		}
+		sawDelete = sawDelete || m["type"] == "file" && m["status"] == "deleted" && m["path"] == "a.txt"
+	}
+	if !sawDelete || summaryOf(t, r.stdout)["deleted"] != float64(1) {
+		t.Errorf("--json -v: no file line for the delete, or no summary:\n%s", r.stdout)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first struct {
+		Status string
+		Flags  []string
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(string(b), "\n", 2)[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.Status != "started" || !strings.Contains(strings.Join(first.Flags, " "), "--max-delete=1") {
+		t.Errorf("report's first line: %+v, want status started with the flags", first)
+	}
+}
+
+// --filter-from rules come first, in order: "+ keep.log" wins over the
+// --exclude '*.log' given beside it, "- *" leaves out everything else the
+// rules did not take, and the walk still descends into directories.
+func TestCopyFilterFrom(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	dirs := mkdirs(t, base, "src", "dst")
+	src, dst := dirs[0], dirs[1]
+	treetest.Write(t, src, map[string]string{"keep.log": "k", "drop.log": "d", "a/b.jpg": "j", "a/c.txt": "t", "tmp/x.jpg": "x"})
+	rules := filepath.Join(base, "rules")
+	writeTestFile(t, rules, "# rclone syntax\n+ keep.log\n- /tmp/**\n+ *.jpg\n- *\n")
+	r := efssync(t, stateEnvFor(t), "copy", "--filter-from", rules, "--exclude", "*.log", src, dst)
+	mustCode(t, r, 0)
+	got := regularFiles(t, dst)
+	want := []string{"a/b.jpg", "keep.log"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("copied %v, want %v", got, want)
+	}
 }

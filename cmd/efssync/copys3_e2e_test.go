@@ -64,3 +64,23 @@ func TestCopyS3Unusable(t *testing.T) {
 		t.Errorf("missing bucket not said plainly:\n%s", r.stderr)
 	}
 }
+
+// An S3 source gets the same clear messages as an S3 destination: a
+// missing bucket and refused credentials are one line each, exit 4.
+func TestCopyFromS3Unusable(t *testing.T) {
+	t.Parallel()
+	srv := miniotest.Start(t)
+	srv.CreateBucket(t, "exists")
+	dst := mkdirs(t, t.TempDir(), "dst")[0]
+	env := append(stateEnvFor(t), "AWS_REGION="+miniotest.Region, "AWS_ENDPOINT_URL="+srv.Endpoint, "AWS_ACCESS_KEY_ID="+srv.AccessKey)
+	r := efssync(t, append(env, "AWS_SECRET_ACCESS_KEY="+srv.SecretKey), "copy", "s3://no-such-bucket/x", dst)
+	mustCode(t, r, ExitNothingDone)
+	if n := strings.Count(r.stderr, "the bucket does not exist"); n != 1 {
+		t.Errorf("missing source bucket: %d messages, want 1:\n%s", n, r.stderr)
+	}
+	r = efssync(t, append(env, "AWS_SECRET_ACCESS_KEY=wrong"), "copy", "s3://exists/x", dst)
+	mustCode(t, r, ExitNothingDone)
+	if n := strings.Count(r.stderr, "access denied"); n != 1 || strings.Contains(r.stderr, "SignatureDoesNotMatch\"") {
+		t.Errorf("wrong credentials for the source: want one access-denied message, got %d:\n%s", n, r.stderr)
+	}
+}

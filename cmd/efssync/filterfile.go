@@ -12,22 +12,15 @@ package main
 // lists, in file order; the first that matches decides.
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/bmatcuk/doublestar/v4"
+	"github.com/efssync/efssync/agent/walk"
 )
 
-// filterRule is one "+ GLOB" or "- GLOB" line.
-type filterRule struct {
-	Include bool
-	Pattern string
-}
-
 // readFilterFile reads the rules of one filter file.
-func readFilterFile(path string) ([]filterRule, error) {
-	var rules []filterRule
+func readFilterFile(path string) ([]walk.Rule, error) {
+	var rules []walk.Rule
 	err := eachLine(path, func(_ int, line string) error {
 		r, clear, err := parseFilterLine(line)
 		switch {
@@ -45,19 +38,19 @@ func readFilterFile(path string) ([]filterRule, error) {
 
 // parseFilterLine parses one line that is neither blank nor a comment.
 // clear is true for "!".
-func parseFilterLine(line string) (r filterRule, clear bool, err error) {
+func parseFilterLine(line string) (r walk.Rule, clear bool, err error) {
 	if line == "!" {
 		return r, true, nil
 	}
 	if len(line) < 3 || line[1] != ' ' || (line[0] != '+' && line[0] != '-') {
 		return r, false, fmt.Errorf("%q: want \"+ GLOB\", \"- GLOB\" or \"!\"", line)
 	}
-	r = filterRule{Include: line[0] == '+', Pattern: strings.TrimLeft(line[2:], " ")}
+	r = walk.Rule{Include: line[0] == '+', Pattern: strings.TrimLeft(line[2:], " ")}
 	if r.Pattern == "" {
 		return r, false, fmt.Errorf("%q: the rule has no pattern", line)
 	}
-	if !doublestar.ValidatePattern(strings.TrimPrefix(r.Pattern, "/")) {
-		return r, false, errors.New("invalid glob " + r.Pattern)
+	if _, err := walk.NewFilter(nil, nil, r); err != nil {
+		return r, false, err
 	}
 	return r, false, nil
 }

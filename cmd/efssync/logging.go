@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -172,9 +171,10 @@ func (s statsLogger) Progress(st agent.ProgressStats, final bool) {
 	if st.ETA > 0 {
 		eta = st.ETA.String()
 	}
+	// rate is a number (bytes per second), so a log pipeline can graph it.
 	s.log.Info("progress", "job", st.Job, "files", st.Files, "copied", st.Copied, "unchanged", st.Unchanged,
-		"failed", st.Failed, "bytes_published", st.Bytes, "bytes_planned", st.PlannedBytes,
-		"rate", fmt.Sprintf("%.0f B/s", st.Rate), "eta", eta, "elapsed", st.Elapsed.Round(time.Second).String())
+		"failed", st.Failed, "bytes_published", st.Bytes, "bytes_planned", st.PlannedBytes, "walking", st.Walking,
+		"rate", int64(st.Rate), "eta", eta, "elapsed", st.Elapsed.Round(time.Second).String())
 }
 
 // errorPrefix is "<3>" (err) when w is the journal's stream, so the plain

@@ -65,7 +65,7 @@ func TestStatsLoggerLogsProgress(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 		t.Fatalf("want exactly one JSON line, got %q: %v", out.String(), err)
 	}
-	if m["msg"] != "progress" || m["job"] != "home" || m["files"] != 1200.0 || m["bytes_published"] != float64(5<<20) || m["eta"] != "5s" || m["rate"] != "1048576 B/s" {
+	if m["msg"] != "progress" || m["job"] != "home" || m["files"] != 1200.0 || m["bytes_published"] != float64(5<<20) || m["eta"] != "5s" || m["rate"] != float64(1<<20) {
 		t.Errorf("progress line %v", m)
 	}
 	if s.ProgressEvery() != time.Minute {

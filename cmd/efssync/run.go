@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -102,8 +103,15 @@ func execRun(ctx context.Context, g *globals, cfg *config.Config, f *runFlags, r
 	default:
 		opts.Progress = statsLogger{log: log, every: time.Duration(cfg.ProgressInterval)}
 	}
-	if flags := f.inForce(); len(flags) > 0 {
-		log.Info("flags in force", "flags", flags)
+	opts.Flags = f.inForce()
+	opts.FilterRules = f.rules
+	if f.verbose > 0 && (!f.dryRun || f.verbose > 1) {
+		// A dry run lists its plan on stdout already; -vv adds the rest.
+		var w io.Writer = g.stdout
+		if g.term != nil && isTerminal(g.stdout) {
+			w = g.term // one terminal: the line goes above the bar
+		}
+		opts.Lines = (&lineEcho{w: w, level: f.verbose, json: f.json}).Line
 	}
 	if !f.dryRun {
 		pruneReports(cfg, log)
@@ -119,8 +127,10 @@ func execRun(ctx context.Context, g *globals, cfg *config.Config, f *runFlags, r
 		// SIGTERM/SIGINT: in-flight work was checkpointed or aborted. A
 		// watch job stops so; a once run that did not finish is not in sync.
 		if sum != nil && sum.Interrupted {
-			done := sum.Copied + sum.Adopted + sum.Skipped + sum.Deleted
-			left := max(sum.Files-sum.Copied-sum.Adopted-sum.Skipped-sum.Failed-sum.Vanished-sum.Unsupported, 0)
+			// Files the walk found that ended neither done nor failed:
+			// cut short (sum.Stopped) or never started.
+			done := sum.Copied + sum.Adopted + sum.Skipped
+			left := max(sum.Files-done-sum.Failed-sum.Changed-sum.Vanished-sum.Unsupported, sum.Stopped)
 			fmt.Fprintf(g.stderr, "interrupted: %d files done, %d left for the next run\n", done, left)
 			return quietError{errInterrupted}
 		}

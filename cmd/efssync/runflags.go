@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/efssync/efssync/agent/walk"
 	"github.com/efssync/efssync/config"
 )
 
@@ -45,7 +46,7 @@ type runFlags struct {
 	// and to list the flags in force.
 	set *pflag.FlagSet
 	// rules are the --filter-from rules, read by apply.
-	rules []filterRule
+	rules []walk.Rule
 }
 
 // register adds the shared flags to cmd. withJobs adds --job, which only a
@@ -70,7 +71,7 @@ func (f *runFlags) register(cmd *cobra.Command, withJobs bool) {
 	fs.StringArrayVar(&f.filterFrom, "filter-from", nil, "read rclone filter rules (+ GLOB, - GLOB, !) from this file; evaluated first, first match wins")
 	fs.BoolVar(&f.delete, "delete", false, "delete at the destinations what is gone from the source (delete: mirror), within --max-delete")
 	fs.StringVar(&f.maxDelete, "max-delete", "", `most deletes per run: a count ("1000") or a share of the destination's files ("10%")`)
-	fs.StringVar(&f.bwlimit, "bwlimit", "", `bandwidth per job in bytes/s, e.g. 10M (MiB/s) or "off"`)
+	fs.StringVar(&f.bwlimit, "bwlimit", "", `bandwidth per job: a rate per second (10M is 10 MiB/s, "off") or rclone's timetable ("08:00,512k 19:00,off")`)
 	fs.IntVar(&f.transfers, "transfers", 0, "files in flight at once (concurrency)")
 	fs.BoolVar(&f.checksum, "checksum", false, "re-hash files that look unchanged (size and times equal) and send them again if they differ")
 }
@@ -112,13 +113,10 @@ func (f *runFlags) apply(cfg *config.Config) error {
 		}
 		f.rules = append(f.rules, rules...)
 	}
-	var bw config.Size
-	if f.bwlimit != "" && f.bwlimit != "off" {
-		b, err := config.ParseSize(f.bwlimit)
-		if err != nil {
+	if f.bwlimit != "" {
+		if _, err := config.ParseBwLimit(f.bwlimit); err != nil {
 			return usageError{fmt.Errorf("--bwlimit: %w", err)}
 		}
-		bw = b
 	}
 	if f.maxDelete != "" {
 		if _, err := config.NewMaxDelete(f.maxDelete); err != nil {
@@ -142,7 +140,8 @@ func (f *runFlags) apply(cfg *config.Config) error {
 			j.MaxDelete = f.maxDelete
 		}
 		if f.bwlimit != "" {
-			j.Bandwidth = bw
+			// Checked above: it cannot fail here.
+			_ = j.SetBwLimit(f.bwlimit)
 		}
 		if f.transfers > 0 {
 			j.Concurrency = f.transfers

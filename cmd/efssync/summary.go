@@ -22,6 +22,7 @@ type runSummary struct {
 	Deleted     int64    `json:"deleted"`
 	Unsupported int64    `json:"unsupported"`
 	Failed      int64    `json:"failed"`
+	Stopped     int64    `json:"interrupted_files"`
 	Changed     int64    `json:"changed"`
 	Vanished    int64    `json:"vanished"`
 	Bytes       int64    `json:"bytes"`
@@ -34,7 +35,7 @@ type runSummary struct {
 // stderr, and with --json the summary on stdout.
 func (g *globals) summarize(log *slog.Logger, sum *agent.Summary, f *runFlags) error {
 	log.Info("run finished", "interrupted", sum.Interrupted, "files", sum.Files, "copied", sum.Copied, "adopted", sum.Adopted, "planned", sum.Planned, "unchanged", sum.Skipped,
-		"deleted", sum.Deleted, "unsupported", sum.Unsupported, "failed", sum.Failed, "changed", sum.Changed, "vanished", sum.Vanished,
+		"deleted", sum.Deleted, "unsupported", sum.Unsupported, "failed", sum.Failed, "interrupted_files", sum.Stopped, "changed", sum.Changed, "vanished", sum.Vanished,
 		"bytes", sum.Bytes, "duration", sum.Duration.String(), "report", sum.ReportPath)
 	var jobErrs []string
 	for _, je := range sum.JobErrors {
@@ -46,7 +47,7 @@ func (g *globals) summarize(log *slog.Logger, sum *agent.Summary, f *runFlags) e
 	}
 	out := runSummary{Type: "summary", OK: sum.OK(), Interrupted: sum.Interrupted, Files: sum.Files, Copied: sum.Copied,
 		Adopted: sum.Adopted, Planned: sum.Planned, Unchanged: sum.Skipped, Deleted: sum.Deleted, Unsupported: sum.Unsupported,
-		Failed: sum.Failed, Changed: sum.Changed, Vanished: sum.Vanished, Bytes: sum.Bytes, Seconds: sum.Duration.Seconds(),
+		Failed: sum.Failed, Stopped: sum.Stopped, Changed: sum.Changed, Vanished: sum.Vanished, Bytes: sum.Bytes, Seconds: sum.Duration.Seconds(),
 		Report: sum.ReportPath, JobErrors: jobErrs}
 	if err := json.NewEncoder(g.stdout).Encode(out); err != nil {
 		return fmt.Errorf("--json: %w", err)
