@@ -79,7 +79,7 @@ func (r *Writer) rotateIfDue(now time.Time) {
 	if next == r.path {
 		return // twice within a nanosecond: keep the current file
 	}
-	f, err := os.OpenFile(next, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openFile(next)
 	if err != nil {
 		rot.err = fmt.Errorf("rotate report %s: %w", r.path, err)
 		return

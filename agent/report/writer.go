@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -107,9 +109,9 @@ func Open(path string) (*Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create report directory for %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open report %s: %w", path, err)
+		return nil, err
 	}
 	w := bufio.NewWriterSize(f, 256<<10)
 	enc := json.NewEncoder(w)
@@ -177,4 +179,18 @@ func (r *Writer) Close() error {
 		return fmt.Errorf("write report %s: %w", r.path, err)
 	}
 	return nil
+}
+
+// openFile opens a report file for appending. It refuses a symlink in the
+// file's place (O_NOFOLLOW): a link planted where a report will be written
+// would otherwise make efssync append to whatever file it points at.
+func openFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("open report %s: it is a symbolic link; efssync does not follow a link where it writes a report", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open report %s: %w", path, err)
+	}
+	return f, nil
 }
