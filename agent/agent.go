@@ -160,6 +160,8 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 	if err != nil {
 		return nil, err
 	}
+	// A signal flushes the report at once: a SIGKILL may follow it.
+	defer context.AfterFunc(ctx, rep.Flush)()
 	prog := report.NewProgress(a.opts.Progress)
 	for _, job := range jobs {
 		if err := ctx.Err(); err != nil {
@@ -220,6 +222,8 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A signal flushes the report at once: a SIGKILL may follow it.
+	defer context.AfterFunc(ctx, rep.Flush)()
 	if len(once) > 0 {
 		osum, err := a.runJobs(ctx, once)
 		if err != nil {

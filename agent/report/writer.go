@@ -58,6 +58,21 @@ const StatusUnsupported Status = "unsupported"
 // read the report, or the exit status, as "everything is in sync".
 const StatusInterrupted Status = "interrupted"
 
+// StatusStarted is a report file's first line: it carries the PID of the
+// process writing it, so a reader can tell a run that is still going from
+// one that was killed before it wrote its closing line.
+const StatusStarted Status = "started"
+
+// StatusEnded is a report file's closing line, written when the file is
+// closed (the run ended, or the file rotated). A report whose process is
+// gone and that has no closing line was killed (SIGKILL, power loss): its
+// run is failed, whatever its other lines say.
+const StatusEnded Status = "ended"
+
+// flushEvery bounds how much a SIGKILL can lose: lines sit in the buffer
+// at most this long.
+const flushEvery = time.Second
+
 // Line is one line of the JSON-lines run report: what happened to one path at
 // one destination, so an operator can audit every file of a migration.
 type Line struct {
@@ -74,6 +89,8 @@ type Line struct {
 	BLAKE3     string  `json:"blake3,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
 	Error      string  `json:"error,omitempty"`
+	// PID is the writing process, on the started line only.
+	PID int `json:"pid,omitempty"`
 }
 
 // Writer serialises report lines from many workers into one file.
@@ -87,6 +104,11 @@ type Writer struct {
 	// rot, when set, starts a new file when this one is too large or too
 	// old (watch mode runs for months with one report).
 	rot *rotation
+	// framed: the file has a started line and gets an ended line.
+	framed bool
+	// stop ends the flush loop; done is closed when it has.
+	stop chan struct{}
+	done chan struct{}
 }
 
 // Stdout is the report path ("--report -") that writes the lines to
@@ -163,9 +185,60 @@ func plainJSON(s string) bool {
 	return true
 }
 
+// begin writes the started line and flushes it at once, so even a run
+// killed in its first second leaves a report that says it was killed, and
+// starts flushing the buffer every flushEvery.
+func (r *Writer) begin(now time.Time) error {
+	r.framed = true
+	_ = r.enc.Encode(Line{Time: now, Status: StatusStarted, PID: os.Getpid()})
+	if err := r.w.Flush(); err != nil {
+		return fmt.Errorf("write report %s: %w", r.path, err)
+	}
+	r.stop, r.done = make(chan struct{}), make(chan struct{})
+	go r.flushLoop()
+	return nil
+}
+
+// flushLoop writes the buffered lines out every flushEvery, so a killed
+// run loses at most the last second of its report.
+func (r *Writer) flushLoop() {
+	defer close(r.done)
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			r.Flush()
+		}
+	}
+}
+
+// Flush writes the buffered lines to the file now: on a signal, before the
+// process may be killed.
+func (r *Writer) Flush() {
+	r.mu.Lock()
+	_ = r.w.Flush()
+	r.mu.Unlock()
+}
+
+// end writes the closing line. Called with r.mu held.
+func (r *Writer) end(now time.Time) {
+	if r.framed {
+		_ = r.enc.Encode(Line{Time: now, Status: StatusEnded})
+	}
+}
+
 func (r *Writer) Close() error {
+	if r.stop != nil {
+		close(r.stop)
+		<-r.done
+		r.stop = nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.end(time.Now())
 	err := r.w.Flush()
 	if r.rot != nil && r.rot.err != nil && err == nil {
 		err = r.rot.err

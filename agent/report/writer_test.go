@@ -3,8 +3,10 @@ package report
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -32,4 +34,54 @@ func TestOpenRefusesSymlink(t *testing.T) {
 	if b, _ := os.ReadFile(target); string(b) != "keep\n" {
 		t.Errorf("target changed: %q", b)
 	}
+}
+
+// readLines returns the statuses of the lines in the report file at path.
+func readStatuses(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if l == "" {
+			continue
+		}
+		i := strings.Index(l, `"status":"`)
+		if i < 0 {
+			t.Fatalf("no status in %s", l)
+		}
+		rest := l[i+len(`"status":"`):]
+		out = append(out, rest[:strings.IndexByte(rest, '"')])
+	}
+	return out
+}
+
+// A run killed by SIGKILL loses at most the last second of its report:
+// the started line is on disk at once, the other lines within flushEvery,
+// and a closed report ends with its ended line (issue 20 #13).
+func TestReportFlushedEverySecondAndFramed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "r.jsonl")
+		w, err := OpenRotating(path, Rotation{}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readStatuses(t, path); !slices.Equal(got, []string{"started"}) {
+			t.Fatalf("right after open: %v, want the started line on disk", got)
+		}
+		w.Write(Line{Time: time.Now(), Job: "j", Path: "a", Status: StatusCopied})
+		time.Sleep(flushEvery)
+		synctest.Wait()
+		if got := readStatuses(t, path); !slices.Equal(got, []string{"started", "copied"}) {
+			t.Fatalf("a second after a write: %v, want the line flushed", got)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := readStatuses(t, path); !slices.Equal(got, []string{"started", "copied", "ended"}) {
+			t.Fatalf("after close: %v", got)
+		}
+	})
 }
