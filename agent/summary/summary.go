@@ -62,7 +62,7 @@ type Report struct {
 	// the run was killed and its lines may be incomplete: a failed run.
 	Killed bool `json:"killed,omitempty"`
 	closed bool
-	dests      map[string]*Totals
+	dests  map[string]*Totals
 }
 
 // OK reports whether the run the report records left nothing failed. A
