@@ -172,11 +172,13 @@ func (a *Agent) reportPath(start time.Time) string {
 func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error) {
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
-	rep, err := report.OpenRotating(sum.ReportPath, a.reportRotation(), start)
+	rep, err := report.OpenRotating(sum.ReportPath, a.reportRotation(), start, a.opts.Flags...)
 	if err != nil {
 		return nil, err
 	}
 	a.startReport(rep, start)
+	// A signal flushes the report at once: a SIGKILL may follow it.
+	defer context.AfterFunc(ctx, rep.Flush)()
 	prog := report.NewProgress(a.opts.Progress)
 	for _, job := range jobs {
 		if err := ctx.Err(); err != nil {
@@ -233,11 +235,13 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	}
 	start := a.opts.Now()
 	sum := &Summary{ReportPath: a.reportPath(start)}
-	rep, err := report.OpenRotating(sum.ReportPath, a.reportRotation(), start)
+	rep, err := report.OpenRotating(sum.ReportPath, a.reportRotation(), start, a.opts.Flags...)
 	if err != nil {
 		return nil, err
 	}
 	a.startReport(rep, start)
+	// A signal flushes the report at once: a SIGKILL may follow it.
+	defer context.AfterFunc(ctx, rep.Flush)()
 	if len(once) > 0 {
 		osum, err := a.runJobs(ctx, once)
 		if err != nil {
@@ -266,7 +270,4 @@ func (a *Agent) notify(state string) {
 // line, so a report says under which overrides its files moved.
 func (a *Agent) startReport(rep *report.Writer, start time.Time) {
 	rep.SetEcho(a.opts.Lines)
-	if len(a.opts.Flags) > 0 {
-		rep.Write(report.Line{Time: start, Status: report.StatusStarted, Flags: a.opts.Flags})
-	}
 }

@@ -309,10 +309,10 @@ func TestReportListsEveryFile(t *testing.T) {
 	data, err := os.ReadFile(rp)
 	must(t, err)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("want 4 lines (2 files × 2 destinations), got %d:\n%s", len(lines), data)
+	if len(lines) != 6 || !strings.Contains(lines[0], `"status":"started"`) || !strings.Contains(lines[5], `"status":"ended"`) {
+		t.Fatalf("want a started line, 4 lines (2 files × 2 destinations) and an ended line, got %d:\n%s", len(lines), data)
 	}
-	for _, l := range lines {
+	for _, l := range lines[1:5] {
 		for _, field := range []string{`"path":`, `"dest":`, `"bytes":`, `"blake3":`, `"duration_ms":`, `"status":"copied"`} {
 			if !strings.Contains(l, field) {
 				t.Errorf("line lacks %s: %s", field, l)

@@ -44,11 +44,27 @@ func (c *countingFile) Write(p []byte) (int, error) {
 // OpenRotating opens a report file at path that rotates by rot. The
 // new files are named like the agent names run reports, in path's
 // directory, after the time of the rotation.
-func OpenRotating(path string, rot Rotation, now time.Time) (*Writer, error) {
+//
+// A report file opened here is framed: a started line with the process's
+// PID first, flushed at once, an ended line when it closes, and the lines
+// between flushed at least every second (see StatusEnded).
+func OpenRotating(path string, rot Rotation, now time.Time, flags ...string) (*Writer, error) {
 	r, err := Open(path)
-	if err != nil || r.c == nil || (rot.MaxSize <= 0 && rot.MaxAge <= 0) {
+	if err != nil || r.c == nil {
 		return r, err
 	}
+	if rot.MaxSize > 0 || rot.MaxAge > 0 {
+		r.rotating(rot, now)
+	}
+	if err := r.begin(now, flags); err != nil {
+		r.c.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// rotating counts the bytes written, for Rotation.
+func (r *Writer) rotating(rot Rotation, now time.Time) {
 	f := r.c.(*os.File)
 	st, _ := f.Stat()
 	cf := &countingFile{f: f}
@@ -59,7 +75,6 @@ func OpenRotating(path string, rot Rotation, now time.Time) (*Writer, error) {
 	r.enc = json.NewEncoder(r.w)
 	r.enc.SetEscapeHTML(false)
 	r.rot = &rotation{Rotation: rot, opened: now, written: cf}
-	return r, nil
 }
 
 // rotateIfDue switches to a new file when the current one is due. Called
@@ -79,11 +94,12 @@ func (r *Writer) rotateIfDue(now time.Time) {
 	if next == r.path {
 		return // twice within a nanosecond: keep the current file
 	}
-	f, err := os.OpenFile(next, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openFile(next)
 	if err != nil {
 		rot.err = fmt.Errorf("rotate report %s: %w", r.path, err)
 		return
 	}
+	r.end(now)
 	if err := r.w.Flush(); err != nil {
 		rot.err = fmt.Errorf("write report %s: %w", r.path, err)
 	}
@@ -94,6 +110,7 @@ func (r *Writer) rotateIfDue(now time.Time) {
 	rot.opened = now
 	r.c, r.path = f, next
 	r.w.Reset(rot.written)
+	_ = r.enc.Encode(Line{Time: now, Status: StatusStarted, PID: os.Getpid()})
 	if _, err := Prune(dir, rot.Retention, now); err != nil && rot.err == nil {
 		rot.err = err
 	}

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -56,6 +58,22 @@ const StatusUnsupported Status = "unsupported"
 // read the report, or the exit status, as "everything is in sync".
 const StatusInterrupted Status = "interrupted"
 
+// StatusStarted is a report file's first line: it carries the PID of the
+// process writing it, so a reader can tell a run that is still going from
+// one that was killed before it wrote its closing line, and in Flags the
+// command-line flags that changed the configuration for the run.
+const StatusStarted Status = "started"
+
+// StatusEnded is a report file's closing line, written when the file is
+// closed (the run ended, or the file rotated). A report whose process is
+// gone and that has no closing line was killed (SIGKILL, power loss): its
+// run is failed, whatever its other lines say.
+const StatusEnded Status = "ended"
+
+// flushEvery bounds how much a SIGKILL can lose: lines sit in the buffer
+// at most this long.
+const flushEvery = time.Second
+
 // Line is one line of the JSON-lines run report: what happened to one path at
 // one destination, so an operator can audit every file of a migration.
 type Line struct {
@@ -75,11 +93,9 @@ type Line struct {
 	// Flags are the command-line flags in force, on the run's first
 	// line (status started) only.
 	Flags []string `json:"flags,omitempty"`
+	// PID is the writing process, on the started line only.
+	PID int `json:"pid,omitempty"`
 }
-
-// StatusStarted is a run's first line: when it started and, in Flags, the
-// command-line flags that changed the configuration for it.
-const StatusStarted Status = "started"
 
 // Writer serialises report lines from many workers into one file.
 type Writer struct {
@@ -94,6 +110,11 @@ type Writer struct {
 	rot *rotation
 	// echo, when set, receives every line as it is written (-v).
 	echo func(Line)
+	// framed: the file has a started line and gets an ended line.
+	framed bool
+	// stop ends the flush loop; done is closed when it has.
+	stop chan struct{}
+	done chan struct{}
 }
 
 // SetEcho makes every line written also go to fn, in the order written:
@@ -120,9 +141,9 @@ func Open(path string) (*Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create report directory for %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open report %s: %w", path, err)
+		return nil, err
 	}
 	w := bufio.NewWriterSize(f, 256<<10)
 	enc := json.NewEncoder(w)
@@ -177,9 +198,60 @@ func plainJSON(s string) bool {
 	return true
 }
 
+// begin writes the started line and flushes it at once, so even a run
+// killed in its first second leaves a report that says it was killed, and
+// starts flushing the buffer every flushEvery.
+func (r *Writer) begin(now time.Time, flags []string) error {
+	r.framed = true
+	_ = r.enc.Encode(Line{Time: now, Status: StatusStarted, PID: os.Getpid(), Flags: flags})
+	if err := r.w.Flush(); err != nil {
+		return fmt.Errorf("write report %s: %w", r.path, err)
+	}
+	r.stop, r.done = make(chan struct{}), make(chan struct{})
+	go r.flushLoop()
+	return nil
+}
+
+// flushLoop writes the buffered lines out every flushEvery, so a killed
+// run loses at most the last second of its report.
+func (r *Writer) flushLoop() {
+	defer close(r.done)
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			r.Flush()
+		}
+	}
+}
+
+// Flush writes the buffered lines to the file now: on a signal, before the
+// process may be killed.
+func (r *Writer) Flush() {
+	r.mu.Lock()
+	_ = r.w.Flush()
+	r.mu.Unlock()
+}
+
+// end writes the closing line. Called with r.mu held.
+func (r *Writer) end(now time.Time) {
+	if r.framed {
+		_ = r.enc.Encode(Line{Time: now, Status: StatusEnded})
+	}
+}
+
 func (r *Writer) Close() error {
+	if r.stop != nil {
+		close(r.stop)
+		<-r.done
+		r.stop = nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.end(time.Now())
 	err := r.w.Flush()
 	if r.rot != nil && r.rot.err != nil && err == nil {
 		err = r.rot.err
@@ -193,4 +265,18 @@ func (r *Writer) Close() error {
 		return fmt.Errorf("write report %s: %w", r.path, err)
 	}
 	return nil
+}
+
+// openFile opens a report file for appending. It refuses a symlink in the
+// file's place (O_NOFOLLOW): a link planted where a report will be written
+// would otherwise make efssync append to whatever file it points at.
+func openFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("open report %s: it is a symbolic link; efssync does not follow a link where it writes a report", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open report %s: %w", path, err)
+	}
+	return f, nil
 }

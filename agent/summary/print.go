@@ -66,12 +66,16 @@ func (r *Report) state() string {
 	switch {
 	case r.Superseded:
 		return "superseded"
+	case r.Killed:
+		return fmt.Sprintf("killed (no closing line, process %d is gone)", r.PID)
 	case r.Damaged != "":
 		return "damaged (" + r.Damaged + ")"
 	case r.Failed > 0:
 		return "failed"
 	case r.Lines == 0:
 		return "empty (the run reported nothing: see its log)"
+	case r.Running:
+		return fmt.Sprintf("running (process %d)", r.PID)
 	}
 	return "ok"
 }
@@ -84,5 +88,5 @@ func (s *Summary) verdict() string {
 		}
 		return "in sync: nothing failed"
 	}
-	return "NOT in sync: a shard failed, is damaged or is missing"
+	return "NOT in sync: a run failed, was killed, is damaged or is missing"
 }

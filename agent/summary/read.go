@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/efssync/efssync/agent/report"
 )
@@ -25,7 +26,40 @@ func ReadFile(path string) (*Report, error) {
 		return nil, fmt.Errorf("report %s: %w", path, err)
 	}
 	defer f.Close()
-	return Read(path, f)
+	r, err := Read(path, f)
+	if err != nil {
+		return nil, err
+	}
+	if r.Last.IsZero() {
+		// No line at all (a run killed before it wrote one): the file's
+		// time still orders it among the shard's runs, so an empty latest
+		// report is not taken for an older one.
+		if st, err := f.Stat(); err == nil {
+			r.Last = st.ModTime()
+		}
+	}
+	r.judgeUnclosed(processAlive)
+	return r, nil
+}
+
+// judgeUnclosed decides about a framed report without its closing line:
+// a running process's report is in progress, a gone process's was killed.
+func (r *Report) judgeUnclosed(alive func(pid int) bool) {
+	if r.PID == 0 || r.closed {
+		return
+	}
+	if alive(r.PID) {
+		r.Running = true
+		return
+	}
+	r.Killed = true
+}
+
+// processAlive reports whether a process with this PID exists on this
+// machine. EPERM means it exists under another user.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // Read reads the JSON lines of the report named path from in.
@@ -63,6 +97,18 @@ func Read(path string, in io.Reader) (*Report, error) {
 
 // count adds one line to the report's tallies.
 func (r *Report) count(l report.Line) {
+	switch l.Status {
+	case report.StatusStarted:
+		r.PID = l.PID
+		r.closed = false
+		if l.Time.After(r.Last) {
+			r.Last = l.Time
+		}
+		return
+	case report.StatusEnded:
+		r.closed = true
+		return
+	}
 	r.Lines++
 	if l.Time.After(r.Last) {
 		r.Last = l.Time

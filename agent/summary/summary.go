@@ -53,13 +53,24 @@ type Report struct {
 	Last    time.Time `json:"last"`
 	// Superseded is set when a later report of the same shard was given.
 	Superseded bool `json:"superseded,omitempty"`
-	dests      map[string]*Totals
+	// PID is the process that wrote the report (its started line); 0 for
+	// a report written before reports carried one.
+	PID int `json:"pid,omitempty"`
+	// Running: the report has no closing line and its process is alive.
+	Running bool `json:"running,omitempty"`
+	// Killed: the report has no closing line and its process is gone, so
+	// the run was killed and its lines may be incomplete: a failed run.
+	Killed bool `json:"killed,omitempty"`
+	closed bool
+	dests  map[string]*Totals
 }
 
 // OK reports whether the run the report records left nothing failed. A
 // report without a line proves nothing (a job that failed to start writes
 // none), so it is not OK either.
-func (r *Report) OK() bool { return r.Failed == 0 && r.Damaged == "" && r.Lines > 0 }
+//
+// A killed run is not OK either; a running one is judged by its lines so far.
+func (r *Report) OK() bool { return r.Failed == 0 && r.Damaged == "" && r.Lines > 0 && !r.Killed }
 
 // Summary is the merged account of every report.
 type Summary struct {
