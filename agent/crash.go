@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/efssync/efssync/agent/report"
 	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/send"
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/fsdest"
 )
 
 // runMarker names the file that exists while a job runs. Finding it at the
@@ -35,12 +37,16 @@ func (j *jobRun) cleanupIfCrashed(ctx context.Context) error {
 			j.log.Info("aborted uploads of source versions that are gone", "count", n)
 		}
 	}
+	keep, err := j.keepLeftover()
+	if err != nil {
+		return err
+	}
 	for _, d := range j.dests {
 		c, ok := transfer.As[transfer.Cleaner](d.d)
 		if !ok {
 			continue
 		}
-		n, err := c.Cleanup(ctx, j.notOurs)
+		n, err := c.Cleanup(ctx, keep)
 		if err != nil {
 			j.log.Warn("cleanup of a crashed run's leftovers failed", "dest", d.name, "error", err)
 			continue
@@ -52,13 +58,38 @@ func (j *jobRun) cleanupIfCrashed(ctx context.Context) error {
 	return nil
 }
 
-// notOurs keeps, in a destination's cleanup, every multipart upload: the
+// keepLeftover keeps, in a destination's cleanup, every multipart upload: the
 // uploads this agent started are known from its checkpoints and were dealt
 // with by abortStaleUploads; any other belongs to another agent (a shard
 // writing under the same prefix) or to nobody we can know of. Uploads that
 // crashed before their first checkpoint are left to the bucket's
 // AbortIncompleteMultipartUpload lifecycle rule.
-func (j *jobRun) notOurs(string) bool { return true }
+//
+// A kept part file of a mounted destination (fsdest.PartPrefix) is kept
+// only while a checkpoint of one of the agent's jobs names it: one whose run died
+// before its first checkpoint is named by none, and nothing would ever
+// resume or remove it.
+func (j *jobRun) keepLeftover() (func(string) bool, error) {
+	// Every job's checkpoints: the agent's tag is shared by its jobs.
+	named := map[string]bool{}
+	for _, job := range j.a.cfg.Jobs {
+		err := j.a.db.Checkpoints(job.Name, func(_, _ string, data []byte) error {
+			if cp, _, err := send.DecodeCheckpoint(data); err == nil && cp != nil {
+				named[filepath.Clean(cp.Key)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("manifest %s: checkpoints of job %s: %w", j.a.db.Path(), job.Name, err)
+		}
+	}
+	return func(id string) bool {
+		if name := filepath.Base(id); !strings.HasPrefix(name, fsdest.PartPrefix) || !fsdest.IsTempName(name) {
+			return true // an upload id: never ours to abort here
+		}
+		return named[filepath.Clean(id)]
+	}, nil
+}
 
 // stale is a checkpointed upload whose source version is gone.
 type stale struct {
@@ -167,12 +198,16 @@ func (a *Agent) gcRemove(ctx context.Context) (int, error) {
 		} else {
 			total += s
 		}
+		keep, err := j.keepLeftover()
+		if err != nil {
+			return total, errors.Join(append(errs, err)...)
+		}
 		for _, d := range j.dests {
 			c, ok := transfer.As[transfer.Cleaner](d.d)
 			if !ok {
 				continue
 			}
-			n, err := c.Cleanup(ctx, j.notOurs)
+			n, err := c.Cleanup(ctx, keep)
 			total += n
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", d.name, err))
@@ -204,6 +239,10 @@ func (a *Agent) gcPlan(ctx context.Context) (int, error) {
 			}
 			total++
 		}
+		keep, err := j.keepLeftover()
+		if err != nil {
+			return total, errors.Join(append(errs, err)...)
+		}
 		for _, dc := range job.Destinations {
 			d, err := a.openDestination(ctx, job, dc)
 			if err != nil {
@@ -214,7 +253,7 @@ func (a *Agent) gcPlan(ctx context.Context) (int, error) {
 			if !ok {
 				continue
 			}
-			err = l.Leftovers(ctx, j.notOurs, func(what string) error {
+			err = l.Leftovers(ctx, keep, func(what string) error {
 				fmt.Fprintf(a.opts.PlanOut, "%s\tremove\t%s\t%s\n", job.Name, dc.Name, what)
 				total++
 				return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/efssync/efssync/agent/plan"
 
@@ -128,6 +129,12 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed list
 	if j.filter.Excluded(o.Rel, o.Dir) || excludedByParent(j.filter, o.Rel) {
 		return nil
 	}
+	// The walk's rule: a key named like efssync's own temp files would be
+	// hidden by the destination and removed by the next crash cleanup,
+	// while the manifest claimed it.
+	if j.reportUnsupported(o.Rel, objectMode(o)) {
+		return nil
+	}
 	if o.Dir {
 		r.restoreMarker(ctx, o)
 		return nil
@@ -181,4 +188,12 @@ func (r *restoreRun) mirrorDelete(ctx context.Context, listed listing) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// objectMode is the file type a listed object restores to, for unsupported.
+func objectMode(o s3src.Object) fs.FileMode {
+	if o.Dir {
+		return fs.ModeDir
+	}
+	return 0
 }

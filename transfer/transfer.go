@@ -128,7 +128,8 @@ type Syncer interface {
 }
 
 // Cleaner removes leftovers of a crashed run: hidden temp files, abandoned
-// multipart uploads. keep names uploads still referenced by checkpoints.
+// multipart uploads. keep names uploads still referenced by checkpoints
+// (for a mounted file system: kept part files, by path).
 type Cleaner interface {
 	Cleanup(ctx context.Context, keep func(uploadID string) bool) (removed int, err error)
 }

@@ -49,7 +49,28 @@ func isHex(s string) bool {
 
 // ownTemp reports whether name is a temp file of this agent (same tag).
 func (d *Dest) ownTemp(name string) bool {
-	return strings.HasPrefix(name, d.tempPrefix) && len(name) == len(d.tempPrefix)+16 && isHex(name[len(d.tempPrefix):])
+	return ownName(name, d.tempPrefix)
+}
+
+// ownPart reports whether name is a kept part file of this agent (same
+// tag): partName's shape.
+func (d *Dest) ownPart(name string) bool {
+	return ownName(name, PartPrefix+d.opts.TempTag+"-")
+}
+
+func ownName(name, prefix string) bool {
+	return IsTempName(name) && strings.HasPrefix(name, prefix) && len(name) == len(prefix)+16 && isHex(name[len(prefix):])
+}
+
+// leftover reports whether the entry name at path is what a crashed run of
+// this agent left: a temp file, or a kept part file that keep (given the
+// part file's path) says no checkpoint will resume. A part file whose run
+// died before its first checkpoint is named by none, so it goes too.
+func (d *Dest) leftover(st *unix.Stat_t, path, name string, keep func(string) bool) bool {
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return false
+	}
+	return d.ownTemp(name) || d.ownPart(name) && keep != nil && !keep(path)
 }
 
 // visitFunc sees one entry of a walk: dirfd is its directory, open for
@@ -125,11 +146,11 @@ func (d *Dest) List(ctx context.Context, fn func(rel string, m transfer.Meta) er
 }
 
 // Leftovers implements transfer.LeftoverLister: it reports the temp files
-// a crashed run of this agent (same TempTag) left behind, removing
-// nothing.
-func (d *Dest) Leftovers(ctx context.Context, _ func(string) bool, fn func(what string) error) error {
+// a crashed run of this agent (same TempTag) left behind, and its part
+// files that keep does not keep, removing nothing.
+func (d *Dest) Leftovers(ctx context.Context, keep func(string) bool, fn func(what string) error) error {
 	return d.walk(ctx, func(_ int, rel, name string, st *unix.Stat_t) error {
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR || !d.ownTemp(name) {
+		if !d.leftover(st, d.absOf(rel), name, keep) {
 			return nil
 		}
 		return fn(d.absOf(rel))
@@ -139,10 +160,12 @@ func (d *Dest) Leftovers(ctx context.Context, _ func(string) bool, fn func(what 
 // Cleanup implements transfer.Cleaner: it removes temp files a crashed run
 // of this agent (same TempTag) left behind. It walks the whole destination,
 // so the agent calls it only after a run that did not end cleanly.
-func (d *Dest) Cleanup(ctx context.Context, _ func(string) bool) (int, error) {
+// keep is asked about each kept part file of this agent, by its path: the
+// agent keeps those a checkpoint names, for the next copy to resume.
+func (d *Dest) Cleanup(ctx context.Context, keep func(string) bool) (int, error) {
 	n := 0
 	err := d.walk(ctx, func(dirfd int, rel, name string, st *unix.Stat_t) error {
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR || !d.ownTemp(name) {
+		if !d.leftover(st, d.absOf(rel), name, keep) {
 			return nil
 		}
 		if err := unix.Unlinkat(dirfd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {

@@ -2,12 +2,15 @@ package s3src
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -74,7 +77,8 @@ func (s *Source) List(ctx context.Context, out chan<- Object) error {
 // listPrefix lists the objects directly below p and queues its
 // sub-prefixes.
 func (s *Source) listPrefix(ctx context.Context, p string, q *prefixQueue, out chan<- Object) error {
-	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(p), Delimiter: aws.String("/")}
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(p), Delimiter: aws.String("/"),
+		EncodingType: types.EncodingTypeUrl}
 	pages := s3.NewListObjectsV2Paginator(s.client, in)
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -82,10 +86,19 @@ func (s *Source) listPrefix(ctx context.Context, p string, q *prefixQueue, out c
 			return s.wrap(p, "list", err)
 		}
 		for _, cp := range page.CommonPrefixes {
-			q.push(aws.ToString(cp.Prefix))
+			if err := s.pushPrefix(ctx, q, aws.ToString(cp.Prefix), out); err != nil {
+				return err
+			}
 		}
 		for _, o := range page.Contents {
-			obj, ok := s.object(aws.ToString(o.Key), aws.ToInt64(o.Size), aws.ToString(o.ETag), aws.ToTime(o.LastModified), string(o.StorageClass), "")
+			key, err := decodeKey(aws.ToString(o.Key))
+			if err != nil {
+				if err := send(ctx, out, Object{Key: aws.ToString(o.Key), Err: err}); err != nil {
+					return err
+				}
+				continue
+			}
+			obj, ok := s.object(key, aws.ToInt64(o.Size), aws.ToString(o.ETag), aws.ToTime(o.LastModified), string(o.StorageClass), "")
 			if !ok {
 				continue
 			}
@@ -117,6 +130,30 @@ func (s *Source) object(key string, size int64, etag string, mod time.Time, clas
 	}
 	return Object{Key: key, Rel: rel, Err: err, Size: size, ETag: strings.Trim(etag, `"`),
 		LastModified: mod, StorageClass: class, VersionID: version}, true
+}
+
+// decodeKey undoes the URL encoding the listings ask for (EncodingType
+// url): without it, one key holding a character XML 1.0 cannot carry (a
+// control character) makes the whole page unreadable, so every object of
+// the listing would be lost for that one key. A key that does not decode
+// is an error for its object only, wrapping ErrBadKey.
+func decodeKey(enc string) (string, error) {
+	key, err := url.QueryUnescape(enc)
+	if err != nil {
+		return "", fmt.Errorf("s3 key %q (as listed, URL-encoded): %w: %w", enc, ErrBadKey, err)
+	}
+	return key, nil
+}
+
+// pushPrefix queues a listed (URL-encoded) common prefix; one that does not
+// decode is sent as a failed object, and the listing goes on without it.
+func (s *Source) pushPrefix(ctx context.Context, q *prefixQueue, enc string, out chan<- Object) error {
+	p, err := decodeKey(enc)
+	if err != nil {
+		return send(ctx, out, Object{Key: enc, Err: err})
+	}
+	q.push(p)
+	return nil
 }
 
 func send(ctx context.Context, out chan<- Object, o Object) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // version is one entry of a ListObjectVersions page: an object version or a
@@ -46,22 +47,39 @@ func (p *asOfPicker) pick(v version) (version, bool) {
 // listVersions lists the versions below p that were current at AsOf and
 // queues p's sub-prefixes.
 func (s *Source) listVersions(ctx context.Context, p string, q *prefixQueue, out chan<- Object) error {
-	in := &s3.ListObjectVersionsInput{Bucket: &s.bucket, Prefix: aws.String(p), Delimiter: aws.String("/")}
+	in := &s3.ListObjectVersionsInput{Bucket: &s.bucket, Prefix: aws.String(p), Delimiter: aws.String("/"),
+		EncodingType: types.EncodingTypeUrl}
 	picker := &asOfPicker{asOf: s.opts.AsOf}
-	pages := s3.NewListObjectVersionsPaginator(s.client, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+	for more := true; more; {
+		page, err := s.client.ListObjectVersions(ctx, in)
 		if err != nil {
 			return s.wrap(p, "list versions", err)
 		}
+		// The markers come URL-encoded too, and go back raw.
+		more = aws.ToBool(page.IsTruncated)
+		if more {
+			if in.KeyMarker, in.VersionIdMarker, err = nextMarkers(page); err != nil {
+				return s.wrap(p, "list versions", err)
+			}
+		}
 		for _, cp := range page.CommonPrefixes {
-			q.push(aws.ToString(cp.Prefix))
+			if err := s.pushPrefix(ctx, q, aws.ToString(cp.Prefix), out); err != nil {
+				return err
+			}
 		}
 		for _, v := range pageVersions(page) {
 			v, ok := picker.pick(v)
 			if !ok {
 				continue
 			}
+			key, err := decodeKey(v.key)
+			if err != nil {
+				if err := send(ctx, out, Object{Key: v.key, Err: err}); err != nil {
+					return err
+				}
+				continue
+			}
+			v.key = key
 			obj, ok := s.object(v.key, v.size, v.etag, v.mod, v.class, v.id)
 			if !ok {
 				continue
@@ -89,4 +107,14 @@ func pageVersions(page *s3.ListObjectVersionsOutput) []version {
 		return cmp.Or(cmp.Compare(a.key, b.key), b.mod.Compare(a.mod))
 	})
 	return vs
+}
+
+// nextMarkers decodes where the next page of a URL-encoded version listing
+// starts.
+func nextMarkers(page *s3.ListObjectVersionsOutput) (key, version *string, err error) {
+	k, err := decodeKey(aws.ToString(page.NextKeyMarker))
+	if err != nil {
+		return nil, nil, err
+	}
+	return aws.String(k), page.NextVersionIdMarker, nil
 }
