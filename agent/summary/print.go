@@ -72,7 +72,7 @@ func (r *Report) state() string {
 		return "damaged (" + r.Damaged + ")"
 	case r.Failed > 0:
 		return "failed"
-	case r.Lines == 0:
+	case r.Lines == 0 && !r.closed:
 		return "empty (the run reported nothing: see its log)"
 	case r.Running:
 		return fmt.Sprintf("running (process %d)", r.PID)
