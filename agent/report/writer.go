@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/efssync/efssync/internal/namefmt"
 )
 
 // Status is the outcome of one entry at one destination, as reported.
@@ -173,6 +175,7 @@ func (r *Writer) Write(l Line) {
 			return
 		}
 	}
+	l.Error = namefmt.Text(l.Error) // names in it stay told apart
 	if !utf8.ValidString(l.Path) {
 		l.PathHex = hex.EncodeToString([]byte(l.Path))
 	}
