@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMeta$$' -fuzztime $(FUZZTIME) ./transfer/s3client
 	$(GO) test -run '^$$' -fuzz '^FuzzAbs$$' -fuzztime $(FUZZTIME) ./transfer/fsdest
 	$(GO) test -run '^$$' -fuzz '^FuzzFilterLine$$' -fuzztime $(FUZZTIME) ./cmd/efssync
+	$(GO) test -run '^$$' -fuzz '^FuzzNames$$' -fuzztime $(FUZZTIME) ./internal/namefmt
 
 # Watch-mode soak under random faults (not part of `make test`): a live
 # ffmpeg stream and a recorder into faultfs and S3 through Toxiproxy.

@@ -42,6 +42,9 @@ type Options struct {
 	// ReportPath overrides the report file; empty means a new file in the
 	// configured report directory.
 	ReportPath string
+	// ReportUnchanged lists unchanged entries in the report (-vv);
+	// otherwise the report's ended line counts them.
+	ReportUnchanged bool
 	// Notify receives service-manager states (sd_notify): READY=1,
 	// WATCHDOG=1, STOPPING=1.
 	Notify func(state string)
@@ -179,6 +182,7 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 	a.startReport(rep, start)
 	// A signal flushes the report at once: a SIGKILL may follow it.
 	defer context.AfterFunc(ctx, rep.Flush)()
+	rep.ListUnchanged(a.opts.ReportUnchanged)
 	prog := report.NewProgress(a.opts.Progress)
 	for _, job := range jobs {
 		if err := ctx.Err(); err != nil {
@@ -242,6 +246,7 @@ func (a *Agent) Run(ctx context.Context) (*Summary, error) {
 	a.startReport(rep, start)
 	// A signal flushes the report at once: a SIGKILL may follow it.
 	defer context.AfterFunc(ctx, rep.Flush)()
+	rep.ListUnchanged(a.opts.ReportUnchanged)
 	if len(once) > 0 {
 		osum, err := a.runJobs(ctx, once)
 		if err != nil {

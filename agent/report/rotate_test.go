@@ -28,6 +28,7 @@ func TestReportRotatesBySizeAndAgeWithRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.ListUnchanged(true)
 	now := t0
 	for i := range 40 { // about 100 bytes a line: a rotation every ~10 lines
 		now = now.Add(time.Second)

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/efssync/efssync/internal/namefmt"
 )
 
 // Status is the outcome of one entry at one destination, as reported.
@@ -95,6 +97,9 @@ type Line struct {
 	Flags []string `json:"flags,omitempty"`
 	// PID is the writing process, on the started line only.
 	PID int `json:"pid,omitempty"`
+	// Unchanged, on the ended line only, counts the unchanged entries the
+	// file did not get a line for (see Writer.ListUnchanged).
+	Unchanged int64 `json:"unchanged,omitempty"`
 }
 
 // Writer serialises report lines from many workers into one file.
@@ -110,6 +115,10 @@ type Writer struct {
 	rot *rotation
 	// echo, when set, receives every line as it is written (-v).
 	echo func(Line)
+	// listUnchanged writes a line per unchanged entry; otherwise they are
+	// counted in unchanged, for the ended line.
+	listUnchanged bool
+	unchanged     int64
 	// framed: the file has a started line and gets an ended line.
 	framed bool
 	// stop ends the flush loop; done is closed when it has.
@@ -151,7 +160,32 @@ func Open(path string) (*Writer, error) {
 	return &Writer{w: w, c: f, enc: enc, path: path}, nil
 }
 
+// ListUnchanged makes the report list every unchanged entry (-vv) instead
+// of counting them on the ended line. A re-run of 200,000 unchanged files
+// would otherwise write 27 MB of lines that say nothing happened.
+func (r *Writer) ListUnchanged(on bool) {
+	r.mu.Lock()
+	r.listUnchanged = on
+	r.mu.Unlock()
+}
+
+// unchangedLine reports whether l says an entry was left as it was because
+// it was already in sync (not a skipped delete, which is news).
+func unchangedLine(l Line) bool { return l.Status == StatusSkipped && l.Action == "skip" }
+
 func (r *Writer) Write(l Line) {
+	if unchangedLine(l) {
+		r.mu.Lock()
+		drop := !r.listUnchanged
+		if drop {
+			r.unchanged++
+		}
+		r.mu.Unlock()
+		if drop {
+			return
+		}
+	}
+	l.Error = namefmt.Text(l.Error) // names in it stay told apart
 	if !utf8.ValidString(l.Path) {
 		l.PathHex = hex.EncodeToString([]byte(l.Path))
 	}
@@ -168,6 +202,13 @@ func (r *Writer) Write(l Line) {
 // unchanged tree writes most, so plain paths skip the reflection of
 // encoding/json; anything that needs escaping takes the general path.
 func (r *Writer) WriteSkip(now time.Time, job, rel string) {
+	r.mu.Lock()
+	if !r.listUnchanged {
+		r.unchanged++
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
 	if !plainJSON(rel) || !plainJSON(job) || r.echo != nil {
 		r.Write(Line{Time: now, Job: job, Path: rel, Action: "skip", Status: StatusSkipped})
 		return
@@ -239,8 +280,9 @@ func (r *Writer) Flush() {
 // end writes the closing line. Called with r.mu held.
 func (r *Writer) end(now time.Time) {
 	if r.framed {
-		_ = r.enc.Encode(Line{Time: now, Status: StatusEnded})
+		_ = r.enc.Encode(Line{Time: now, Status: StatusEnded, Unchanged: r.unchanged})
 	}
+	r.unchanged = 0
 }
 
 func (r *Writer) Close() error {

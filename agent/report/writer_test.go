@@ -85,3 +85,24 @@ func TestReportFlushedEverySecondAndFramed(t *testing.T) {
 		}
 	})
 }
+
+// Two error texts naming different invalid-UTF-8 files stay different in
+// the report (issue 20 weak spot): JSON would turn both into U+FFFD.
+func TestReportErrorKeepsInvalidNamesApart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	w, err := OpenRotating(path, Rotation{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(Line{Time: time.Now(), Path: "caf\xe9", Status: StatusFailed, Error: "open caf\xe9: EIO"})
+	w.Write(Line{Time: time.Now(), Path: "caf\xe8", Status: StatusFailed, Error: "open caf\xe8: EIO"})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	for _, want := range []string{`open caf\\xe9: EIO`, `open caf\\xe8: EIO`, `"path_hex":"636166e9"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %s:\n%s", want, b)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/efssync/efssync/internal/namefmt"
 )
 
 // WriteText prints the summary for a person: the destinations' totals, the
@@ -42,7 +44,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 		if r.Shard.Count > 0 {
 			shard = r.Shard.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", shard, r.state(), r.Lines, r.Unchanged, r.Failed, r.Path)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", shard, r.state(), r.Lines, r.Unchanged, r.Failed, namefmt.Name(r.Path))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
@@ -72,7 +74,7 @@ func (r *Report) state() string {
 		return "damaged (" + r.Damaged + ")"
 	case r.Failed > 0:
 		return "failed"
-	case r.Lines == 0:
+	case r.Lines == 0 && !r.closed:
 		return "empty (the run reported nothing: see its log)"
 	case r.Running:
 		return fmt.Sprintf("running (process %d)", r.PID)

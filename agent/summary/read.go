@@ -107,6 +107,7 @@ func (r *Report) count(l report.Line) {
 		return
 	case report.StatusEnded:
 		r.closed = true
+		r.Unchanged += l.Unchanged // counted, not listed (report.Writer.ListUnchanged)
 		return
 	}
 	r.Lines++

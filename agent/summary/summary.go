@@ -70,7 +70,11 @@ type Report struct {
 // none), so it is not OK either.
 //
 // A killed run is not OK either; a running one is judged by its lines so far.
-func (r *Report) OK() bool { return r.Failed == 0 && r.Damaged == "" && r.Lines > 0 && !r.Killed }
+// A closed report proves its run finished, even with no entry line (a
+// re-run where everything was unchanged lists nothing).
+func (r *Report) OK() bool {
+	return r.Failed == 0 && r.Damaged == "" && (r.Lines > 0 || r.closed) && !r.Killed
+}
 
 // Summary is the merged account of every report.
 type Summary struct {

@@ -434,7 +434,7 @@ func TestRunCopiesThenNothing(t *testing.T) {
 	}
 
 	rep2 := filepath.Join(cfgDir, "run2.jsonl")
-	r = efssync(t, nil, "run", "--config", cfg, "--report", rep2)
+	r = efssync(t, nil, "run", "-vv", "--config", cfg, "--report", rep2) // -vv lists unchanged entries
 	mustCode(t, r, 0)
 	sum = finished(t, r.stderr)
 	if got := num(t, sum, "copied"); got != 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/efssync/efssync/agent"
+	"github.com/efssync/efssync/internal/namefmt"
 )
 
 // newLogger builds the process's logger. On a terminal it writes text
@@ -20,7 +21,7 @@ import (
 // (JOURNAL_STREAM names it) each line carries an sd-daemon priority prefix,
 // so `journalctl -p err` finds errors.
 func newLogger(stderr io.Writer, level slog.Level, term *statusLine, env func(string) string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: namefmt.LogAttr}
 	if term != nil {
 		return slog.New(slog.NewTextHandler(term, opts))
 	}

@@ -63,3 +63,41 @@ func TestReportSummaryOfKilledRunFails(t *testing.T) {
 		}
 	}
 }
+
+// Issue 21 item 5: an unchanged entry is counted, not listed, unless -vv
+// asks for it: the re-run's report holds only its framing, whose ended line
+// carries the count, and `report summary` shows it.
+func TestUnchangedCountedNotListed(t *testing.T) {
+	t.Parallel()
+	dirs := mkdirs(t, t.TempDir(), "src", "dst", "cfg")
+	src, dst, cfgDir := dirs[0], dirs[1], dirs[2]
+	for _, n := range []string{"a", "b", "c"} {
+		if err := os.WriteFile(filepath.Join(src, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := writeConfig(t, cfgDir, job{source: src, dests: []string{dst}})
+	mustCode(t, efssync(t, nil, "run", "--config", cfg), 0)
+	rep := filepath.Join(cfgDir, "rerun.jsonl")
+	mustCode(t, efssync(t, nil, "run", "--config", cfg, "--report", rep), 0)
+	b, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var end struct {
+		Status    string
+		Unchanged int64
+	}
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[1]), &end) != nil || end.Status != "ended" || end.Unchanged != 3 {
+		t.Fatalf("re-run report: want a started line and an ended line counting 3 unchanged, got:\n%s", b)
+	}
+	r := efssync(t, nil, "report", "summary", "--json", rep)
+	mustCode(t, r, 0)
+	var sum struct {
+		Reports []struct{ Unchanged int64 }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil || len(sum.Reports) != 1 || sum.Reports[0].Unchanged != 3 {
+		t.Errorf("summary (%v): %s", err, r.stdout)
+	}
+}

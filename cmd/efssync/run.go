@@ -92,7 +92,7 @@ func execRun(ctx context.Context, g *globals, cfg *config.Config, f *runFlags, r
 		defer done()
 	}
 	opts := agent.Options{Jobs: f.jobs, DryRun: f.dryRun, PlanOut: g.stdout, Log: log,
-		ReportPath: config.ShardPath(f.report, cfg.Shard.Resolved())}
+		ReportPath: config.ShardPath(f.report, cfg.Shard.Resolved()), ReportUnchanged: f.verbose >= 2}
 	switch {
 	case f.quiet:
 	case g.term != nil && f.stats == 0, f.progress:
