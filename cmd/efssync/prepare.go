@@ -20,6 +20,10 @@ var errUnusable = fmt.Errorf("some sources or destinations were unusable at star
 // configuration and options to run with, or a nil configuration when
 // nothing is left to run.
 func preflight(ctx context.Context, cfg *config.Config, opts agent.Options, log *slog.Logger) (*config.Config, agent.Options, bool) {
+	// The source of an after_archive: delete job is released only once
+	// every destination configured for it holds the file, the ones
+	// Preflight leaves out of this run included.
+	opts.Configured = cfg
 	out, dropped, problems := agent.Preflight(ctx, cfg, opts.Jobs)
 	for _, p := range problems {
 		log.Error("unusable at start; skipped this run", "error", p)
