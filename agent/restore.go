@@ -53,7 +53,11 @@ func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *report.Writ
 		// After the first recorder committed: what is replaced now is
 		// never claimed again by a batch still in flight.
 		stop = j.startRecorder(ctx)
-		r.resolve(ctx, set, listed, err == nil)
+		var l shape = bucketShape{r.src}
+		if listed != nil {
+			l = listed
+		}
+		r.resolve(ctx, set, l, err == nil)
 		rerr = stop()
 	}
 	if err == nil {
@@ -75,8 +79,8 @@ func (a *Agent) runRestore(ctx context.Context, job config.Job, rep *report.Writ
 }
 
 // pass lists the source and restores what changed. It returns the
-// relative paths listed (and their parent directories), for the mirror
-// delete and for the objects it set aside (an entry of the other type in
+// relative paths listed (and their parent directories; nil when nothing
+// needs them, see below), for the mirror delete and for the objects it set aside (an entry of the other type in
 // their way, restoreway.go), and the listing's error: after one, the
 // listing is incomplete.
 func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
@@ -97,7 +101,15 @@ func (r *restoreRun) pass(ctx context.Context) (listing, []asideObject, error) {
 			}
 		})
 	}()
-	listed := listing{}
+	// Every listed key is kept only for what needs the whole listing once
+	// the pass is done: a mirror delete, and objects set aside in a
+	// restore AsOf (whose bucket no longer answers for that time). Any
+	// other restore keeps nothing per object, so its memory does not grow
+	// with the bucket.
+	var listed listing
+	if j.job.Delete == "mirror" || !j.job.From.AsOfTime().IsZero() {
+		listed = listing{}
+	}
 	var perr error
 	for o := range objs {
 		if perr != nil {
@@ -125,7 +137,9 @@ func (r *restoreRun) planObject(ctx context.Context, o s3src.Object, listed list
 		j.deliver(result{rel: o.Key, kind: plan.KindCopy, status: StatusFailed, err: o.Err, file: true})
 		return nil
 	}
-	listed.add(o.Rel, o.Dir)
+	if listed != nil {
+		listed.add(o.Rel, o.Dir)
+	}
 	if j.filter.Excluded(o.Rel, o.Dir) || excludedByParent(j.filter, o.Rel) {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/efssync/efssync/agent/plan"
 
 	"github.com/efssync/efssync/transfer"
+	"github.com/efssync/efssync/transfer/s3src"
 )
 
 // A restore meets entries of the other type in its way at a destination,
@@ -64,6 +65,39 @@ func (l listing) fileAncestor(rel string) (string, bool) {
 	return "", false
 }
 
+// shape answers, after the pass, what the source holds at a path: the
+// listing a pass kept, or, when it kept none (no mirror delete to serve),
+// the bucket asked about the few paths set aside.
+type shape interface {
+	dirAt(ctx context.Context, rel string) (bool, error)
+	keyAbove(ctx context.Context, rel string) (string, bool, error)
+}
+
+func (l listing) dirAt(_ context.Context, rel string) (bool, error) {
+	return l[rel]&listedDir != 0, nil
+}
+
+func (l listing) keyAbove(_ context.Context, rel string) (string, bool, error) {
+	a, ok := l.fileAncestor(rel)
+	return a, ok, nil
+}
+
+// bucketShape asks the source's bucket.
+type bucketShape struct{ src *s3src.Source }
+
+func (b bucketShape) dirAt(ctx context.Context, rel string) (bool, error) {
+	return b.src.KeysBelow(ctx, rel)
+}
+
+func (b bucketShape) keyAbove(ctx context.Context, rel string) (string, bool, error) {
+	for p := path.Dir(rel); p != "." && p != "/"; p = path.Dir(p) {
+		if ok, err := b.src.IsKey(ctx, p); err != nil || ok {
+			return p, ok, err
+		}
+	}
+	return "", false, nil
+}
+
 // aside holds the objects whose publish met an entry of the other type.
 type aside struct {
 	mu   sync.Mutex
@@ -106,7 +140,7 @@ func (a *aside) take(t objectTask, res result) (result, bool) {
 
 // resolve restores the objects set aside, once the listing is complete
 // (complete false: it failed, and nothing is replaced on its word).
-func (r *restoreRun) resolve(ctx context.Context, objs []asideObject, l listing, complete bool) {
+func (r *restoreRun) resolve(ctx context.Context, objs []asideObject, l shape, complete bool) {
 	for _, a := range objs {
 		o := a.t.obj
 		if !complete {
@@ -137,13 +171,21 @@ func (r *restoreRun) resolve(ctx context.Context, objs []asideObject, l listing,
 // clearWay replaces, at the destinations t goes to, what is in the way of
 // its object and is not in the listing; it returns the object's error
 // when the listing itself holds the conflict.
-func (r *restoreRun) clearWay(ctx context.Context, t objectTask, l listing) error {
+func (r *restoreRun) clearWay(ctx context.Context, t objectTask, l shape) error {
 	o := t.obj
-	if l[o.Rel]&listedDir != 0 {
+	dir, err := l.dirAt(ctx, o.Rel)
+	if err != nil {
+		return err
+	}
+	if dir {
 		return fmt.Errorf("s3 key %q: other keys are below %q, which must be a directory for them: this object cannot be restored as a file beside them (rename one of them)",
 			o.Key, o.Key+"/")
 	}
-	if a, ok := l.fileAncestor(o.Rel); ok {
+	a, ok, err := l.keyAbove(ctx, o.Rel)
+	if err != nil {
+		return err
+	}
+	if ok {
 		// Key a is also a prefix of keys: it loses, here as in its own
 		// restore (the check above), whatever order they were read in.
 		r.j.log.Warn("a key is also the prefix of other keys: its file is replaced by their directory",

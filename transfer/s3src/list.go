@@ -221,3 +221,34 @@ func (q *prefixQueue) abort() {
 	q.mu.Unlock()
 	q.cond.Broadcast()
 }
+
+// KeysBelow reports whether any object (a folder marker too) is below
+// rel+"/": rel is then a directory of the tree. With it and IsKey a
+// restore asks about the few paths it must decide after the pass, instead
+// of keeping every listed key for them. It asks about the current
+// objects, so a restore AsOf cannot use it.
+func (s *Source) KeysBelow(ctx context.Context, rel string) (bool, error) {
+	_, ok, err := s.firstKey(ctx, s.prefix+rel+"/")
+	return ok, err
+}
+
+// IsKey reports whether rel is an object's key.
+func (s *Source) IsKey(ctx context.Context, rel string) (bool, error) {
+	key, ok, err := s.firstKey(ctx, s.prefix+rel)
+	return ok && key == s.prefix+rel, err
+}
+
+// firstKey is the first key below p: an exact key p sorts before every
+// other key that p starts.
+func (s *Source) firstKey(ctx context.Context, p string) (string, bool, error) {
+	out, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(p),
+		MaxKeys: aws.Int32(1), EncodingType: types.EncodingTypeUrl})
+	if err != nil {
+		return "", false, s.wrap(p, "list", err)
+	}
+	if len(out.Contents) == 0 {
+		return "", false, nil
+	}
+	key, err := decodeKey(aws.ToString(out.Contents[0].Key))
+	return key, err == nil, err
+}
