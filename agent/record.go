@@ -40,7 +40,7 @@ func (j *jobRun) record(ctx context.Context) error {
 				return firstErr
 			}
 			if !r.reported {
-				j.reportResult(r)
+				j.reportResult(ctx, r)
 			}
 			if r.put || r.del {
 				pending = append(pending, r)
@@ -87,7 +87,7 @@ func (j *jobRun) flush(ctx context.Context, rs []result) error {
 	return nil
 }
 
-func (j *jobRun) reportResult(r result) {
+func (j *jobRun) reportResult(ctx context.Context, r result) {
 	now := j.a.opts.Now()
 	base := Line{Time: now, Job: j.job.Name, Path: r.rel, Action: r.kind.String(), DurationMS: float64(r.dur.Microseconds()) / 1000}
 	if r.err != nil || len(r.outs) == 0 {
@@ -97,7 +97,7 @@ func (j *jobRun) reportResult(r result) {
 		if r.err != nil {
 			l.Error = r.err.Error()
 		}
-		if r.status == StatusFailed && stoppedBy(r.err) {
+		if r.status == StatusFailed && stoppedBy(ctx, r.err) {
 			l.Status = StatusInterrupted
 			j.c.Stopped.Add(1)
 			j.rep.Write(l)
@@ -140,7 +140,7 @@ func (j *jobRun) reportResult(r result) {
 		if o.err == nil && o.status != StatusSkipped && o.status != StatusAdopted {
 			j.a.metrics.Published(j.job.Name, l.Dest, o.bytes)
 		}
-		if o.err != nil && stoppedBy(o.err) {
+		if o.err != nil && stoppedBy(ctx, o.err) {
 			l.Status, l.Error = StatusInterrupted, o.err.Error()
 			stopped = true
 		} else if o.err != nil {
@@ -171,10 +171,12 @@ func (j *jobRun) reportResult(r result) {
 	}
 }
 
-// stoppedBy reports whether err only says that the run's context ended (an
-// interrupt cut the file short). Such a file is reported as interrupted
-// and counted as stopped, never as failed: nothing went wrong with it, and
-// the next run sends it. A stopped file still keeps the run from exit 0.
-func stoppedBy(err error) bool {
-	return errors.Is(err, context.Canceled)
+// stoppedBy reports whether err only says that the run's context, ctx,
+// ended (an interrupt cut the file short). Such a file is reported as
+// interrupted and counted as stopped, never as failed: nothing went wrong
+// with it, and the next run sends it. A cancellation while the run goes
+// on (a pass that stops its other files after a fatal error) stays a
+// failure. A stopped file still keeps the run from exit 0.
+func stoppedBy(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, context.Canceled)
 }

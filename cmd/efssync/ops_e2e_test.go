@@ -563,8 +563,8 @@ func TestS3NoCredentialsOneErrorAndSDKLogInJSON(t *testing.T) {
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("exit: %v, want 1\n%s", err, stderr.String())
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitNothingDone {
+		t.Fatalf("exit: %v, want %d (the only destination is unusable)\n%s", err, ExitNothingDone, stderr.String())
 	}
 	out := stderr.String()
 	if n := strings.Count(out, "no usable AWS credentials"); n != 1 || !strings.Contains(out, "archive") {

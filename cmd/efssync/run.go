@@ -135,6 +135,11 @@ func execRun(ctx context.Context, g *globals, cfg *config.Config, f *runFlags, r
 			return quietError{errInterrupted}
 		}
 		return nil
+	case errors.Is(err, errNothingDone):
+		// Through the logger, like the problems it sums up: one JSON line
+		// under systemd, one text line on a terminal.
+		log.Error(err.Error())
+		return quietError{err}
 	case err != nil:
 		return err
 	case !sum.OK():

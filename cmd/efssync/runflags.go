@@ -165,12 +165,20 @@ func (f *runFlags) apply(cfg *config.Config) error {
 	return nil
 }
 
-// inForce lists the flags given on the command line, as --name=value, for
-// the report's first line and the log: a report then says under which
-// overrides its run happened.
+// outputFlags change what is printed, not what the run does: they are not
+// "in force" on the report's first line.
+var outputFlags = map[string]bool{"report": true, "json": true, "verbose": true, "quiet": true, "progress": true,
+	"stats": true, "cpuprofile": true, "config": true, "log-level": true, "no-manifest": true, "s3-endpoint": true, "s3-region": true, "s3-path-style": true}
+
+// inForce lists the flags given on the command line that change the run
+// (overrides, filters, --job, --dry-run), as --name=value, for the report's
+// first line: a report then says under which overrides its files moved.
 func (f *runFlags) inForce() []string {
 	var out []string
 	f.set.Visit(func(fl *pflag.Flag) {
+		if outputFlags[fl.Name] {
+			return
+		}
 		if sv, ok := fl.Value.(pflag.SliceValue); ok {
 			for _, v := range sv.GetSlice() {
 				out = append(out, "--"+fl.Name+"="+v)
