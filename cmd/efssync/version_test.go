@@ -101,12 +101,13 @@ func TestDocs(t *testing.T) {
 	r := efssync(t, nil, "docs", dir)
 	mustCode(t, r, 0)
 	for _, page := range []string{"efssync.1", "efssync-run.1", "efssync-verify.1", "efssync-gc.1", "efssync-version.1", "efssync-completion-bash.1"} {
-		b, err := os.ReadFile(filepath.Join(dir, manDir, page))
+		b, err := os.ReadFile(filepath.Join(dir, manDir, "man1", page))
 		if err != nil {
 			t.Errorf("man page: %v", err)
 			continue
 		}
-		if !strings.HasPrefix(string(b), ".nh\n.TH \"EFSSYNC\" \"1\"") {
+		title := strings.ToUpper(strings.TrimSuffix(page, ".1"))
+		if !strings.HasPrefix(string(b), ".nh\n.TH \""+title+"\" \"1\"") {
 			t.Errorf("%s does not start with a .TH header:\n%.200s", page, b)
 		}
 		if strings.Contains(string(b), "Auto generated") {
