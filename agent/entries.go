@@ -89,7 +89,11 @@ func (j *jobRun) settle(rec *manifest.Record, outs []outcome, now time.Time) {
 		if o.err != nil {
 			rec.Dests.Delete(name)
 			if j.dests[o.dest].fail(o.err) {
-				j.log.Error("destination taken out of this run", "dest", name, "error", o.err)
+				msg := "destination taken out of this run"
+				if transfer.IsNoSpace(o.err) {
+					msg = "destination out of space: stopped for this run, the other destinations go on"
+				}
+				j.log.Error(msg, "dest", name, "error", o.err)
 			}
 			continue
 		}
