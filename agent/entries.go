@@ -94,6 +94,7 @@ func (j *jobRun) settle(rec *manifest.Record, outs []outcome, now time.Time) {
 					msg = "destination out of space: stopped for this run, the other destinations go on"
 				}
 				j.log.Error(msg, "dest", name, "error", o.err)
+				j.a.metrics.DestUp(j.job.Name, name, false)
 			}
 			continue
 		}

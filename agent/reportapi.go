@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"slices"
 	"time"
 
 	"github.com/efssync/efssync/agent/report"
@@ -76,5 +77,32 @@ func (a *Agent) PrepareMetrics() error {
 		}
 		a.metrics.Declare(j.Name, names)
 	}
+	a.declareDropped()
 	return a.metrics.Bind(a.cfg.Metrics.Listen)
+}
+
+// declareDropped shows the destinations Preflight left out of this run
+// (Options.Configured holds them) as down, with their other series at 0.
+func (a *Agent) declareDropped() {
+	c := a.opts.Configured
+	if c == nil {
+		return
+	}
+	inRun := map[[2]string]bool{}
+	for _, j := range a.selected() {
+		for _, d := range j.Destinations {
+			inRun[[2]string{j.Name, d.Name}] = true
+		}
+	}
+	for _, j := range c.Jobs {
+		if len(a.opts.Jobs) > 0 && !slices.Contains(a.opts.Jobs, j.Name) {
+			continue
+		}
+		for _, d := range j.Destinations {
+			if !inRun[[2]string{j.Name, d.Name}] {
+				a.metrics.Declare(j.Name, []string{d.Name})
+				a.metrics.DestUp(j.Name, d.Name, false)
+			}
+		}
+	}
 }

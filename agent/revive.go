@@ -32,6 +32,7 @@ func (j *jobRun) reviveDests() {
 	for _, d := range j.dests {
 		if d.down.Swap(nil) != nil {
 			j.log.Info("destination back in the run; trying it again", "dest", d.name)
+			j.a.metrics.DestUp(j.job.Name, d.name, true)
 		}
 	}
 }

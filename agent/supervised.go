@@ -9,8 +9,6 @@ import (
 
 	"github.com/efssync/efssync/agent/report"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/efssync/efssync/agent/supervise"
 	"github.com/efssync/efssync/config"
 )
@@ -22,14 +20,6 @@ import (
 // Notify("WATCHDOG=1") while the loops are alive. It returns each job's
 // counters.
 func (a *Agent) superviseWatch(ctx context.Context, jobs []config.Job, rep *report.Writer) []*report.Counters {
-	restarts := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "efssync_job_restarts_total", Help: "Watch jobs restarted after a failure, per job.",
-	}, []string{"job"})
-	if err := a.metrics.Registry().Register(restarts); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			restarts = are.ExistingCollector.(*prometheus.CounterVec)
-		}
-	}
 	var pending atomic.Int64
 	pending.Store(int64(len(jobs)))
 	cs := make([]*report.Counters, len(jobs))
@@ -64,7 +54,7 @@ func (a *Agent) superviseWatch(ctx context.Context, jobs []config.Job, rep *repo
 		}})
 	}
 	supervise.Run(ctx, sjobs, supervise.Options{Log: a.opts.Log,
-		Restarted: func(job string) { restarts.WithLabelValues(job).Inc() }})
+		Restarted: a.metrics.Restarted})
 	return cs
 }
 

@@ -22,6 +22,11 @@ type Metrics struct {
 	errors *prometheus.CounterVec
 	queue  *prometheus.GaugeVec
 	lagH   *prometheus.HistogramVec
+	// restarts counts the supervisor's restarts of watch jobs; up says
+	// whether each destination is usable now. Both exist from the start
+	// (Declare), so an alert can tell "never restarted" from "no data".
+	restarts *prometheus.CounterVec
+	up       *prometheus.GaugeVec
 	// ln is the endpoint's listener, bound by PrepareMetrics at start so
 	// that a port in use is an error then, not at shutdown.
 	ln net.Listener
@@ -47,8 +52,14 @@ func NewMetrics() *Metrics {
 			Help:    "Time from the source's close of a file (or a playlist's new version) to its publication at a destination.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"job", "dest"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "efssync_job_restarts_total", Help: "Watch jobs restarted after a failure, per job.",
+		}, []string{"job"}),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "efssync_destination_up", Help: "1 while a destination is usable in this run, 0 while it is taken out (unusable at start, or a fatal error).",
+		}, []string{"job", "dest"}),
 	}
-	m.reg.MustRegister(m.bytes, m.files, m.errors, m.queue, m.lagH,
+	m.reg.MustRegister(m.bytes, m.files, m.errors, m.queue, m.lagH, m.restarts, m.up,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -69,6 +80,24 @@ func (m *Metrics) Published(job, dest string, bytes int64) {
 func (m *Metrics) Failed(job, dest string) {
 	if m != nil {
 		m.errors.WithLabelValues(job, dest).Inc()
+	}
+}
+
+// Restarted counts one restart of a watch job by the supervisor.
+func (m *Metrics) Restarted(job string) {
+	if m != nil {
+		m.restarts.WithLabelValues(job).Inc()
+	}
+}
+
+// DestUp records whether dest is usable for job now.
+func (m *Metrics) DestUp(job, dest string, up bool) {
+	if m != nil {
+		v := 0.0
+		if up {
+			v = 1
+		}
+		m.up.WithLabelValues(job, dest).Set(v)
 	}
 }
 
@@ -114,11 +143,14 @@ func listenMetrics(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// Declare makes job's queue series and every per-destination series exist
-// at 0, so alerts on rate() and absent() work from the first scrape.
+// Declare makes job's queue and restart series and every per-destination
+// series exist at 0, so alerts on rate() and absent() work from the first
+// scrape; the destinations named are up.
 func (m *Metrics) Declare(job string, dests []string) {
 	m.queue.WithLabelValues(job)
+	m.restarts.WithLabelValues(job)
 	for _, d := range dests {
+		m.up.WithLabelValues(job, d).Set(1)
 		m.files.WithLabelValues(job, d)
 		m.bytes.WithLabelValues(job, d)
 		m.errors.WithLabelValues(job, d)

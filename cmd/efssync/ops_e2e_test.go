@@ -304,6 +304,8 @@ func TestMetricsTextfile(t *testing.T) {
 		`efssync_files_total{dest="` + dirs[1] + `",job="e2e"} 0`,
 		`efssync_errors_total{dest="` + dirs[1] + `",job="e2e"} 0`,
 		`efssync_bytes_total{dest="` + dirs[1] + `",job="e2e"} 0`,
+		`efssync_destination_up{dest="` + dirs[1] + `",job="e2e"} 1`,
+		`efssync_job_restarts_total{job="e2e"} 0`,
 		"efssync_last_run_success 1",
 		"efssync_last_success_timestamp_seconds ",
 	} {
