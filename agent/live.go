@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/efssync/efssync/agent/plan"
+	"github.com/efssync/efssync/agent/policy"
 
 	"github.com/efssync/efssync/agent/walk"
 
@@ -75,7 +76,8 @@ func (l *live) init(j *jobRun) {
 		recs: map[string]manifest.Record{}, rescanNow: make(chan struct{}, 1)}
 	for range j.dests {
 		l.gates = append(l.gates, &destGate{kick: make(chan struct{}, 1),
-			pending: map[string]pendingPlaylist{}, deletes: map[string]struct{}{}, served: map[string]bool{}})
+			pending: map[string]pendingPlaylist{}, deletes: map[string]struct{}{}, served: map[string]bool{},
+			win: policy.DeleteWindow{Span: deleteWindow}})
 	}
 }
 

@@ -50,7 +50,9 @@ func (f *fixture) startWatchOpts(t *testing.T, opts Options) (ready <-chan struc
 	if !strings.Contains(f.extra, "mode: watch") {
 		f.extra = "    mode: watch\n    quiet: 30s\n" + f.extra
 	}
-	opts.Log = testLogger(t)
+	if opts.Log == nil {
+		opts.Log = testLogger(t)
+	}
 	a, err := New(f.config(), opts)
 	must(t, err)
 	rd := make(chan struct{})
