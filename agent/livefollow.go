@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/efssync/efssync/agent/plan"
 
 	"github.com/efssync/efssync/agent/policy"
@@ -79,7 +81,9 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 	start := time.Now()
 	f, err := walk.Open(abs)
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
+		// Gone, or no longer a regular file: ELOOP is a symlink put in
+		// its place, which the event that made it publishes (live.entry).
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ELOOP) {
 			j.deliver(result{rel: rel, kind: plan.KindCopy, status: StatusFailed, err: fmt.Errorf("open %s: %w", abs, err)})
 		}
 		return false, sent
