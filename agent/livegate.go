@@ -32,8 +32,8 @@ type destGate struct {
 	// the gate knows: seeded from the destination, or published in this
 	// run (true). See seedServed.
 	served map[string]bool
-	// win counts what the destination deleted lately, for the delete
-	// guard; only the destination's loop (publishReady) touches it.
+	// win counts what the destination deleted and published lately, for
+	// the delete guard.
 	win policy.DeleteWindow
 }
 
@@ -68,6 +68,7 @@ func (l *live) seen(r result) {
 	}
 	for _, o := range r.outs {
 		if o.err == nil && o.status != StatusSkipped {
+			l.gates[o.dest].win.Published(l.j.a.opts.Now(), 1)
 			l.gates[o.dest].gate.MarkComplete(r.rel)
 			l.gates[o.dest].poke()
 		}

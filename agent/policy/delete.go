@@ -26,8 +26,10 @@ type DeleteCheck struct {
 	// the destination (every entry when unsharded).
 	Gone, Owned int
 	// Recent is what this destination already deleted within watch mode's
-	// rolling window (DeleteWindow); it counts with Gone against max_delete,
-	// so deletes made one event at a time are judged together.
+	// rolling window, less what it published there (DeleteWindow); it
+	// counts with Gone against max_delete, so deletes made one event at a
+	// time are judged together, and a tree that does not shrink (a live
+	// stream's sliding window) is not refused.
 	Recent int
 	// Shard names this agent's shard ("" when unsharded); with a shard,
 	// AllGone of Total is what every shard together would delete.

@@ -1,6 +1,9 @@
 package policy
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // DeleteWindow remembers the deletes one destination made over the last
 // Span, so that watch mode, which deletes one event at a time, can ask
@@ -9,9 +12,11 @@ import "time"
 // the agent runs emptied the replica one file at a time (issue 20 #3).
 // It holds state only; the rule stays in DeleteAllowed, which takes
 // Recent as an input. The clock is the caller's, so tests drive it.
-// A DeleteWindow is not safe for concurrent use; each destination's delete
-// loop owns its own.
+// Files published within the window offset deletes: a live stream's
+// sliding window adds a segment for each it deletes, so its tree does not
+// shrink, while `rm -rf` only deletes. Each destination has its own.
 type DeleteWindow struct {
+	mu sync.Mutex
 	// Span is how far back deletes count. A live stream's sliding window
 	// deletes a few segments per Span, a small share of its tree; a mass
 	// delete makes thousands within one Span.
@@ -23,8 +28,11 @@ type DeleteWindow struct {
 	refusing bool
 }
 
-// Recent returns how many entries were deleted within Span before now.
+// Recent returns how many entries were deleted within Span before now,
+// less those published meanwhile: below 0 when the tree grew.
 func (w *DeleteWindow) Recent(now time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	cut := 0
 	for cut < len(w.at) && now.Sub(w.at[cut]) >= w.Span {
 		cut++
@@ -45,6 +53,20 @@ func (w *DeleteWindow) Add(now time.Time, n int) {
 	if n <= 0 {
 		return
 	}
+	w.add(now, n)
+}
+
+// Published records that n entries were published at now.
+func (w *DeleteWindow) Published(now time.Time, n int) {
+	if n <= 0 {
+		return
+	}
+	w.add(now, -n)
+}
+
+func (w *DeleteWindow) add(now time.Time, n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.at = append(w.at, now)
 	w.n = append(w.n, n)
 }
@@ -53,6 +75,8 @@ func (w *DeleteWindow) Add(now time.Time, n int) {
 // window was last empty, in which case the caller logs it: a mass delete
 // is logged once, not once per event.
 func (w *DeleteWindow) Refused() (first bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	first = !w.refusing
 	w.refusing = true
 	return first

@@ -87,3 +87,18 @@ func TestDeleteWindowRefusesSteadyDeletesAboveTheLimit(t *testing.T) {
 		t.Fatalf("delete after the window passed: %v", err)
 	}
 }
+
+// A stream that keeps only its sliding window (6 segments and a playlist,
+// where max_delete 10% allows no delete at all) goes on for a simulated
+// day: each new segment published offsets the delete of the oldest.
+func TestDeleteWindowSmallLiveTree(t *testing.T) {
+	w := &DeleteWindow{Span: time.Minute}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for step := 0; step < 24*3600/2; step++ {
+		now = now.Add(2 * time.Second)
+		w.Published(now, 1)
+		if err := watchDelete(w, now, 7); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+	}
+}
