@@ -90,8 +90,8 @@ func partsUploaded(t *testing.T, cl *s3.Client, bucket string) int {
 // first pass, which resumes the checkpointed upload. Copied as a finished
 // file instead, it was sent again whole and then followed from zero. The
 // whole recording costs at most 1.3x its size on the wire, both runs
-// together. (The full-size run, SIGKILL of the process, is
-// bench/watch-restart.sh.)
+// together. The agent is stopped by its context here, not SIGKILLed; the
+// checkpoint it resumes is the one each acknowledged part leaves.
 func TestWatchRestartResumesAFileStillBeingWritten(t *testing.T) {
 	f, srv, bucket := s3Fixture(t, 0)
 	addr, sent := countingProxy(t, srv.Addr)
