@@ -141,6 +141,9 @@ type jobRun struct {
 // seen before it is recorded.
 type passObserver interface {
 	busy(rel string) bool
+	// follows reports whether it took the file e, which the plan would
+	// copy, to follow it as a growing file.
+	follows(e walk.Entry) bool
 	// playlist reports whether it took the playlist rel.
 	playlist(ctx context.Context, rel string) bool
 	seen(r result)
@@ -155,6 +158,7 @@ type passObserver interface {
 type onceMode struct{}
 
 func (onceMode) busy(string) bool                      { return false }
+func (onceMode) follows(walk.Entry) bool               { return false }
 func (onceMode) playlist(context.Context, string) bool { return false }
 func (onceMode) seen(result)                           {}
 func (onceMode) tally() bool                           { return true }

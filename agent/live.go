@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/efssync/efssync/agent/plan"
+	"github.com/efssync/efssync/agent/policy"
 
 	"github.com/efssync/efssync/agent/walk"
 
@@ -73,7 +74,8 @@ func (l *live) init(j *jobRun) {
 		recs: map[string]manifest.Record{}, rescanNow: make(chan struct{}, 1)}
 	for range j.dests {
 		l.gates = append(l.gates, &destGate{kick: make(chan struct{}, 1),
-			pending: map[string]pendingPlaylist{}, deletes: map[string]struct{}{}, served: map[string]bool{}})
+			pending: map[string]pendingPlaylist{}, deletes: map[string]struct{}{}, served: map[string]bool{},
+			win: policy.DeleteWindow{Span: deleteWindow}})
 	}
 }
 
@@ -210,8 +212,14 @@ func (l *live) handle(ctx context.Context, ev watch.Event) {
 	}
 	if ev.IsDir {
 		if ev.Op&(watch.Create|watch.MoveTo) != 0 {
-			l.mkdir(ctx, ev.Rel)
+			l.entry(ctx, ev.Rel)
 		}
+		return
+	}
+	if ev.Op&(watch.Create|watch.MoveTo) != 0 && l.entry(ctx, ev.Rel) {
+		// A symlink (or another entry that is no regular file), created
+		// or renamed over whatever was followed there.
+		l.cancel(ev.Rel)
 		return
 	}
 	complete := ev.Op&(watch.CloseWrite|watch.MoveTo) != 0
@@ -255,19 +263,29 @@ func (l *live) cancel(rel string) {
 	l.mu.Unlock()
 }
 
-func (l *live) mkdir(ctx context.Context, rel string) {
+// entry publishes rel when it is a directory or a symlink, through the
+// same plan and execution as a pass; it reports false for a regular file
+// (the follower's) or a path already gone. A symlink given to the
+// follower failed its open with ELOOP, as a source open never follows a
+// symlink, and was logged as failed after a rescan had copied it (issue
+// 20 #8).
+func (l *live) entry(ctx context.Context, rel string) bool {
 	abs := filepath.Join(l.j.src, filepath.FromSlash(rel))
 	fi, err := os.Lstat(abs)
-	if err != nil || !fi.IsDir() {
-		return
+	if err != nil || fi.Mode().IsRegular() {
+		return false
 	}
 	t := task{e: walk.EntryOf(l.j.src, rel, fi), st: walk.StatOf(fi)}
 	rec, known, _ := l.j.a.db.Get(l.j.job.Name, rel)
 	t.prev, t.known = rec, known
 	t.act = l.j.strat.Plan(t.e, t.st, rec, known, l.j.names)
-	if t.act.Kind == plan.KindMkdir {
+	switch t.act.Kind {
+	case plan.KindMkdir:
 		l.j.deliver(l.j.mkdir(ctx, t))
+	case plan.KindSymlink:
+		l.j.execute(ctx, t)
 	}
+	return true
 }
 
 func (lf *liveFile) poke() {

@@ -50,7 +50,9 @@ func (f *fixture) startWatchOpts(t *testing.T, opts Options) (ready <-chan struc
 	if !strings.Contains(f.extra, "mode: watch") {
 		f.extra = "    mode: watch\n    quiet: 30s\n" + f.extra
 	}
-	opts.Log = testLogger(t)
+	if opts.Log == nil {
+		opts.Log = testLogger(t)
+	}
 	a, err := New(f.config(), opts)
 	must(t, err)
 	rd := make(chan struct{})
@@ -246,4 +248,35 @@ func testLogger(t *testing.T) *slog.Logger {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// Issue 20 #8: a symlink made while the agent watches is published as a
+// symlink and counted as one, not logged as failed ("too many levels of
+// symbolic links"), and the run ends in sync. Variants: a symlink renamed
+// into place, one put over a regular file, and a dangling one.
+func TestWatchNewSymlinkIsNoFailure(t *testing.T) {
+	f, stop := watching(t, "")
+	src, dst := f.src, f.dests[0]
+	treetest.Write(t, src, map[string]string{"target": "t", "was-file": "x"})
+	eventually(t, "files published", func() bool {
+		_, err := os.Stat(filepath.Join(dst, "was-file"))
+		return err == nil
+	})
+	must(t, os.Symlink("target", filepath.Join(src, "link")))
+	must(t, os.Symlink("nowhere", filepath.Join(src, "dangling")))
+	must(t, os.Symlink("target", filepath.Join(src, ".tmp-link")))
+	must(t, os.Rename(filepath.Join(src, ".tmp-link"), filepath.Join(src, "moved")))
+	must(t, os.Symlink("target", filepath.Join(src, ".tmp-over")))
+	must(t, os.Rename(filepath.Join(src, ".tmp-over"), filepath.Join(src, "was-file")))
+	want := map[string]string{"link": "target", "dangling": "nowhere", "moved": "target", "was-file": "target"}
+	for rel, to := range want {
+		eventually(t, rel+" published as a symlink", func() bool {
+			got, err := os.Readlink(filepath.Join(dst, rel))
+			return err == nil && got == to
+		})
+	}
+	sum := stop()
+	if sum.Failed != 0 || !sum.OK() {
+		t.Fatalf("a new symlink was counted as a failure: %+v", sum)
+	}
 }

@@ -2,11 +2,14 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/policy"
+	"github.com/efssync/efssync/transfer/fsdest"
 )
 
 // Watch mode deletes what the source lost (issue 11, D6): a directory
@@ -17,26 +20,42 @@ import (
 // The deletes go through the destinations' gates, so a segment a published
 // playlist still lists is kept until no playlist lists it.
 
-// removeAt removes rel at d: a directory with everything below it (within
-// max_delete, and its records below it leave the manifest), anything else
-// with one Remove.
-func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string) error {
-	// The one delete guard, as once mode and the sweeps ask it: a source
-	// that looks unmounted deletes nothing. A rolling-window limit for
-	// deletes one event at a time belongs in this check too.
+// deleteWindow is how far back watch mode counts a destination's deletes
+// against max_delete (policy.DeleteWindow). A minute holds thousands of
+// events of an `rm -rf`, and a few segments of a live stream, whose
+// sliding window deletes one per segment duration.
+const deleteWindow = time.Minute
+
+// removeAt removes rel at d: a directory with everything below it, and
+// its records below it leave the manifest; anything else with one Remove.
+// It asks the one delete guard first, as once mode and the sweeps do: a
+// source that looks unmounted deletes nothing, and what d deleted within
+// win's span counts with this delete against max_delete. A refusal wraps
+// policy.ErrDeleteRefused.
+func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string, win *policy.DeleteWindow) error {
 	empty, err := walk.Empty(j.src)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrDeleteRefused, err)
 	}
-	if err := policy.DeleteAllowed(policy.DeleteCheck{Source: j.job.Source, SourceEmpty: empty}); err != nil {
+	rule, err := j.job.MaxDeleteRule()
+	if err != nil {
+		return fmt.Errorf("max_delete: %w", err)
+	}
+	total, err := j.a.db.Count(j.job.Name)
+	if err != nil {
+		return fmt.Errorf("count manifest records for the max_delete guard: %w", err)
+	}
+	check := policy.DeleteCheck{Source: j.job.Source, SourceEmpty: empty, Dest: d.name, Gone: 1,
+		Owned: total, Recent: win.Recent(j.a.opts.Now()), Limit: rule.Limit, Rule: rule.String()}
+	if err := policy.DeleteAllowed(check); err != nil {
 		return err
 	}
 	if tr, ok := asTreeRemover(d); ok {
-		limit, err := j.deleteLimit()
-		if err != nil {
-			return err
+		n, err := tr.RemoveTree(ctx, rel, rule.Limit(total)-max(check.Recent, 0))
+		win.Add(j.a.opts.Now(), n)
+		if errors.Is(err, fsdest.ErrTooMany) {
+			return fmt.Errorf("%w: %w", ErrDeleteRefused, err)
 		}
-		n, err := tr.RemoveTree(ctx, rel, limit)
 		if err != nil {
 			return err
 		}
@@ -47,7 +66,11 @@ func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string) error
 			return j.forgetBelow(rel)
 		}
 	}
-	return d.d.Remove(ctx, rel)
+	if err := d.d.Remove(ctx, rel); err != nil {
+		return err
+	}
+	win.Add(j.a.opts.Now(), 1)
+	return nil
 }
 
 // deleteLimit is how many entries max_delete lets go at once, judged

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"path/filepath"
@@ -30,6 +31,9 @@ type destGate struct {
 	// the gate knows: seeded from the destination, or published in this
 	// run (true). See seedServed.
 	served map[string]bool
+	// win counts what the destination deleted and published lately, for
+	// the delete guard.
+	win policy.DeleteWindow
 }
 
 type pendingPlaylist struct {
@@ -63,6 +67,7 @@ func (l *live) seen(r result) {
 	}
 	for _, o := range r.outs {
 		if o.err == nil && o.status != StatusSkipped {
+			l.gates[o.dest].win.Published(l.j.a.opts.Now(), 1)
 			l.gates[o.dest].gate.MarkComplete(r.rel)
 			l.gates[o.dest].poke()
 		}
@@ -212,7 +217,17 @@ func (l *live) publishReady(ctx context.Context, i int) {
 			continue // it came back
 		}
 		start := time.Now()
-		err := j.removeAt(ctx, d, rel)
+		err := j.removeAt(ctx, d, rel, &g.win)
+		if errors.Is(err, ErrDeleteRefused) {
+			// Left at the destination for the next rescan's sweep, which
+			// asks the guard again, or for the operator: logged once per
+			// episode, not once per event of an rm -rf.
+			if g.win.Refused() {
+				j.log.Error("watch delete refused; later refusals are not logged until the rolling window is empty",
+					"path", rel, "dest", d.name, "error", err)
+			}
+			continue
+		}
 		g.gate.MarkRemoved(rel)
 		st := StatusDeleted
 		if err != nil {

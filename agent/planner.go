@@ -84,6 +84,9 @@ func (j *jobRun) planEntry(ctx context.Context, e walk.Entry, rec manifest.Recor
 	act.Dests = j.liveDests(act.Dests)
 	t := task{e: e, st: st, act: act, prev: rec, known: known}
 	isFile := e.Mode.IsRegular()
+	if isFile && act.Kind == plan.KindCopy && j.obs.follows(e) {
+		return nil
+	}
 	if isFile && (j.obs.tally() || !known) { // a rescan counts only files new to it
 		j.c.Files.Add(1)
 	}

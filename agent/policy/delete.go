@@ -25,6 +25,12 @@ type DeleteCheck struct {
 	// Gone of Owned: what would be deleted, out of what this agent owns at
 	// the destination (every entry when unsharded).
 	Gone, Owned int
+	// Recent is what this destination already deleted within watch mode's
+	// rolling window, less what it published there (DeleteWindow); it
+	// counts with Gone against max_delete, so deletes made one event at a
+	// time are judged together, and a tree that does not shrink (a live
+	// stream's sliding window) is not refused.
+	Recent int
 	// Shard names this agent's shard ("" when unsharded); with a shard,
 	// AllGone of Total is what every shard together would delete.
 	Shard          string
@@ -50,10 +56,14 @@ func DeleteAllowed(c DeleteCheck) error {
 	if c.Limit == nil {
 		return nil
 	}
-	if n := c.Limit(c.Owned); c.Gone > n {
+	if n := c.Limit(c.Owned); c.Recent+c.Gone > n {
 		what := "entries"
 		if c.Shard != "" {
 			what = "entries of shard " + c.Shard
+		}
+		if c.Recent > 0 {
+			return fmt.Errorf("%w: %d of %d %s at %s were deleted within the rolling window and %d more would go, more than max_delete %s allows (%d); the rest is left for the next rescan or the operator",
+				ErrDeleteRefused, c.Recent, c.Owned, what, c.Dest, c.Gone, c.Rule, n)
 		}
 		return fmt.Errorf("%w: %d of %d %s at %s would be deleted, more than max_delete %s allows (%d); raise max_delete if this is intended",
 			ErrDeleteRefused, c.Gone, c.Owned, what, c.Dest, c.Rule, n)
