@@ -17,7 +17,6 @@ import (
 	"github.com/efssync/efssync/agent/walk"
 
 	"github.com/efssync/efssync/agent/follow"
-	"github.com/efssync/efssync/agent/hls"
 	"github.com/efssync/efssync/agent/send"
 )
 
@@ -165,7 +164,7 @@ func (l *live) follow(ctx context.Context, rel string, lf *liveFile) (again bool
 func (l *live) follows(e walk.Entry) bool {
 	j := l.j
 	if e.St.Size < minResumable || j.a.opts.Now().Sub(e.St.Mtime) >= j.job.Quiet.D() ||
-		j.hlsOrder && hls.IsPlaylist(e.Rel) || !l.checkpointed(e) ||
+		j.order.IsManifest(e.Rel) || !l.checkpointed(e) ||
 		!follow.OpenForWriting(e.St.Dev, e.St.Ino) {
 		return false
 	}
