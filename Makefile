@@ -64,9 +64,11 @@ bench:
 bench-s3:
 	bash bench/s3.sh
 
-# Live HLS and DASH replication lag: efssync vs lsyncd.
+# Live HLS and DASH replication lag: efssync vs lsyncd, then the 2-minute
+# live-stream acceptance runs with the real players (acceptance-live).
 bench-live:
 	bash bench/live.sh
+	$(MAKE) acceptance-live
 
 # Live-stream acceptance (not part of `make test`, which runs 20 s
 # versions): 2-minute DASH, fMP4 HLS and byte-range HLS streams replicated
