@@ -56,7 +56,14 @@ func DeleteAllowed(c DeleteCheck) error {
 	if c.Limit == nil {
 		return nil
 	}
-	if n := c.Limit(c.Owned); c.Recent+c.Gone > n {
+	// max_delete is a share of the tree as it stood before the window's
+	// deletes: entries deleted within the window no longer count in Owned,
+	// and judging them against what is left would refuse even at 100%.
+	base := c.Owned
+	if c.Recent > 0 {
+		base += c.Recent
+	}
+	if n := c.Limit(base); c.Recent+c.Gone > n {
 		what := "entries"
 		if c.Shard != "" {
 			what = "entries of shard " + c.Shard
