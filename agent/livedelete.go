@@ -51,7 +51,7 @@ func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string, win *
 		return err
 	}
 	if tr, ok := asTreeRemover(d); ok {
-		n, err := tr.RemoveTree(ctx, rel, rule.Limit(total)-max(check.Recent, 0))
+		n, err := tr.RemoveTree(ctx, rel, check.Budget())
 		win.Add(j.a.opts.Now(), n)
 		if errors.Is(err, fsdest.ErrTooMany) {
 			return fmt.Errorf("%w: %w", ErrDeleteRefused, err)

@@ -42,6 +42,15 @@ type DeleteCheck struct {
 	Rule  string
 }
 
+// Budget is how many entries may go now: max_delete's share of the tree
+// as it stood before the window's deletes, less those deletes. Entries
+// deleted within the window no longer count in Owned; judging them against
+// what is left would refuse even at 100%. A tree that grew meanwhile
+// (Recent below 0) has more room. Limit must be set.
+func (c DeleteCheck) Budget() int {
+	return c.Limit(c.Owned+max(c.Recent, 0)) - c.Recent
+}
+
 // DeleteAllowed is the one delete guard: once mode's mirror delete, watch
 // mode's sweeps and its deletes one event at a time, restore's mirror
 // delete, and gc ask it before anything goes. It returns nil or an error
@@ -56,14 +65,8 @@ func DeleteAllowed(c DeleteCheck) error {
 	if c.Limit == nil {
 		return nil
 	}
-	// max_delete is a share of the tree as it stood before the window's
-	// deletes: entries deleted within the window no longer count in Owned,
-	// and judging them against what is left would refuse even at 100%.
-	base := c.Owned
-	if c.Recent > 0 {
-		base += c.Recent
-	}
-	if n := c.Limit(base); c.Recent+c.Gone > n {
+	if c.Gone > c.Budget() {
+		n := c.Budget() + c.Recent
 		what := "entries"
 		if c.Shard != "" {
 			what = "entries of shard " + c.Shard
