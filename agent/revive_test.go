@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/efssync/efssync/agent/report"
 	"github.com/efssync/efssync/config"
 	"github.com/efssync/efssync/transfer"
 )
@@ -17,12 +20,16 @@ func TestWatchRescanRevivesDestinations(t *testing.T) {
 	if !d.fail(transfer.Fatal(errors.New("destination efs is down for this run"))) || !d.isDown() {
 		t.Fatal("a fatal error did not take the destination out")
 	}
-	j := &jobRun{dests: []*destination{d}, log: slog.New(slog.DiscardHandler)}
+	a := &Agent{metrics: report.NewMetrics()}
+	j := &jobRun{a: a, job: config.Job{Name: "live"}, dests: []*destination{d}, log: slog.New(slog.DiscardHandler)}
+	a.metrics.DestUp("live", "efs", false)
 	j.reviveDests()
 	if d.isDown() {
 		t.Fatal("the destination is still out after reviveDests")
 	}
-	a := &Agent{}
+	if v := testutil.ToFloat64(a.metrics.Up("live", "efs")); v != 1 {
+		t.Errorf("efssync_destination_up after revival = %v, want 1", v)
+	}
 	if p := a.revivable(config.Job{Mode: "watch"}, retryPolicy(config.Destination{Type: "fs"})); p.DownFor != watchDownFor {
 		t.Errorf("watch job: DownFor %v, want %v", p.DownFor, watchDownFor)
 	}

@@ -101,6 +101,9 @@ func (m *Metrics) DestUp(job, dest string, up bool) {
 	}
 }
 
+// Up is the efssync_destination_up series of job and dest, for tests.
+func (m *Metrics) Up(job, dest string) prometheus.Gauge { return m.up.WithLabelValues(job, dest) }
+
 func (m *Metrics) SetQueue(job string, n int) {
 	if m != nil {
 		m.queue.WithLabelValues(job).Set(float64(n))
