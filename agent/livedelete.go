@@ -26,6 +26,10 @@ import (
 // sliding window deletes one per segment duration.
 const deleteWindow = time.Minute
 
+// errTreeNotRecorded refuses a watch delete while the manifest holds no
+// record of the job; the gate tries it again after the next batch.
+var errTreeNotRecorded = errors.New("the manifest records no entry of this job yet")
+
 // removeAt removes rel at d: a directory with everything below it, and
 // its records below it leave the manifest; anything else with one Remove.
 // It asks the one delete guard first, as once mode and the sweeps do: a
@@ -47,6 +51,13 @@ func (j *jobRun) removeAt(ctx context.Context, d *destination, rel string, win *
 	}
 	check := policy.DeleteCheck{Source: j.job.Source, SourceEmpty: empty, Dest: d.name, Gone: 1,
 		Owned: total, Recent: win.Recent(j.a.opts.Now()), Limit: rule.Limit, Rule: rule.String()}
+	if total == 0 {
+		// The recorder has not committed this job's first batch yet (a
+		// watch agent's first moments): there is no tree to take a share
+		// of, so the delete waits for the next batch (errTreeNotRecorded)
+		// instead of going unguarded or being left for the next rescan.
+		return fmt.Errorf("%w: %w", ErrDeleteRefused, errTreeNotRecorded)
+	}
 	if err := policy.DeleteAllowed(check); err != nil {
 		return err
 	}

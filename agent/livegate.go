@@ -218,6 +218,14 @@ func (l *live) publishReady(ctx context.Context, i int) {
 		}
 		start := time.Now()
 		err := j.removeAt(ctx, d, rel, &g.win)
+		if errors.Is(err, errTreeNotRecorded) {
+			// Asked again once the recorder's next batch has landed.
+			g.mu.Lock()
+			g.deletes[rel] = struct{}{}
+			g.mu.Unlock()
+			time.AfterFunc(batchEvery, g.poke)
+			continue
+		}
 		if errors.Is(err, ErrDeleteRefused) {
 			// Left at the destination for the next rescan's sweep, which
 			// asks the guard again, or for the operator: logged once per

@@ -42,13 +42,11 @@ type DeleteCheck struct {
 	Rule  string
 }
 
-// Budget is how many entries may go now: max_delete's share of the tree
-// as it stood before the window's deletes, less those deletes. Entries
-// deleted within the window no longer count in Owned; judging them against
-// what is left would refuse even at 100%. A tree that grew meanwhile
-// (Recent below 0) has more room. Limit must be set.
+// Budget is how many entries may go now: max_delete's share of the tree,
+// less what the window already deleted. A tree that grew meanwhile (Recent
+// below 0) has more room. Limit must be set.
 func (c DeleteCheck) Budget() int {
-	return c.Limit(c.Owned+max(c.Recent, 0)) - c.Recent
+	return c.Limit(c.Owned) - c.Recent
 }
 
 // DeleteAllowed is the one delete guard: once mode's mirror delete, watch

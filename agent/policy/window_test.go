@@ -103,27 +103,3 @@ func TestDeleteWindowSmallLiveTree(t *testing.T) {
 		}
 	}
 }
-
-// max_delete is a share of the tree as it stood before the window's
-// deletes. A small live tree whose deletes run ahead of the publications
-// that offset them (a recorder behind under load) must not be refused at
-// 100%, and at 10% an rm -rf still stops at a tenth of the whole tree.
-func TestDeleteWindowJudgesTheTreeBeforeItsDeletes(t *testing.T) {
-	w := &DeleteWindow{Span: time.Minute}
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	w.Add(now, 8) // eight old segments gone, their successors not counted yet
-	all := DeleteCheck{Source: "/src", Dest: "d", Gone: 1, Owned: 5, Recent: w.Recent(now),
-		Limit: func(n int) int { return n }, Rule: "100%"}
-	if err := DeleteAllowed(all); err != nil {
-		t.Fatalf("max_delete 100%% refused a delete: %v", err)
-	}
-	tenth := DeleteCheck{Source: "/src", Dest: "d", Gone: 1, Owned: 90, Recent: 10,
-		Limit: func(n int) int { return n / 10 }, Rule: "10%"}
-	if err := DeleteAllowed(tenth); !errors.Is(err, ErrDeleteRefused) {
-		t.Fatalf("the 11th delete of a 100-entry tree at 10%%: %v", err)
-	}
-	tenth.Recent, tenth.Owned = 9, 91
-	if err := DeleteAllowed(tenth); err != nil {
-		t.Fatalf("the 10th delete of a 100-entry tree at 10%%: %v", err)
-	}
-}
