@@ -54,7 +54,7 @@ func (a *Agent) repairJob(ctx context.Context, job config.Job, out io.Writer) (i
 	err = walk.Tree(ctx, j.src, j.filter, func(e walk.Entry) error {
 		var dr drift
 		for i, d := range j.dests {
-			if why := j.verifyEntry(ctx, d, e); why != "" {
+			if why, _ := j.verifyEntry(ctx, d, e); why != "" {
 				fmt.Fprintf(out, "%s\t%s\t%q\t%s\n", job.Name, d.name, e.Rel, why)
 				dr.dests = append(dr.dests, i)
 			}
@@ -78,7 +78,7 @@ func (a *Agent) repairJob(ctx context.Context, job config.Job, out io.Writer) (i
 	for _, dr := range found {
 		for _, i := range dr.dests {
 			d := j.dests[i]
-			if why := j.verifyEntry(ctx, d, dr.e); why != "" {
+			if why, _ := j.verifyEntry(ctx, d, dr.e); why != "" {
 				remaining++
 				fmt.Fprintf(out, "%s\t%s\t%q\tnot repaired: %s\n", job.Name, d.name, dr.e.Rel, why)
 				continue

@@ -77,7 +77,7 @@ func mkdirAll(ctx context.Context, d transfer.Destination, dm transfer.DirMaker,
 
 // verifyMarker reports each destination keeping directories that lacks the
 // directory a folder marker stands for.
-func (j *jobRun) verifyMarker(ctx context.Context, o s3src.Object, report func(dest, rel, why string)) {
+func (j *jobRun) verifyMarker(ctx context.Context, o s3src.Object, report func(dest, rel, why string, isErr bool)) {
 	for _, d := range j.dests {
 		if _, ok := transfer.As[transfer.DirMaker](d.d); !ok {
 			continue
@@ -85,11 +85,11 @@ func (j *jobRun) verifyMarker(ctx context.Context, o s3src.Object, report func(d
 		got, err := d.d.Stat(ctx, o.Rel)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			report(d.name, o.Rel, "missing (folder marker)")
+			report(d.name, o.Rel, "missing (folder marker)", false)
 		case err != nil:
-			report(d.name, o.Rel, "unreadable: "+err.Error())
+			report(d.name, o.Rel, "unreadable: "+err.Error(), true)
 		case !got.Mode.IsDir():
-			report(d.name, o.Rel, fmt.Sprintf("is a %v, the source has a folder marker", got.Mode.Type()))
+			report(d.name, o.Rel, fmt.Sprintf("is a %v, the source has a folder marker", got.Mode.Type()), false)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package send
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -21,13 +22,13 @@ func VerifyAt(ctx context.Context, d transfer.Destination, rel string, m transfe
 		return err
 	}
 	if got.Size != m.Size {
-		return fmt.Errorf("size is %d, source has %d", got.Size, m.Size)
+		return Differs(fmt.Sprintf("size is %d, source has %d", got.Size, m.Size))
 	}
 	if !got.ModTime.IsZero() && got.ModTime.Sub(m.ModTime).Abs() >= time.Second {
-		return fmt.Errorf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), m.ModTime.Format(time.RFC3339Nano))
+		return Differs(fmt.Sprintf("mtime is %s, source has %s", got.ModTime.Format(time.RFC3339Nano), m.ModTime.Format(time.RFC3339Nano)))
 	}
 	if len(got.Hash) > 0 && len(m.Hash) > 0 && !bytes.Equal(got.Hash, m.Hash) {
-		return fmt.Errorf("stored BLAKE3 %x differs from the source's %x", got.Hash, m.Hash)
+		return Differs(fmt.Sprintf("stored BLAKE3 %x differs from the source's %x", got.Hash, m.Hash))
 	}
 	if !content {
 		return nil
@@ -41,7 +42,7 @@ func VerifyAt(ctx context.Context, d transfer.Destination, rel string, m transfe
 		return err
 	}
 	if !bytes.Equal(sum[:], m.Hash) {
-		return fmt.Errorf("content BLAKE3 %x differs from the source's %x", sum, m.Hash)
+		return Differs(fmt.Sprintf("content BLAKE3 %x differs from the source's %x", sum, m.Hash))
 	}
 	return nil
 }
@@ -69,4 +70,22 @@ func HashAll(r io.Reader) ([32]byte, error) {
 	}
 	h.Sum(sum[:0])
 	return sum, nil
+}
+
+// Difference is what VerifyAt returns when it read the destination and
+// found it differs from the source, as opposed to an error reading it (an
+// authorization failure, an unreachable endpoint): `efssync verify` counts
+// the two apart, since repairing a difference helps and re-sending into an
+// error does not.
+type Difference struct{ What string }
+
+func (d *Difference) Error() string { return d.What }
+
+// Differs returns a Difference saying what differs.
+func Differs(what string) error { return &Difference{What: what} }
+
+// IsDifference reports whether err (or what it wraps) is a Difference.
+func IsDifference(err error) bool {
+	var d *Difference
+	return errors.As(err, &d)
 }

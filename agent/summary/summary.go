@@ -1,7 +1,10 @@
-// Package summary merges the JSON-lines reports of the shards of one
-// migration (report.Line, one file per run) into one account: what moved to
-// each destination, what still fails, and which shards are missing, so an
-// operator of a sharded migration reads one summary instead of N reports.
+// Package summary reads the JSON-lines run reports (report.Line, one file
+// per run) for the `efssync report` commands. It merges reports, of any run
+// or of the shards of one migration, into one account: what moved to each
+// destination, what still fails, and which shards are missing, so an
+// operator reads one summary instead of N reports. It also lists a report
+// directory newest first, resolves a run by name or prefix and scans a
+// report's lines (runs.go), so "what failed last night?" needs no file names.
 //
 // Work done (files, bytes, deletes) is summed over every report given.
 // Failures count only in each shard's latest report (by the time of its

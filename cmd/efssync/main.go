@@ -140,15 +140,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			diffs, err := a.Verify(cmd.Context(), g.stdout)
-			if err != nil {
-				return err
-			}
-			if diffs > 0 {
-				fmt.Fprintf(g.stderr, "efssync: %d differences\n", diffs)
-				return errSyncFailed
-			}
-			return nil
+			return runVerify(cmd.Context(), a, g.stdout)
 		},
 	}
 	cmd.Flags().StringSliceVar(&jobs, "job", nil, "verify only this job (repeatable)")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -17,7 +16,7 @@ func newReportCmd(g *globals) *cobra.Command {
 		Short: "Read run reports (the JSON-lines files a run writes)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newReportSummaryCmd(g))
+	cmd.AddCommand(newReportSummaryCmd(g), newReportLastCmd(g), newReportFailedCmd(g), newReportShowCmd(g), newReportFilesCmd(g))
 	return cmd
 }
 
@@ -48,27 +47,7 @@ func newReportSummaryCmd(g *globals) *cobra.Command {
 				}
 				reports = append(reports, r)
 			}
-			sum, err := summary.Merge(reports, count)
-			if err != nil {
-				return usageError{err}
-			}
-			if asJSON {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(struct {
-					OK bool `json:"ok"`
-					*summary.Summary
-				}{sum.OK(), sum})
-			} else {
-				err = sum.WriteText(g.stdout)
-			}
-			if err != nil {
-				return err
-			}
-			if !sum.OK() {
-				return errSyncFailed
-			}
-			return nil
+			return printSummary(g.stdout, reports, count, asJSON)
 		},
 	}
 	cmd.Flags().IntVar(&count, "count", 0, "the number of shards expected (default: the N of the reports' I-of-N names)")
