@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/efssync/efssync/agent/plan"
@@ -20,8 +21,10 @@ import (
 func (r *restoreRun) restoreObject(ctx context.Context, t objectTask) result {
 	start := time.Now()
 	res := r.copyObject(ctx, t)
-	res.kind = plan.KindCopy
-	res.file = true
+	if res.kind != plan.KindSymlink {
+		res.kind = plan.KindCopy
+		res.file = true
+	}
 	res.dur = time.Since(start)
 	return res
 }
@@ -54,6 +57,9 @@ func (r *restoreRun) copyObject(ctx context.Context, t objectTask) result {
 		defer prefix.Close()
 	}
 	m := rd.Meta()
+	if m.Mode&fs.ModeSymlink != 0 {
+		return r.restoreSymlink(ctx, t)
+	}
 	want := m.Hash
 	if want == nil && multipart(o.ETag) {
 		// Archived while it grew: the BLAKE3 is in a tag (one request).

@@ -28,6 +28,13 @@ func TestCopyS3RoundTrip(t *testing.T) {
 	if err := os.Chmod(filepath.Join(src, "a.txt"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Symlinks round-trip as symlinks (stored as symlink objects), a
+	// dangling one included; their bodies never become regular files.
+	for name, target := range map[string]string{"link": "a.txt", "d/dangling": "../nowhere"} {
+		if err := os.Symlink(target, filepath.Join(src, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	if err := os.Chtimes(filepath.Join(src, "d", "b.bin"), old, old); err != nil {
 		t.Fatal(err)
@@ -47,6 +54,14 @@ func TestCopyS3RoundTrip(t *testing.T) {
 	r = efssync(t, env, "copy", "--s3-endpoint", srv.Endpoint, "s3://roundtrip/backup", restore)
 	mustCode(t, r, 0)
 	treetest.Equal(t, src, restore)
+	if target, err := os.Readlink(filepath.Join(restore, "d", "dangling")); err != nil || target != "../nowhere" {
+		t.Errorf("restored symlink: %q, %v", target, err)
+	}
+	r = efssync(t, env, "copy", "--json", "--s3-endpoint", srv.Endpoint, "s3://roundtrip/backup", restore)
+	mustCode(t, r, 0)
+	if s := summaryOf(t, r.stdout); s["copied"] != float64(0) || s["failed"] != float64(0) {
+		t.Errorf("second restore is not incremental: %v", s)
+	}
 }
 
 // S3 failures of a one-off copy are one clear message and exit 4: nothing
