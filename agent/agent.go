@@ -190,7 +190,9 @@ func (a *Agent) runJobs(ctx context.Context, jobs []config.Job) (*Summary, error
 		}
 		c := &report.Counters{}
 		prog.Attach(job.Name, c)
-		if err := a.runJob(ctx, job, rep, c); err != nil {
+		// A job ended by the run's own interrupt has not failed: the files
+		// it cut short are reported as interrupted, and the run says so once.
+		if err := a.runJob(ctx, job, rep, c); err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
 			a.opts.Log.Error("job failed", "job", job.Name, "error", err)
 			sum.JobErrors = append(sum.JobErrors, fmt.Errorf("job %s: %w", job.Name, err))
 		}
